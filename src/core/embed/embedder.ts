@@ -1,0 +1,135 @@
+import * as path from 'node:path';
+import type { TokenCounter } from '../types';
+import { ModelError, readModelInfo, weightsFile, type ModelInfo } from './modelInfo';
+import type { ResolvedModel } from './resolveModel';
+
+/** Turns texts into unit vectors. One instance owns one loaded model. */
+export interface Embedder extends TokenCounter {
+  readonly info: ModelInfo;
+  embedDocuments(texts: readonly string[]): Promise<Float32Array[]>;
+  embedQuery(text: string): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface EmbedderOptions {
+  /** ONNX Runtime intra-op threads. */
+  threads?: number;
+  /** Upper bound of padded tokens in one inference call; bounds memory and keeps batches even. */
+  maxBatchTokens?: number;
+}
+
+type TransformersModule = typeof import('@huggingface/transformers', { with: { 'resolution-mode': 'import' } });
+interface LoadedTokenizer {
+  encode(text: string): number[];
+  (texts: string[], options: Record<string, unknown>): { input_ids: unknown; attention_mask: { data: BigInt64Array; dims: number[] } };
+}
+interface LoadedModel {
+  (inputs: Record<string, unknown>): Promise<Record<string, { data: Float32Array; dims: number[] }>>;
+  dispose(): Promise<unknown>;
+}
+
+/**
+ * Embedder on transformers.js + onnxruntime-node, loading strictly from a local folder: the hub
+ * is never contacted here (downloads happen earlier, in `resolveModel`, and only on request).
+ */
+export class TransformersEmbedder implements Embedder {
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly tokenizer: LoadedTokenizer,
+    private readonly model: LoadedModel,
+    private readonly maxBatchTokens: number,
+  ) {}
+
+  static async load(resolved: ResolvedModel, options: EmbedderOptions = {}): Promise<TransformersEmbedder> {
+    const info = await readModelInfo(resolved.dir, resolved.hubId);
+    const transformers: TransformersModule = await import('@huggingface/transformers');
+    const { env, AutoTokenizer, AutoModel } = transformers;
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.useFSCache = false;
+    env.localModelPath = path.dirname(resolved.dir) + path.sep;
+    const name = path.basename(resolved.dir);
+    try {
+      const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
+      const model = (await AutoModel.from_pretrained(name, {
+        dtype: info.dtype,
+        session_options: {
+          intraOpNumThreads: Math.max(1, options.threads ?? 1),
+          interOpNumThreads: 1,
+        },
+      })) as unknown as LoadedModel;
+      return new TransformersEmbedder(info, tokenizer, model, options.maxBatchTokens ?? 16_384);
+    } catch (err) {
+      throw new ModelError(
+        'model-corrupt',
+        `Could not load the model in ${resolved.dir} (${weightsFile(info)}): ${(err as Error).message}`,
+      );
+    }
+  }
+
+  count(text: string): number {
+    return this.tokenizer.encode(this.info.documentPrefix + text).length;
+  }
+
+  async embedQuery(text: string): Promise<Float32Array> {
+    const [vector] = await this.run([this.info.queryPrefix + text]);
+    return vector!;
+  }
+
+  async embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
+    const prefixed = texts.map((t) => this.info.documentPrefix + t);
+    // Similar lengths in one batch waste less work on padding.
+    const order = prefixed.map((_, i) => i).sort((a, b) => prefixed[a]!.length - prefixed[b]!.length);
+    const result = new Array<Float32Array>(texts.length);
+    let start = 0;
+    while (start < order.length) {
+      let end = start + 1;
+      const longest = () => Math.min(this.info.maxTokens, Math.ceil(prefixed[order[end - 1]!]!.length / 2));
+      while (end < order.length && (end + 1 - start) * longest() <= this.maxBatchTokens) end++;
+      const batch = order.slice(start, end);
+      const vectors = await this.run(batch.map((i) => prefixed[i]!));
+      batch.forEach((i, j) => (result[i] = vectors[j]!));
+      start = end;
+    }
+    return result;
+  }
+
+  private async run(texts: string[]): Promise<Float32Array[]> {
+    const inputs = this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
+    const output = await this.model(inputs as unknown as Record<string, unknown>);
+    const hidden = output['last_hidden_state'] ?? Object.values(output)[0]!;
+    const [batch, seq, dim] = hidden.dims as [number, number, number];
+    const mask = inputs.attention_mask.data;
+    const vectors: Float32Array[] = [];
+    for (let b = 0; b < batch; b++) {
+      const v = new Float32Array(dim);
+      if (this.info.pooling === 'cls') {
+        v.set(hidden.data.subarray(b * seq * dim, b * seq * dim + dim));
+      } else {
+        let n = 0;
+        for (let t = 0; t < seq; t++) {
+          if (mask[b * seq + t] === 0n) continue;
+          n++;
+          const off = (b * seq + t) * dim;
+          for (let d = 0; d < dim; d++) v[d]! += hidden.data[off + d]!;
+        }
+        if (n > 0) for (let d = 0; d < dim; d++) v[d]! /= n;
+      }
+      if (this.info.normalize) normalizeInPlace(v);
+      vectors.push(v);
+    }
+    return vectors;
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+export function normalizeInPlace(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < v.length; i++) v[i]! /= norm;
+  return v;
+}

@@ -1,0 +1,76 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/** What the product needs to know about a model beyond its ONNX graph (`nearby.json`). */
+export interface ModelInfo {
+  id: string;
+  dimension: number;
+  maxTokens: number;
+  pooling: 'mean' | 'cls';
+  normalize: boolean;
+  queryPrefix: string;
+  documentPrefix: string;
+  /** Weights file variant: `q8` → onnx/model_quantized.onnx, `fp32` → onnx/model.onnx. */
+  dtype: 'q8' | 'fp32';
+}
+
+/**
+ * Defaults for public hub models that ship no `nearby.json`. Prefixes follow each model card:
+ * the BGE family wants an instruction on queries only.
+ */
+const KNOWN_HUB_MODELS: Record<string, Partial<ModelInfo>> = {
+  'Xenova/all-MiniLM-L6-v2': { dimension: 384, maxTokens: 256 },
+  'Xenova/bge-small-en-v1.5': {
+    dimension: 384,
+    maxTokens: 512,
+    pooling: 'cls',
+    queryPrefix: 'Represent this sentence for searching relevant passages: ',
+  },
+  'jinaai/jina-embeddings-v2-base-code': { dimension: 768, maxTokens: 512 },
+};
+
+export class ModelError extends Error {
+  constructor(
+    readonly code: 'model-missing' | 'model-corrupt' | 'model-offline' | 'model-download-failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+/** Reads `nearby.json` (or falls back to `config.json` and known defaults) from a model folder. */
+export async function readModelInfo(modelDir: string, hubId?: string): Promise<ModelInfo> {
+  const configPath = path.join(modelDir, 'config.json');
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await fs.readFile(configPath, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new ModelError('model-corrupt', `Model folder ${modelDir} has no readable config.json (${(err as Error).message}).`);
+  }
+  let own: Partial<ModelInfo> = {};
+  try {
+    own = JSON.parse(await fs.readFile(path.join(modelDir, 'nearby.json'), 'utf8')) as Partial<ModelInfo>;
+  } catch {
+    // Public models have no nearby.json: their shape comes from config.json and the table above.
+  }
+  const known = (hubId && KNOWN_HUB_MODELS[hubId]) || {};
+  const hidden = typeof config['hidden_size'] === 'number' ? (config['hidden_size'] as number) : undefined;
+  const positions = typeof config['max_position_embeddings'] === 'number' ? (config['max_position_embeddings'] as number) : 512;
+  const info: ModelInfo = {
+    id: own.id ?? hubId ?? path.basename(modelDir),
+    dimension: own.dimension ?? known.dimension ?? hidden ?? 0,
+    maxTokens: own.maxTokens ?? known.maxTokens ?? Math.min(positions, 512),
+    pooling: own.pooling ?? known.pooling ?? 'mean',
+    normalize: own.normalize ?? true,
+    queryPrefix: own.queryPrefix ?? known.queryPrefix ?? '',
+    documentPrefix: own.documentPrefix ?? known.documentPrefix ?? '',
+    dtype: own.dtype ?? 'q8',
+  };
+  if (!(info.dimension > 0)) throw new ModelError('model-corrupt', `Cannot tell the embedding dimension of ${modelDir}.`);
+  return info;
+}
+
+export function weightsFile(info: Pick<ModelInfo, 'dtype'>): string {
+  return info.dtype === 'q8' ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx';
+}

@@ -1,0 +1,186 @@
+import type { Embedder } from '../embed/embedder';
+import { readSourceFile } from '../scan/readSourceFile';
+import { scanFiles, type ScanOptions, type ScannedFile, DEFAULT_MAX_FILE_BYTES } from '../scan/scanner';
+import { SKIP_REASON_TEXT } from '../scan/skipReasons';
+import type { IndexStore } from '../store/indexStore';
+import type { StoredChunk } from '../store/records';
+import type { Chunk, TokenCounter } from '../types';
+import { PauseGate } from './pauseGate';
+import { planIndex } from './plan';
+import type { IndexProgress, IndexSummary } from './progress';
+
+export interface FileChunker {
+  chunkFile(path: string, text: string, options: { maxTokens: number; tokens: TokenCounter }): Promise<Chunk[]>;
+}
+
+export interface IndexerParts {
+  root: string;
+  store: IndexStore;
+  embedder: Embedder;
+  chunker: FileChunker;
+  scan?: ScanOptions;
+}
+
+export interface IndexRunOptions {
+  signal?: AbortSignal;
+  gate?: PauseGate;
+  onProgress?: (p: IndexProgress) => void;
+  /** Paths read first (open editors, recent edits). */
+  priority?: ReadonlySet<string>;
+  /** Only these paths are considered (a save or a rename); the rest of the index is left alone. */
+  onlyPaths?: readonly string[];
+  /** Texts per embedding call. */
+  batchSize?: number;
+  /** Completed files are committed to disk at least this often, so a killed run loses little. */
+  commitEveryMs?: number;
+}
+
+interface PendingFile {
+  file: ScannedFile;
+  chunks: Chunk[];
+}
+
+const MAX_WARNINGS = 200;
+
+/**
+ * One index run: scan, plan from metadata, then read → chunk → embed only texts the index has never
+ * seen → store, committing whole files as they complete.
+ */
+export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {}): Promise<IndexSummary> {
+  const started = Date.now();
+  const { store, embedder, chunker } = parts;
+  const maxBytes = parts.scan?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const batchSize = options.batchSize ?? 64;
+  const commitEveryMs = options.commitEveryMs ?? 2_000;
+  const gate = options.gate ?? new PauseGate();
+  const summary: IndexSummary = {
+    filesScanned: 0, filesSkipped: {}, filesUnchanged: 0, filesIndexed: 0, filesRemoved: 0,
+    chunksNew: 0, chunksChanged: 0, chunksRemoved: 0, chunksReused: 0, chunksTotal: 0,
+    seconds: 0, cancelled: false, warnings: [],
+  };
+
+  options.onProgress?.({ phase: 'scanning', filesDone: 0, filesTotal: 0, chunksEmbedded: 0 });
+  const scanned = await scanFiles(parts.root, { ...parts.scan, ...(options.signal ? { signal: options.signal } : {}) });
+  const only = options.onlyPaths ? new Set(options.onlyPaths) : undefined;
+  const files = only ? scanned.files.filter((f) => only.has(f.path)) : scanned.files;
+  const indexedView = only
+    ? { paths: () => [...store.paths()].filter((p) => only.has(p)), fileState: (p: string) => store.fileState(p) }
+    : store;
+  const plan = planIndex(files, indexedView, options.priority);
+  summary.filesScanned = scanned.files.length;
+  summary.filesUnchanged = plan.unchanged;
+  for (const s of scanned.skipped.samples) summary.warnings.push(`${s.path}: skipped, ${SKIP_REASON_TEXT[s.reason]}${s.detail ? ` (${s.detail})` : ''}`);
+  const skipped = scanned.skipped;
+
+  for (const p of plan.remove) {
+    summary.chunksRemoved += store.chunksOf(p).length;
+    store.removeFile(p);
+    summary.filesRemoved++;
+  }
+
+  let pending: PendingFile[] = [];
+  let queued = new Map<string, string>(); // hash → text, waiting to be embedded
+  let embeddedThisRun = 0;
+  let lastCommit = Date.now();
+  let filesDone = 0;
+  const report = () => {
+    const elapsed = (Date.now() - started) / 1000;
+    const rate = filesDone / Math.max(elapsed, 1e-3);
+    const progress: IndexProgress = { phase: 'indexing', filesDone, filesTotal: plan.read.length, chunksEmbedded: embeddedThisRun };
+    if (filesDone > 0 && elapsed > 1) progress.etaSeconds = Math.round((plan.read.length - filesDone) / rate);
+    options.onProgress?.(progress);
+  };
+
+  const embedQueued = async () => {
+    if (queued.size > 0) {
+      const hashes = [...queued.keys()];
+      const vectors = await embedder.embedDocuments(hashes.map((h) => queued.get(h)!));
+      const fresh = new Map(hashes.map((h, i) => [h, vectors[i]!]));
+      embeddedThisRun += hashes.length;
+      commitPending(fresh);
+    } else {
+      commitPending(new Map());
+    }
+    queued = new Map();
+    if (Date.now() - lastCommit >= commitEveryMs) {
+      await store.flush();
+      lastCommit = Date.now();
+    }
+    report();
+  };
+
+  const commitPending = (fresh: Map<string, Float32Array>) => {
+    for (const { file, chunks } of pending) {
+      const oldHashes = countHashes(store.chunksOf(file.path));
+      const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? fresh.get(c.hash)!);
+      for (const c of chunks) {
+        const left = oldHashes.get(c.hash) ?? 0;
+        if (left > 0) oldHashes.set(c.hash, left - 1);
+      }
+      for (const n of oldHashes.values()) summary.chunksRemoved += n;
+      store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, chunks.map(toStored), vectors);
+      summary.filesIndexed++;
+    }
+    pending = [];
+  };
+
+  try {
+    for (const file of plan.read) {
+      if (gate.paused) {
+        await embedQueued();
+        await store.flush();
+        await gate.whenOpen();
+      }
+      options.signal?.throwIfAborted();
+      const read = await readSourceFile(file.absPath, maxBytes);
+      filesDone++;
+      if (!read.ok) {
+        skipped.add({ path: file.path, reason: read.reason, detail: read.detail });
+        if (summary.warnings.length < MAX_WARNINGS) summary.warnings.push(`${file.path}: skipped, ${SKIP_REASON_TEXT[read.reason]} (${read.detail})`);
+        if (store.fileState(file.path)) {
+          summary.chunksRemoved += store.chunksOf(file.path).length;
+          store.removeFile(file.path);
+        }
+        continue;
+      }
+      const chunks = await chunker.chunkFile(file.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder });
+      const existed = store.fileState(file.path) !== undefined;
+      const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
+      for (const c of chunks) {
+        if (store.vectorFor(c.hash) || queued.has(c.hash)) summary.chunksReused++;
+        else {
+          queued.set(c.hash, c.text);
+          if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
+          else summary.chunksNew++;
+        }
+      }
+      pending.push({ file, chunks });
+      if (queued.size >= batchSize) await embedQueued();
+    }
+    await embedQueued();
+  } catch (err) {
+    if (!options.signal?.aborted) throw err;
+    summary.cancelled = true;
+    pending = [];
+  } finally {
+    options.onProgress?.({ phase: 'saving', filesDone, filesTotal: plan.read.length, chunksEmbedded: embeddedThisRun });
+    await store.flush();
+  }
+  summary.filesSkipped = skipped.toJSON();
+  summary.chunksTotal = store.chunkCount;
+  summary.seconds = (Date.now() - started) / 1000;
+  options.onProgress?.({ phase: summary.cancelled ? 'cancelled' : 'done', filesDone, filesTotal: plan.read.length, chunksEmbedded: embeddedThisRun });
+  return summary;
+}
+
+function countHashes(chunks: readonly StoredChunk[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of chunks) counts.set(c.hash, (counts.get(c.hash) ?? 0) + 1);
+  return counts;
+}
+
+function toStored(c: Chunk): StoredChunk {
+  const stored: StoredChunk = { path: c.path, startLine: c.startLine, endLine: c.endLine, language: c.language, kind: c.kind, hash: c.hash };
+  if (c.symbol !== undefined) stored.symbol = c.symbol;
+  return stored;
+}

@@ -1,0 +1,47 @@
+import type { ChunkKind } from '../types';
+
+/** A chunk as the index keeps it: everything but the text, which stays in the file. */
+export interface StoredChunk {
+  path: string;
+  startLine: number;
+  endLine: number;
+  language: string;
+  kind: ChunkKind;
+  symbol?: string;
+  hash: string;
+}
+
+/** What the index remembers about a file to tell, without reading it, that it did not change. */
+export interface FileState {
+  mtimeMs: number;
+  size: number;
+}
+
+export interface IndexManifest {
+  formatVersion: number;
+  modelId: string;
+  dimension: number;
+  chunkerVersion: number;
+  shardCount: number;
+  createdAt: string;
+}
+
+/** Identity of an index: if any of these differ, old vectors are meaningless and the index is rebuilt. */
+export interface IndexIdentity {
+  modelId: string;
+  dimension: number;
+  chunkerVersion: number;
+}
+
+export interface SearchFilter {
+  /** Glob on the relative path (`src/**`, `**\/*.py`). */
+  pathGlob?: string;
+  languages?: readonly string[];
+  kind?: ChunkKind;
+  /** Leave out chunks overlapping this range (the selection that Find Similar starts from). */
+  excludeRange?: { path: string; startLine: number; endLine: number };
+}
+
+export interface ScoredChunk extends StoredChunk {
+  score: number;
+}
