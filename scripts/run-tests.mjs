@@ -1,0 +1,25 @@
+// Runs the test suites with Node's own test runner (TypeScript through tsx).
+// Usage: node scripts/run-tests.mjs [unit|integration|all] (default: all)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const suites = { unit: ['test/unit'], integration: ['test/integration'], all: ['test/unit', 'test/integration'] };
+const which = process.argv[2] ?? 'all';
+if (!suites[which]) {
+  console.error(`unknown suite "${which}"; expected one of: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+
+const files = suites[which].flatMap((dir) =>
+  existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f)) : [],
+);
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+// One file at a time: several load the real model and the machine has two cores.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  stdio: 'inherit',
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * `nearby`: the headless face of Nearby's core, for scripts and CI. It drives the same worker
+ * process as the extension, so what works here works in the editor.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { IndexSummary } from './core/index/progress';
+import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
+import { ProgressLine } from './progressLine';
+import { WorkerClient, WorkerError } from './worker/client';
+import type { RootHit } from './worker/protocol';
+
+const USAGE = `Usage:
+  nearby index <root>                               index (or update the index of) a folder
+  nearby search <query> --root <root> [-k N]        find code and docs by meaning
+  nearby similar <path>:<start>-<end> --root <root> [-k N]
+                                                    find chunks like lines start..end of a file
+  nearby status --root <root>                       what the index holds
+
+Options:
+  --index-dir <dir>   where the index lives (default: a per-root folder in the user cache)
+  --model <m>         model tier (nearby-code-small), Hugging Face id, or a folder (./path or /abs)
+  --threads <n>       inference threads (default: cores - 1)
+  --json              machine-readable output
+  -k <n>              number of results (default 10)`;
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    root: { type: 'string' },
+    'index-dir': { type: 'string' },
+    model: { type: 'string' },
+    threads: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    k: { type: 'string', short: 'k' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+class UsageError extends Error {}
+
+function intOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+function openClient(root: string, onProgress?: ProgressLine): WorkerClient {
+  const fromSource = __filename.endsWith('.ts');
+  const here = __dirname;
+  const absRoot = path.resolve(root);
+  return new WorkerClient({
+    workerPath: fromSource ? path.join(here, 'worker', 'main.ts') : path.join(here, 'worker.js'),
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    config: {
+      ...(opts.model ? { model: opts.model } : {}),
+      bundledModelsDir: path.join(here, '..', 'models'),
+      modelCacheDir: path.join(userCacheDir(), 'models'),
+      threads: intOption('threads', opts.threads, defaultThreads()),
+      roots: [{ root: absRoot, indexDir: path.resolve(opts['index-dir'] ?? defaultIndexDir(absRoot)) }],
+    },
+    onEvent: (e) => {
+      if (e.type === 'progress') onProgress?.update(e.progress);
+      else if (e.type === 'download') onProgress?.download(e.file, e.loadedBytes, e.totalBytes);
+      else if (e.type === 'log' && e.level !== 'info') process.stderr.write(`nearby: ${e.message}\n`);
+      else if (e.type === 'restarting') process.stderr.write(`nearby: worker ${e.reason}; restarting in ${e.delayMs} ms (attempt ${e.attempt})\n`);
+    },
+  });
+}
+
+async function main(): Promise<number> {
+  const [command, arg] = positionals;
+  if (opts.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || opts.help ? 0 : 2;
+  }
+  const k = intOption('k', opts.k, 10);
+  switch (command) {
+    case 'index': {
+      if (!arg) throw new UsageError('index needs a folder: nearby index <root>');
+      const progress = new ProgressLine(process.stderr);
+      const client = openClient(arg, progress);
+      process.once('SIGINT', () => {
+        process.stderr.write('\nnearby: cancelling, committing what is done...\n');
+        client.cancel();
+      });
+      try {
+        const model = await client.start();
+        progress.note(`model ${model.id} (${model.dimension}-d, ${model.source})`);
+        const results = await client.request('index', {});
+        progress.done();
+        for (const summary of Object.values(results)) printSummary(summary);
+        return Object.values(results).some((s) => s.cancelled) ? 130 : 0;
+      } finally {
+        await client.dispose();
+      }
+    }
+    case 'search':
+    case 'similar': {
+      if (!arg) throw new UsageError(`${command} needs ${command === 'search' ? 'a query' : '<path>:<start>-<end>'}`);
+      if (!opts.root) throw new UsageError(`${command} needs --root <root>`);
+      const root = path.resolve(opts.root);
+      const client = openClient(root);
+      try {
+        const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3 }) : await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 });
+        printHits(hits);
+        return 0;
+      } finally {
+        await client.dispose();
+      }
+    }
+    case 'status': {
+      if (!opts.root) throw new UsageError('status needs --root <root>');
+      const client = openClient(opts.root);
+      try {
+        const status = await client.request('status', {});
+        if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+        else {
+          for (const r of status.roots) process.stdout.write(`${r.root}\n  index:  ${r.indexDir}\n  files:  ${r.files}\n  chunks: ${r.chunks}\n  model:  ${r.modelId} (${r.dimension}-d)\n`);
+        }
+        return 0;
+      } finally {
+        await client.dispose();
+      }
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function parseRange(spec: string, root: string): { path: string; start: number; end: number } {
+  const m = /^(.*):(\d+)(?:-(\d+))?$/.exec(spec);
+  if (!m) throw new UsageError(`expected <path>:<start>-<end>, got "${spec}"`);
+  const rel = path.relative(root, path.resolve(root, m[1]!)).split(path.sep).join('/');
+  if (rel.startsWith('..')) throw new UsageError(`${m[1]} is outside ${root}`);
+  const start = Number(m[2]);
+  const end = m[3] ? Number(m[3]) : start;
+  if (start < 1 || end < start) throw new UsageError(`bad line range ${start}-${end}`);
+  return { path: rel, start, end };
+}
+
+function printHits(hits: RootHit[]): void {
+  if (opts.json) {
+    const rows = hits.map((h) => ({ path: h.path, start: h.startLine, end: h.endLine, score: round(h.score), language: h.language, kind: h.kind, symbol: h.symbol ?? null }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  if (hits.length === 0) process.stdout.write('no results (is the folder indexed? run: nearby index <root>)\n');
+  hits.forEach((h, i) => {
+    process.stdout.write(`${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}\n`);
+    for (const line of (h.preview ?? '').split('\n').slice(0, 3)) if (line.trim()) process.stdout.write(`      ${line.slice(0, 100)}\n`);
+  });
+}
+
+function printSummary(s: IndexSummary): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return;
+  }
+  const skipped = Object.entries(s.filesSkipped).map(([r, n]) => `${n} ${r}`).join(', ') || 'none';
+  const lines = [
+    s.cancelled ? 'Cancelled: the files done so far are saved; run index again to finish.' : 'Indexed.',
+    `  files:  ${s.filesScanned} scanned, ${s.filesIndexed} indexed, ${s.filesUnchanged} unchanged, ${s.filesRemoved} removed; skipped: ${skipped}`,
+    `  chunks: ${s.chunksNew} new, ${s.chunksChanged} changed, ${s.chunksRemoved} removed, ${s.chunksReused} reused; ${s.chunksTotal} in the index`,
+    `  time:   ${s.seconds.toFixed(1)} s`,
+  ];
+  if (s.rebuiltBecause) lines.splice(1, 0, `  rebuilt from scratch: ${s.rebuiltBecause}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const shown = s.warnings.slice(0, 20);
+  for (const w of shown) process.stderr.write(`  note: ${w}\n`);
+  if (s.warnings.length > shown.length) process.stderr.write(`  (${s.warnings.length - shown.length} more notes; use --json for all)\n`);
+}
+
+function round(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) process.stderr.write(`nearby: ${err.message}\n\n${USAGE}\n`);
+    else if (err instanceof WorkerError) process.stderr.write(`nearby: ${err.message}\n`);
+    else process.stderr.write(`nearby: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,92 @@
+import { Chunker, CHUNKER_VERSION } from './chunk';
+import { TransformersEmbedder, type Embedder } from './embed/embedder';
+import type { DownloadProgress } from './embed/hubDownload';
+import { resolveModel, type ResolvedModel } from './embed/resolveModel';
+import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
+import type { ScanOptions } from './scan/scanner';
+
+export interface EngineRoot {
+  root: string;
+  indexDir: string;
+  scan?: ScanOptions;
+}
+
+export interface EngineOptions {
+  model?: string;
+  bundledModelsDir: string;
+  modelCacheDir: string;
+  threads?: number;
+  roots: EngineRoot[];
+  env?: NodeJS.ProcessEnv;
+  onDownload?: (p: DownloadProgress) => void;
+}
+
+export interface RootSearchHit extends SearchHit {
+  root: string;
+}
+
+/**
+ * The composition root of Nearby's core: one model and one chunker shared by the index of every
+ * workspace folder. Hosts (worker, tests) build everything through `Engine.open`.
+ */
+export class Engine {
+  private constructor(
+    readonly model: ResolvedModel,
+    readonly embedder: Embedder,
+    private readonly chunker: Chunker,
+    readonly roots: Map<string, RootIndex>,
+  ) {}
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const model = await resolveModel({
+      bundledDir: options.bundledModelsDir,
+      cacheDir: options.modelCacheDir,
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.onDownload ? { download: { onProgress: options.onDownload } } : {}),
+    });
+    const embedder = await TransformersEmbedder.load(model, options.threads !== undefined ? { threads: options.threads } : {});
+    const chunker = await Chunker.create();
+    const roots = new Map<string, RootIndex>();
+    try {
+      for (const r of options.roots) {
+        const index = await RootIndex.open(r.root, r.indexDir, embedder, chunker, CHUNKER_VERSION, r.scan ?? {});
+        roots.set(index.root, index);
+      }
+    } catch (err) {
+      chunker.dispose();
+      await embedder.dispose();
+      throw err;
+    }
+    return new Engine(model, embedder, chunker, roots);
+  }
+
+  /** Searches every root and merges the hits by score. */
+  async search(query: string, options: SearchOptions = {}): Promise<RootSearchHit[]> {
+    return this.searchAll(await this.embedder.embedQuery(query), options);
+  }
+
+  /** Chunks like `root/relPath:start-end`, in every root; the range itself is left out. */
+  async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions = {}): Promise<RootSearchHit[]> {
+    const source = this.roots.get(root);
+    if (!source) throw new Error(`${root} is not an indexed folder.`);
+    const vector = await source.embedRange(relPath, start, end);
+    return this.searchAll(vector, options, { root: source.root, range: { path: relPath, startLine: start, endLine: end } });
+  }
+
+  private async searchAll(vector: Float32Array, options: SearchOptions, exclude?: { root: string; range: { path: string; startLine: number; endLine: number } }): Promise<RootSearchHit[]> {
+    const perRoot = await Promise.all(
+      [...this.roots.values()].map(async (r) => {
+        const filter = exclude?.root === r.root ? { ...options.filter, excludeRange: exclude.range } : options.filter;
+        const hits = await r.searchVector(vector, { ...options, ...(filter ? { filter } : {}) });
+        return hits.map((h) => ({ ...h, root: r.root }));
+      }),
+    );
+    return perRoot.flat().sort((a, b) => b.score - a.score).slice(0, options.k ?? 10);
+  }
+
+  async dispose(): Promise<void> {
+    this.chunker.dispose();
+    await this.embedder.dispose();
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Messages between a host (the extension or the CLI) and the indexing worker. Both sides import
+ * this file; both validate what they receive, because a message crossing a process boundary is
+ * untyped data until checked.
+ */
+import type { IndexProgress, IndexSummary } from '../core/index/progress';
+import type { SearchHit, RootStatus } from '../core/rootIndex';
+import type { SearchFilter } from '../core/store/records';
+
+export interface RootConfig {
+  root: string;
+  indexDir: string;
+  include?: string[];
+  exclude?: string[];
+  maxFileBytes?: number;
+}
+
+export interface WorkerConfig {
+  /** Tier name, hub id or folder (see resolveModel). */
+  model?: string;
+  bundledModelsDir: string;
+  modelCacheDir: string;
+  threads: number;
+  roots: RootConfig[];
+}
+
+export interface ModelSummary {
+  id: string;
+  dimension: number;
+  maxTokens: number;
+  source: string;
+  dir: string;
+}
+
+export interface RootHit extends SearchHit {
+  root: string;
+}
+
+/** Request types with their parameters and the reply each gets. */
+export interface Requests {
+  init: { params: { config: WorkerConfig }; result: ModelSummary };
+  index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: string[] }; result: Record<string, IndexSummary> };
+  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
+  similar: { params: { root: string; path: string; start: number; end: number; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
+  status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
+}
+export type RequestType = keyof Requests;
+
+export type HostMessage =
+  | { [K in RequestType]: { type: K; id: number } & Requests[K]['params'] }[RequestType]
+  | { type: 'cancel' }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'shutdown' };
+
+export type WorkerErrorCode = 'model-missing' | 'model-corrupt' | 'model-offline' | 'model-download-failed' | 'bad-request' | 'not-ready' | 'failed';
+
+export type WorkerMessage =
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; code: WorkerErrorCode; message: string }
+  | { type: 'progress'; root: string; progress: IndexProgress }
+  | { type: 'download'; file: string; loadedBytes: number; totalBytes?: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+const optional = <T>(v: unknown, guard: (x: unknown) => x is T): boolean => v === undefined || guard(v);
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+
+export function isSearchFilter(v: unknown): v is SearchFilter {
+  if (!isObject(v)) return false;
+  const r = v['excludeRange'];
+  return (
+    optional(v['pathGlob'], isString) &&
+    optional(v['languages'], isStringArray) &&
+    (v['kind'] === undefined || v['kind'] === 'code' || v['kind'] === 'doc') &&
+    (r === undefined || (isObject(r) && isString(r['path']) && isInt(r['startLine']) && isInt(r['endLine'])))
+  );
+}
+
+function isRootConfig(v: unknown): v is RootConfig {
+  return (
+    isObject(v) && isString(v['root']) && isString(v['indexDir']) &&
+    optional(v['include'], isStringArray) && optional(v['exclude'], isStringArray) && optional(v['maxFileBytes'], isInt)
+  );
+}
+
+function isWorkerConfig(v: unknown): v is WorkerConfig {
+  return (
+    isObject(v) && optional(v['model'], isString) && isString(v['bundledModelsDir']) && isString(v['modelCacheDir']) &&
+    isInt(v['threads']) && Array.isArray(v['roots']) && v['roots'].every(isRootConfig)
+  );
+}
+
+const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boolean } = {
+  init: (m) => isWorkerConfig(m['config']),
+  index: (m) =>
+    optional(m['roots'], isStringArray) &&
+    optional(m['priority'], isStringArray) &&
+    (m['onlyPaths'] === undefined || (isObject(m['onlyPaths']) && Object.values(m['onlyPaths']).every(isStringArray))),
+  search: (m) => isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),
+  similar: (m) =>
+    isString(m['root']) && isString(m['path']) && isInt(m['start']) && isInt(m['end']) &&
+    optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),
+  status: () => true,
+};
+
+export function isHostMessage(v: unknown): v is HostMessage {
+  if (!isObject(v) || !isString(v['type'])) return false;
+  const type = v['type'];
+  if (type === 'cancel' || type === 'pause' || type === 'resume' || type === 'shutdown') return true;
+  const guard = requestGuards[type as RequestType];
+  return guard !== undefined && isInt(v['id']) && guard(v);
+}
+
+export function isWorkerMessage(v: unknown): v is WorkerMessage {
+  if (!isObject(v)) return false;
+  switch (v['type']) {
+    case 'result':
+      return isInt(v['id']);
+    case 'error':
+      return isInt(v['id']) && isString(v['code']) && isString(v['message']);
+    case 'progress':
+      return isString(v['root']) && isObject(v['progress']);
+    case 'download':
+      return isString(v['file']) && typeof v['loadedBytes'] === 'number';
+    case 'log':
+      return (v['level'] === 'info' || v['level'] === 'warn' || v['level'] === 'error') && isString(v['message']);
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { decodeSource, readSourceFile } from '../../src/core/scan/readSourceFile';
+import { scanFiles } from '../../src/core/scan/scanner';
+import { tempTree } from '../helpers/tempTree';
+
+const paths = (r: Awaited<ReturnType<typeof scanFiles>>) => r.files.map((f) => f.path).sort();
+
+describe('scanFiles', () => {
+  test('honours nested .gitignore files, negations and .nearbyignore', async () => {
+    const t = tempTree({
+      '.gitignore': '*.log\n!keep.log\nsecret/\n',
+      'a.ts': 'x',
+      'debug.log': 'x',
+      'keep.log': 'x',
+      'secret/key.ts': 'x',
+      'pkg/.gitignore': 'generated.ts\n!debug.log\n',
+      'pkg/generated.ts': 'x',
+      'pkg/debug.log': 'x',
+      'pkg/main.ts': 'x',
+      '.nearbyignore': 'docs/drafts/\n',
+      'docs/drafts/wip.md': 'x',
+      'docs/guide.md': 'x',
+    });
+    try {
+      const r = await scanFiles(t.root);
+      assert.deepEqual(paths(r), ['a.ts', 'docs/guide.md', 'keep.log', 'pkg/debug.log', 'pkg/main.ts']);
+      assert.equal(r.skipped.counts.get('ignored'), 4);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('default excludes: VCS, dependencies, build output, lockfiles, minified bundles', async () => {
+    const t = tempTree({
+      '.git/config': 'x',
+      'node_modules/lib/index.js': 'x',
+      'dist/out.js': 'x',
+      'package-lock.json': '{}',
+      'app.min.js': 'x',
+      'src/app.js': 'x',
+    });
+    try {
+      assert.deepEqual(paths(await scanFiles(t.root)), ['src/app.js']);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('include and exclude globs', async () => {
+    const t = tempTree({ 'src/a.ts': 'x', 'src/a.test.ts': 'x', 'lib/b.py': 'x', 'README.md': 'x' });
+    try {
+      const r = await scanFiles(t.root, { include: ['src/**', '**/*.md'], exclude: ['**/*.test.ts'] });
+      assert.deepEqual(paths(r), ['README.md', 'src/a.ts']);
+      assert.equal(r.skipped.counts.get('excluded'), 2);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('size cap skips large files with the reason', async () => {
+    const t = tempTree({ 'big.txt': 'x'.repeat(2_000), 'small.txt': 'x' });
+    try {
+      const r = await scanFiles(t.root, { maxFileBytes: 1_000 });
+      assert.deepEqual(paths(r), ['small.txt']);
+      assert.equal(r.skipped.counts.get('too-large'), 1);
+      assert.match(r.skipped.samples[0]!.detail!, /2000 bytes/);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('symlink loops and broken links are skipped, linked files are kept', async () => {
+    const t = tempTree({ 'real/a.ts': 'x' });
+    try {
+      symlinkSync(path.join(t.root, 'real'), path.join(t.root, 'real', 'loop'));
+      symlinkSync(path.join(t.root, 'missing'), path.join(t.root, 'dangling.ts'));
+      symlinkSync(path.join(t.root, 'real', 'a.ts'), path.join(t.root, 'alias.ts'));
+      const r = await scanFiles(t.root);
+      assert.deepEqual(paths(r), ['alias.ts', 'real/a.ts']);
+      assert.equal(r.skipped.counts.get('symlink-loop'), 1);
+      assert.equal(r.skipped.counts.get('broken-symlink'), 1);
+    } finally {
+      t.dispose();
+    }
+  });
+});
+
+describe('readSourceFile', () => {
+  test('binary content is refused', () => {
+    const r = decodeSource(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01, 0x02]));
+    assert.deepEqual(r.ok ? 'ok' : r.reason, 'binary');
+  });
+
+  test('non-UTF-8 text is decoded as Latin-1, not lost', () => {
+    const r = decodeSource(Buffer.from('caf\xe9 = "cr\xe8me"\n', 'latin1'));
+    assert.ok(r.ok);
+    assert.equal(r.encoding, 'latin1');
+    assert.equal(r.text, 'café = "crème"\n');
+  });
+
+  test('UTF-16 with a BOM and UTF-8 with a BOM are decoded', () => {
+    const le = decodeSource(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('def f(): pass', 'utf16le')]));
+    assert.ok(le.ok && le.text === 'def f(): pass' && le.encoding === 'utf16le');
+    const bom = decodeSource(Buffer.from('\ufeffhello', 'utf8'));
+    assert.ok(bom.ok && bom.text === 'hello');
+  });
+
+  test('minified code is refused, a long line in a normal file is kept', () => {
+    const minified = decodeSource(Buffer.from(`var a=${'1+'.repeat(3_000)}1;`));
+    assert.deepEqual(minified.ok ? 'ok' : minified.reason, 'minified');
+    const normal = decodeSource(Buffer.from(`${'line\n'.repeat(20)}const table = "${'x'.repeat(3_000)}";\n`));
+    assert.ok(normal.ok);
+  });
+
+  test('a path that became unreadable (here: a directory) is reported, not thrown', async () => {
+    const t = tempTree({ 'was-a-file/inner.txt': 'x' });
+    try {
+      const r = await readSourceFile(path.join(t.root, 'was-a-file'), 1_000_000);
+      assert.deepEqual(r.ok ? 'ok' : r.reason, 'unreadable');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a file that vanished is reported as such', async () => {
+    const t = tempTree();
+    try {
+      const r = await readSourceFile(path.join(t.root, 'gone.ts'), 1_000_000);
+      assert.deepEqual(r.ok ? 'ok' : r.reason, 'vanished');
+    } finally {
+      t.dispose();
+    }
+  });
+});

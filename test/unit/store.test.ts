@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { LocalIndex } from 'vectra';
+import { IndexStore } from '../../src/core/store/indexStore';
+import type { StoredChunk } from '../../src/core/store/records';
+import { tempTree } from '../helpers/tempTree';
+import { randomUnitVectors } from '../helpers/vectors';
+
+const identity = { modelId: 'test-model', dimension: 16, chunkerVersion: 1 };
+
+function chunk(p: string, start: number, hash: string, extra: Partial<StoredChunk> = {}): StoredChunk {
+  return { path: p, startLine: start, endLine: start + 4, language: 'python', kind: 'code', hash, ...extra };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+describe('IndexStore', () => {
+  test('round-trips files through disk and finds the nearest chunk', async () => {
+    const t = tempTree();
+    try {
+      const vs = randomUnitVectors(3, 16);
+      const { store } = await IndexStore.open(t.root, identity, 4);
+      store.putFile('a.py', { mtimeMs: 1, size: 10 }, [chunk('a.py', 1, 'h1', { symbol: 'load' }), chunk('a.py', 6, 'h2')], [vs[0]!, vs[1]!]);
+      store.putFile('docs/b.md', { mtimeMs: 2, size: 20 }, [chunk('docs/b.md', 1, 'h3', { kind: 'doc', language: 'markdown' })], [vs[2]!]);
+      await store.flush();
+
+      const reopened = await IndexStore.open(t.root, identity, 4);
+      assert.equal(reopened.rebuiltBecause, undefined);
+      assert.deepEqual(reopened.droppedShards, []);
+      const s = reopened.store;
+      assert.equal(s.fileCount, 2);
+      assert.equal(s.chunkCount, 3);
+      assert.deepEqual(s.fileState('a.py'), { mtimeMs: 1, size: 10 });
+      const [best] = s.search(vs[1]!, 1);
+      assert.equal(best!.hash, 'h2');
+      assert.ok(best!.score > 0.999, `int8 storage keeps cosine ~1, got ${best!.score}`);
+      assert.equal(s.search(vs[0]!, 3)[0]!.symbol, 'load');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('top-k equals brute force, with filters', async () => {
+    const t = tempTree();
+    try {
+      const vs = randomUnitVectors(200, 16, 7);
+      const { store } = await IndexStore.open(t.root, identity, 8);
+      for (let f = 0; f < 20; f++) {
+        const p = f % 2 ? `src/m${f}.py` : `docs/d${f}.md`;
+        const kind = f % 2 ? 'code' : 'doc';
+        store.putFile(p, { mtimeMs: f, size: f }, Array.from({ length: 10 }, (_, i) => chunk(p, i * 5 + 1, `h${f}-${i}`, { kind })), vs.slice(f * 10, f * 10 + 10));
+      }
+      const q = randomUnitVectors(1, 16, 99)[0]!;
+      const all = vs.map((v, i) => ({ i, s: dot(q, v) })).sort((a, b) => b.s - a.s);
+      const got = store.search(q, 5).map((h) => h.hash);
+      const want = all.slice(0, 5).map(({ i }) => `h${Math.floor(i / 10)}-${i % 10}`);
+      assert.deepEqual(got, want);
+
+      const codeOnly = store.search(q, 200, { kind: 'code' });
+      assert.equal(codeOnly.length, 100);
+      assert.ok(codeOnly.every((h) => h.path.startsWith('src/')));
+      assert.ok(store.search(q, 200, { pathGlob: 'docs/**' }).every((h) => h.path.startsWith('docs/')));
+      assert.ok(store.search(q, 200, { pathGlob: '*.md' }).every((h) => h.path.endsWith('.md')));
+      const excluded = store.search(q, 200, { excludeRange: { path: 'src/m1.py', startLine: 1, endLine: 7 } });
+      assert.equal(excluded.length, 198, 'chunks 1-5 and 6-10 overlap lines 1-7');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('each shard opens and answers queryItems with Vectra LocalIndex', async () => {
+    const t = tempTree();
+    try {
+      const vs = randomUnitVectors(30, 16, 3);
+      const { store } = await IndexStore.open(t.root, identity, 2);
+      for (let f = 0; f < 10; f++) store.putFile(`f${f}.py`, { mtimeMs: 0, size: 0 }, [0, 1, 2].map((i) => chunk(`f${f}.py`, i * 5 + 1, `h${f}-${i}`)), vs.slice(f * 3, f * 3 + 3));
+      await store.flush();
+      const shardDirs = readdirSync(path.join(t.root, 'shards'));
+      assert.equal(shardDirs.length, 2);
+      let seen = 0;
+      for (const dir of shardDirs) {
+        const vectra = new LocalIndex(path.join(t.root, 'shards', dir));
+        assert.ok(await vectra.isIndexCreated());
+        const items = await vectra.listItems();
+        seen += items.length;
+        const target = items[0]!;
+        const hash = String(target.metadata['hash']);
+        const [i, j] = hash.slice(1).split('-').map(Number);
+        const results = await vectra.queryItems(Array.from(vs[i! * 3 + j!]!), '', 1);
+        assert.equal(results[0]!.item.metadata['hash'], hash);
+        assert.ok(results[0]!.score > 0.999);
+      }
+      assert.equal(seen, 30);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a model or chunker change rebuilds instead of mixing vectors', async () => {
+    const t = tempTree();
+    try {
+      const { store } = await IndexStore.open(t.root, identity, 2);
+      store.putFile('a.py', { mtimeMs: 1, size: 1 }, [chunk('a.py', 1, 'h')], randomUnitVectors(1, 16));
+      await store.flush();
+      const other = await IndexStore.open(t.root, { ...identity, modelId: 'other', dimension: 8 }, 2);
+      assert.match(other.rebuiltBecause!, /model test-model → other/);
+      assert.equal(other.store.chunkCount, 0);
+      const again = await IndexStore.open(t.root, { ...identity, modelId: 'other', dimension: 8 }, 2);
+      assert.equal(again.rebuiltBecause, undefined);
+      const chunker = await IndexStore.open(t.root, { modelId: 'other', dimension: 8, chunkerVersion: 2 }, 2);
+      assert.match(chunker.rebuiltBecause!, /chunker version 1 → 2/);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a corrupt shard is dropped with a note; the others survive', async () => {
+    const t = tempTree();
+    try {
+      const { store } = await IndexStore.open(t.root, identity, 2);
+      const vs = randomUnitVectors(10, 16);
+      for (let f = 0; f < 10; f++) store.putFile(`f${f}.py`, { mtimeMs: 0, size: 0 }, [chunk(`f${f}.py`, 1, `h${f}`)], [vs[f]!]);
+      await store.flush();
+      const victim = path.join(t.root, 'shards', readdirSync(path.join(t.root, 'shards'))[0]!, 'index.json');
+      writeFileSync(victim, '{"version":1,"items":[{"id":'); // torn write, as a crash without rename would leave
+      const reopened = await IndexStore.open(t.root, identity, 2);
+      assert.equal(reopened.droppedShards.length, 1);
+      assert.ok(reopened.store.fileCount > 0 && reopened.store.fileCount < 10);
+      await reopened.store.flush();
+      const healed = await IndexStore.open(t.root, identity, 2);
+      assert.deepEqual(healed.droppedShards, [], 'the next flush rewrites the dropped shard');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('removeFile and re-used vectors by content hash', async () => {
+    const t = tempTree();
+    try {
+      const { store } = await IndexStore.open(t.root, identity, 2);
+      const [v] = randomUnitVectors(1, 16);
+      store.putFile('old/name.py', { mtimeMs: 0, size: 0 }, [chunk('old/name.py', 1, 'same-text')], [v!]);
+      await store.flush();
+      assert.ok(store.vectorFor('same-text'));
+      store.putFile('new/name.py', { mtimeMs: 0, size: 0 }, [chunk('new/name.py', 1, 'same-text')], [store.vectorFor('same-text')!]);
+      assert.ok(store.removeFile('old/name.py'));
+      await store.flush();
+      assert.deepEqual([...store.paths()], ['new/name.py']);
+      assert.ok(store.vectorFor('same-text'), 'still referenced by the renamed file');
+      store.removeFile('new/name.py');
+      await store.flush();
+      assert.equal(store.vectorFor('same-text'), undefined);
+    } finally {
+      t.dispose();
+    }
+  });
+});
