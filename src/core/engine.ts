@@ -66,12 +66,18 @@ export class Engine {
     return this.searchAll(await this.embedder.embedQuery(query), options);
   }
 
-  /** Chunks like `root/relPath:start-end`, in every root; the range itself is left out. */
-  async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions = {}): Promise<RootSearchHit[]> {
+  /**
+   * Chunks like lines `start..end` of `root/relPath` (or like `text`, for unsaved editor contents),
+   * in every root; the range itself is left out. A single line with no text stands for the chunk
+   * around it: "the current function".
+   */
+  async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions & { text?: string } = {}): Promise<RootSearchHit[]> {
     const source = this.roots.get(root);
     if (!source) throw new Error(`${root} is not an indexed folder.`);
-    const vector = await source.embedRange(relPath, start, end);
-    return this.searchAll(vector, options, { root: source.root, range: { path: relPath, startLine: start, endLine: end } });
+    let range = { path: relPath, startLine: start, endLine: end };
+    if (options.text === undefined && start === end) range = source.chunkAround(relPath, start) ?? range;
+    const vector = options.text !== undefined ? await source.embedText(relPath, options.text) : await source.embedRange(relPath, range.startLine, range.endLine);
+    return this.searchAll(vector, options, { root: source.root, range });
   }
 
   private async searchAll(vector: Float32Array, options: SearchOptions, exclude?: { root: string; range: { path: string; startLine: number; endLine: number } }): Promise<RootSearchHit[]> {

@@ -83,6 +83,16 @@ export class RootIndex {
     return normalizeInPlace(mean);
   }
 
+  /** The smallest indexed chunk of `relPath` that contains `line`. */
+  chunkAround(relPath: string, line: number): { path: string; startLine: number; endLine: number } | undefined {
+    let best: { path: string; startLine: number; endLine: number } | undefined;
+    for (const c of this.store.chunksOf(relPath)) {
+      if (c.startLine > line || c.endLine < line) continue;
+      if (!best || c.endLine - c.startLine < best.endLine - best.startLine) best = { path: c.path, startLine: c.startLine, endLine: c.endLine };
+    }
+    return best;
+  }
+
   status(): RootStatus {
     return {
       root: this.root,

@@ -94,7 +94,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
   },
 
   async similar(m) {
-    const options = { k: m.k ?? 10, previewLines: m.previewLines ?? 0, ...(m.filter ? { filter: m.filter } : {}) };
+    const options = { k: m.k ?? 10, previewLines: m.previewLines ?? 0, ...(m.filter ? { filter: m.filter } : {}), ...(m.text !== undefined ? { text: m.text } : {}) };
     return requireEngine().similar(m.root, m.path, m.start, m.end, options);
   },
 

@@ -41,7 +41,7 @@ export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
   index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: string[] }; result: Record<string, IndexSummary> };
   search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
-  similar: { params: { root: string; path: string; start: number; end: number; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
+  similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
 }
 export type RequestType = keyof Requests;
@@ -101,7 +101,7 @@ const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boole
     (m['onlyPaths'] === undefined || (isObject(m['onlyPaths']) && Object.values(m['onlyPaths']).every(isStringArray))),
   search: (m) => isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),
   similar: (m) =>
-    isString(m['root']) && isString(m['path']) && isInt(m['start']) && isInt(m['end']) &&
+    isString(m['root']) && isString(m['path']) && isInt(m['start']) && isInt(m['end']) && optional(m['text'], isString) &&
     optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),
   status: () => true,
 };

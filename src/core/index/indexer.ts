@@ -1,6 +1,6 @@
 import type { Embedder } from '../embed/embedder';
 import { readSourceFile } from '../scan/readSourceFile';
-import { scanFiles, type ScanOptions, type ScannedFile, DEFAULT_MAX_FILE_BYTES } from '../scan/scanner';
+import { DEFAULT_MAX_FILE_BYTES, scanFiles, scanPaths, type ScanOptions, type ScannedFile } from '../scan/scanner';
 import { SKIP_REASON_TEXT } from '../scan/skipReasons';
 import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
@@ -60,9 +60,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   };
 
   options.onProgress?.({ phase: 'scanning', filesDone: 0, filesTotal: 0, chunksEmbedded: 0 });
-  const scanned = await scanFiles(parts.root, { ...parts.scan, ...(options.signal ? { signal: options.signal } : {}) });
+  const scanOptions = { ...parts.scan, ...(options.signal ? { signal: options.signal } : {}) };
   const only = options.onlyPaths ? new Set(options.onlyPaths) : undefined;
-  const files = only ? scanned.files.filter((f) => only.has(f.path)) : scanned.files;
+  const scanned = only ? await scanPaths(parts.root, [...only], scanOptions) : await scanFiles(parts.root, scanOptions);
+  const files = scanned.files;
   const indexedView = only
     ? { paths: () => [...store.paths()].filter((p) => only.has(p)), fileState: (p: string) => store.fileState(p) }
     : store;

@@ -115,14 +115,67 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
   return { files, skipped };
 }
 
-async function readIgnoreFiles(dirAbs: string, entries: readonly Dirent[]): Promise<string[]> {
+/**
+ * Like `scanFiles`, for a few known paths (a save, a rename): applies the same rules by reading
+ * only the ignore files on each path's ancestors, so the cost does not grow with the tree.
+ * Paths that no longer exist are simply absent from the result.
+ */
+export async function scanPaths(root: string, relPaths: readonly string[], options: ScanOptions = {}): Promise<ScanResult> {
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const include = options.include?.length ? picomatch(options.include as string[], { dot: true }) : undefined;
+  const exclude = options.exclude?.length ? picomatch(options.exclude as string[], { dot: true }) : undefined;
+  const rootReal = await fs.realpath(root);
+  const stacks = new Map<string, IgnoreStack>();
+  const stackFor = async (dirRel: string): Promise<IgnoreStack | undefined> => {
+    const cached = stacks.get(dirRel);
+    if (cached) return cached;
+    let parent: IgnoreStack | undefined;
+    if (dirRel === '') parent = IgnoreStack.root(options.defaultExcludes ?? DEFAULT_EXCLUDES);
+    else {
+      const up = dirRel.includes('/') ? dirRel.slice(0, dirRel.lastIndexOf('/')) : '';
+      parent = await stackFor(up);
+      if (!parent || parent.ignores(`${dirRel}/`)) return undefined;
+    }
+    const stack = parent.descend(dirRel, await readIgnoreFiles(path.join(rootReal, dirRel)));
+    stacks.set(dirRel, stack);
+    return stack;
+  };
+  const files: ScannedFile[] = [];
+  const skipped = new SkipReport();
+  for (const rel of relPaths) {
+    const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    const rules = await stackFor(dir);
+    const name = rel.slice(dir.length ? dir.length + 1 : 0);
+    if (IGNORE_FILE_NAMES.includes(name as (typeof IGNORE_FILE_NAMES)[number])) continue;
+    if (!rules || rules.ignores(rel)) {
+      skipped.add({ path: rel, reason: 'ignored' });
+      continue;
+    }
+    if ((include && !include(rel)) || exclude?.(rel)) {
+      skipped.add({ path: rel, reason: 'excluded' });
+      continue;
+    }
+    const abs = path.join(rootReal, rel);
+    try {
+      const stat = await fs.stat(abs);
+      if (!stat.isFile()) continue;
+      if (stat.size > maxBytes) skipped.add({ path: rel, reason: 'too-large', detail: `${stat.size} bytes > ${maxBytes}` });
+      else files.push({ path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
+    } catch (err) {
+      if (errorReason(err) !== 'vanished') skipped.add({ path: rel, reason: errorReason(err), detail: errorMessage(err) });
+    }
+  }
+  return { files, skipped };
+}
+
+async function readIgnoreFiles(dirAbs: string, entries?: readonly Dirent[]): Promise<string[]> {
   const contents: string[] = [];
   for (const name of IGNORE_FILE_NAMES) {
-    if (!entries.some((e) => e.name === name)) continue;
+    if (entries && !entries.some((e) => e.name === name)) continue;
     try {
       contents.push(await fs.readFile(path.join(dirAbs, name), 'utf8'));
     } catch {
-      // An unreadable ignore file is treated as absent: indexing a file too many beats crashing.
+      // A missing or unreadable ignore file is treated as absent: one file too many beats a crash.
     }
   }
   return contents;

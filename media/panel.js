@@ -1,0 +1,163 @@
+// Nearby sidebar. Every piece of text from files or paths is inserted with textContent, never
+// as HTML, so a file named `<img onerror=...>` or a snippet with `<script>` stays inert text.
+(function () {
+  const vscode = acquireVsCodeApi();
+  const $ = (id) => document.getElementById(id);
+  const q = $('q');
+  const language = $('language');
+  const kind = $('kind');
+  const glob = $('glob');
+  const list = $('results');
+  const heading = $('heading');
+  const empty = $('empty');
+  const status = $('status');
+  const saved = vscode.getState() || {};
+  let seq = 0;
+  let timer;
+  let shownSeq = null;
+
+  q.value = saved.query || '';
+  language.value = saved.language || '';
+  kind.value = saved.kind || '';
+  glob.value = saved.glob || '';
+
+  function search(now) {
+    clearTimeout(timer);
+    const run = () => {
+      const query = q.value.trim();
+      vscode.setState({ query: q.value, language: language.value, kind: kind.value, glob: glob.value });
+      if (query.length < 2) return;
+      seq += 1;
+      heading.textContent = 'Searching…';
+      vscode.postMessage({ type: 'search', seq, query, filters: { language: language.value, kind: kind.value, glob: glob.value.trim() } });
+    };
+    if (now) run();
+    else timer = setTimeout(run, 250);
+  }
+
+  $('search-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    search(true);
+  });
+  q.addEventListener('input', () => search(false));
+  glob.addEventListener('input', () => search(false));
+  language.addEventListener('change', () => search(true));
+  kind.addEventListener('change', () => search(true));
+  q.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' && list.firstElementChild) {
+      e.preventDefault();
+      list.firstElementChild.focus();
+    }
+  });
+
+  function terms(query) {
+    return [...new Set(query.toLowerCase().split(/[^a-z0-9_]+/).filter((t) => t.length >= 3))];
+  }
+
+  /** Appends `text` to `parent`, wrapping query terms in <mark>; all text nodes, no HTML. */
+  function appendHighlighted(parent, text, words) {
+    if (words.length === 0) {
+      parent.textContent = text;
+      return;
+    }
+    const pattern = new RegExp('(' + words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|') + ')', 'gi');
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      const mark = document.createElement('mark');
+      mark.textContent = match[0];
+      parent.appendChild(mark);
+      last = match.index + match[0].length;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function open(hit) {
+    vscode.postMessage({ type: 'open', root: hit.root, path: hit.path, start: hit.start, end: hit.end });
+  }
+
+  function render(message) {
+    shownSeq = message.seq;
+    list.replaceChildren();
+    const words = message.mode === 'search' ? terms(message.query) : [];
+    const multiRoot = new Set(message.hits.map((h) => h.root)).size > 1;
+    heading.textContent = message.mode === 'similar' ? message.title : message.hits.length ? `${message.hits.length} results` : '';
+    empty.textContent = message.hits.length ? '' : message.mode === 'similar' ? 'Nothing similar found.' : 'No results. The index may still be building.';
+    message.hits.forEach((hit, i) => {
+      const item = document.createElement('li');
+      item.className = 'hit';
+      item.setAttribute('role', 'option');
+      item.setAttribute('tabindex', '0');
+      item.setAttribute('aria-selected', 'false');
+      const name = hit.symbol || hit.path.split('/').pop();
+      item.setAttribute('aria-label', `${name}, ${hit.path} line ${hit.start}, score ${hit.score.toFixed(2)}`);
+
+      const head = document.createElement('div');
+      head.className = 'hit-head';
+      const title = document.createElement('span');
+      title.className = 'hit-title';
+      appendHighlighted(title, name, words);
+      const score = document.createElement('span');
+      score.className = 'hit-score';
+      score.textContent = hit.score.toFixed(2);
+      score.title = 'cosine similarity';
+      head.append(title, score);
+
+      const where = document.createElement('div');
+      where.className = 'hit-path';
+      where.textContent = `${multiRoot ? hit.folder + ' › ' : ''}${hit.path}:${hit.start}-${hit.end}`;
+
+      const snippet = document.createElement('pre');
+      snippet.className = 'hit-snippet';
+      appendHighlighted(snippet, hit.preview.split('\n').slice(0, 8).join('\n'), words);
+
+      item.append(head, where, snippet);
+      item.addEventListener('click', () => open(hit));
+      item.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          open(hit);
+        } else if (e.key === 'ArrowDown' && item.nextElementSibling) {
+          e.preventDefault();
+          item.nextElementSibling.focus();
+        } else if (e.key === 'ArrowUp') {
+          e.preventDefault();
+          (item.previousElementSibling || q).focus();
+        }
+      });
+      item.addEventListener('focus', () => item.setAttribute('aria-selected', 'true'));
+      item.addEventListener('blur', () => item.setAttribute('aria-selected', 'false'));
+      if (i === 0) item.dataset.first = 'true';
+      list.appendChild(item);
+    });
+  }
+
+  window.addEventListener('message', (event) => {
+    const m = event.data;
+    if (!m || typeof m.type !== 'string') return;
+    switch (m.type) {
+      case 'results':
+        // Search answers older than the latest query are dropped; Find Similar (negative seq) always shows.
+        if (m.mode === 'search' && m.seq !== seq) return;
+        render(m);
+        break;
+      case 'status':
+        status.textContent = m.text;
+        status.dataset.state = m.state;
+        status.classList.toggle('busy', !!m.busy);
+        break;
+      case 'error':
+        if (m.seq !== undefined && m.seq !== seq) return;
+        heading.textContent = '';
+        empty.textContent = m.message;
+        break;
+      case 'setQuery':
+        q.value = m.query;
+        search(true);
+        break;
+    }
+  });
+
+  vscode.postMessage({ type: 'ready' });
+  if (q.value.trim().length >= 2 && shownSeq === null) search(true);
+})();

@@ -1,0 +1,13 @@
+/** Every command Nearby contributes (package.json `contributes.commands`). */
+export const enum CommandId {
+  Search = 'nearby.search',
+  FindSimilar = 'nearby.findSimilar',
+  Pause = 'nearby.pause',
+  Resume = 'nearby.resume',
+  Cancel = 'nearby.cancel',
+  Rebuild = 'nearby.rebuild',
+  ShowPanel = 'nearby.showPanel',
+  ShowLogs = 'nearby.showLogs',
+}
+
+export const PANEL_VIEW_ID = 'nearby.panel';

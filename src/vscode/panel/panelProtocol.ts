@@ -1,0 +1,77 @@
+/**
+ * Messages between the sidebar webview (media/panel.js) and the extension. The webview is
+ * treated as untrusted: everything it sends is checked by `parsePanelMessage` before use.
+ */
+
+export interface PanelFilters {
+  language?: string;
+  kind?: 'code' | 'doc';
+  glob?: string;
+}
+
+export type FromPanel =
+  | { type: 'ready' }
+  | { type: 'search'; seq: number; query: string; filters: PanelFilters }
+  | { type: 'open'; root: string; path: string; start: number; end: number }
+  | { type: 'command'; command: 'pause' | 'resume' | 'rebuild' | 'cancel' };
+
+export interface PanelHit {
+  root: string;
+  folder: string;
+  path: string;
+  start: number;
+  end: number;
+  score: number;
+  symbol?: string;
+  language: string;
+  kind: 'code' | 'doc';
+  preview: string;
+}
+
+export type ToPanel =
+  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[] }
+  | { type: 'status'; state: string; text: string; busy: boolean }
+  | { type: 'error'; seq?: number; message: string }
+  | { type: 'setQuery'; query: string };
+
+const MAX_QUERY = 2_000;
+const MAX_PATH = 4_096;
+const COMMANDS = new Set(['pause', 'resume', 'rebuild', 'cancel']);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isLine = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) < 10_000_000;
+const isShortString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+
+/** The message, if it is well-formed; undefined otherwise (the caller logs and drops it). */
+export function parsePanelMessage(v: unknown): FromPanel | undefined {
+  if (!isRecord(v)) return undefined;
+  switch (v['type']) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'search': {
+      const f = v['filters'];
+      if (!Number.isInteger(v['seq']) || !isShortString(v['query'], MAX_QUERY) || !isRecord(f)) return undefined;
+      const filters: PanelFilters = {};
+      if (f['language'] !== undefined && f['language'] !== '') {
+        if (!isShortString(f['language'], 40) || !/^[a-z+#-]+$/.test(f['language'])) return undefined;
+        filters.language = f['language'];
+      }
+      if (f['kind'] !== undefined && f['kind'] !== '') {
+        if (f['kind'] !== 'code' && f['kind'] !== 'doc') return undefined;
+        filters.kind = f['kind'];
+      }
+      if (f['glob'] !== undefined && f['glob'] !== '') {
+        if (!isShortString(f['glob'], 500)) return undefined;
+        filters.glob = f['glob'];
+      }
+      return { type: 'search', seq: v['seq'] as number, query: v['query'], filters };
+    }
+    case 'open':
+      if (!isShortString(v['root'], MAX_PATH) || !isShortString(v['path'], MAX_PATH) || !isLine(v['start']) || !isLine(v['end']) || (v['end'] as number) < (v['start'] as number)) return undefined;
+      return { type: 'open', root: v['root'], path: v['path'], start: v['start'] as number, end: v['end'] as number };
+    case 'command':
+      return typeof v['command'] === 'string' && COMMANDS.has(v['command']) ? { type: 'command', command: v['command'] as 'pause' } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RootHit } from '../../worker/protocol';
+import { CommandId, PANEL_VIEW_ID } from '../commandIds';
+import type { NearbyConfig } from '../config';
+import { Disposable } from '../dispose';
+import type { IndexService, IndexState } from '../indexService';
+import { openLocation } from '../locations';
+import { formatEta } from '../statusBar';
+import { parsePanelMessage, type FromPanel, type PanelHit, type ToPanel } from './panelProtocol';
+
+/** The sidebar: search box, filters, ranked results, Find Similar results and index status. */
+export class PanelProvider extends Disposable implements vscode.WebviewViewProvider {
+  private view: vscode.WebviewView | undefined;
+  private pending: ToPanel[] = [];
+  private similarSeq = -1;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: IndexService,
+    private readonly config: () => NearbyConfig,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    super();
+    this.register(vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, this, { webviewOptions: { retainContextWhenHidden: true } }));
+    this.register(service.onDidChangeState((s) => this.post(statusMessage(s))));
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    view.webview.options = { enableScripts: true, localResourceRoots: [media] };
+    view.webview.html = this.html(view.webview, media);
+    this.register(view.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)));
+    view.onDidDispose(() => (this.view = undefined));
+  }
+
+  /** Shows Find Similar results in the panel, revealing it. */
+  async showSimilar(title: string, hits: RootHit[]): Promise<void> {
+    await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
+    this.post({ type: 'results', seq: this.similarSeq--, mode: 'similar', title, query: '', hits: hits.map(toPanelHit) });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const message = parsePanelMessage(raw);
+    if (!message) {
+      this.log.warn(`panel: dropped a malformed message ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    await this.handle(message);
+  }
+
+  private async handle(message: FromPanel): Promise<void> {
+    switch (message.type) {
+      case 'ready': {
+        const queued = this.pending;
+        this.pending = [];
+        this.post(statusMessage(this.service.state));
+        for (const m of queued) this.post(m);
+        return;
+      }
+      case 'search': {
+        const { seq, query, filters } = message;
+        try {
+          const filter = {
+            ...(filters.language ? { languages: [filters.language] } : {}),
+            ...(filters.kind ? { kind: filters.kind } : {}),
+            ...(filters.glob ? { pathGlob: filters.glob } : {}),
+          };
+          const hits = await this.service.search(query, filter, this.config().resultCount);
+          this.post({ type: 'results', seq, mode: 'search', title: '', query, hits: hits.map(toPanelHit) });
+        } catch (err) {
+          this.post({ type: 'error', seq, message: (err as Error).message });
+        }
+        return;
+      }
+      case 'open':
+        if (!(await openLocation(message))) this.log.warn(`panel: refused to open ${message.path}: not inside a workspace folder`);
+        return;
+      case 'command': {
+        const ids = { pause: CommandId.Pause, resume: CommandId.Resume, rebuild: CommandId.Rebuild, cancel: CommandId.Cancel } as const;
+        await vscode.commands.executeCommand(ids[message.command]);
+        return;
+      }
+    }
+  }
+
+  private post(message: ToPanel): void {
+    if (this.view) void this.view.webview.postMessage(message);
+    else if (message.type === 'results') this.pending = [message];
+  }
+
+  private html(webview: vscode.Webview, media: vscode.Uri): string {
+    const nonce = randomBytes(16).toString('base64');
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css'));
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.js'));
+    const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}">
+<title>Nearby</title>
+</head>
+<body>
+<form id="search-form" role="search" aria-label="Search the workspace by meaning">
+  <input id="q" type="search" placeholder="Describe what you are looking for" aria-label="Search by meaning" autocomplete="off" spellcheck="false">
+  <div class="filters">
+    <label class="visually-hidden" for="language">Language</label>
+    <select id="language" aria-label="Language">
+      <option value="">All languages</option>
+      ${LANGUAGES.map(([id, name]) => `<option value="${id}">${name}</option>`).join('')}
+    </select>
+    <label class="visually-hidden" for="kind">Kind</label>
+    <select id="kind" aria-label="Code or docs">
+      <option value="">Code and docs</option>
+      <option value="code">Code</option>
+      <option value="doc">Docs</option>
+    </select>
+    <label class="visually-hidden" for="glob">Folder or glob</label>
+    <input id="glob" type="text" placeholder="Folder or glob, e.g. src/**" aria-label="Folder or glob filter" autocomplete="off" spellcheck="false">
+  </div>
+</form>
+<div id="heading" class="heading" aria-live="polite"></div>
+<ul id="results" role="listbox" aria-label="Results"></ul>
+<div id="empty" class="empty"></div>
+<footer id="status" class="status" role="status" aria-live="polite"></footer>
+<script nonce="${nonce}" src="${js}"></script>
+</body>
+</html>`;
+  }
+}
+
+const LANGUAGES: [string, string][] = [
+  ['typescript', 'TypeScript'], ['tsx', 'TSX'], ['javascript', 'JavaScript'], ['python', 'Python'], ['go', 'Go'],
+  ['java', 'Java'], ['ruby', 'Ruby'], ['rust', 'Rust'], ['c', 'C'], ['cpp', 'C++'], ['csharp', 'C#'], ['php', 'PHP'],
+  ['markdown', 'Markdown'], ['text', 'Other text'],
+];
+
+function toPanelHit(h: RootHit): PanelHit {
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === h.root)?.name ?? path.basename(h.root);
+  const hit: PanelHit = { root: h.root, folder, path: h.path, start: h.startLine, end: h.endLine, score: h.score, language: h.language, kind: h.kind, preview: h.preview ?? '' };
+  if (h.symbol) hit.symbol = h.symbol;
+  return hit;
+}
+
+function statusMessage(s: IndexState): ToPanel {
+  switch (s.kind) {
+    case 'off':
+      return { type: 'status', state: s.kind, text: 'Not indexing.', busy: false };
+    case 'starting':
+      return { type: 'status', state: s.kind, text: 'Loading the model…', busy: true };
+    case 'indexing':
+      return { type: 'status', state: s.kind, text: `Indexing ${s.done}/${s.total} files${s.etaSeconds !== undefined ? `, about ${formatEta(s.etaSeconds)} left` : ''}. Search works meanwhile.`, busy: true };
+    case 'paused':
+      return { type: 'status', state: s.kind, text: `Paused at ${s.done}/${s.total} files.`, busy: false };
+    case 'ready':
+      return { type: 'status', state: s.kind, text: `${s.files} files · ${s.chunks} chunks · ${s.model} · updated ${new Date(s.updatedAt).toLocaleTimeString()}`, busy: false };
+    case 'error':
+      return { type: 'status', state: s.kind, text: `Error: ${s.message}`, busy: false };
+  }
+}

@@ -1,0 +1,92 @@
+import * as vscode from 'vscode';
+import type { RootHit } from '../worker/protocol';
+import type { NearbyConfig } from './config';
+import type { IndexService } from './indexService';
+import { describeLocation, openLocation, type Location } from './locations';
+
+interface HitItem extends vscode.QuickPickItem {
+  hit: RootHit;
+}
+
+const DEBOUNCE_MS = 150;
+
+/**
+ * `Nearby: Search by Meaning`: results as you type. Only the latest query's answer is shown:
+ * every request carries a sequence number and older answers are dropped on arrival.
+ */
+export async function showSearchPick(service: IndexService, config: () => NearbyConfig, initial = ''): Promise<void> {
+  const pick = vscode.window.createQuickPick<HitItem>();
+  pick.title = 'Nearby: Search by Meaning';
+  pick.placeholder = 'Describe what you are looking for, e.g. "retry failed uploads"';
+  pick.matchOnDescription = true;
+  pick.matchOnDetail = true;
+  pick.value = initial;
+  let seq = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let accepted = false;
+  const previous = vscode.window.activeTextEditor;
+
+  const run = async (query: string) => {
+    const mine = ++seq;
+    if (query.trim().length < 2) {
+      pick.items = [];
+      pick.busy = false;
+      return;
+    }
+    pick.busy = true;
+    try {
+      const hits = await service.search(query, undefined, config().resultCount);
+      if (mine !== seq) return;
+      // The workbench would filter our ranked items by its own fuzzy match; keep them all.
+      pick.items = hits.map((hit) => ({
+        label: hit.symbol ? `$(symbol-${hit.kind === 'doc' ? 'string' : 'function'}) ${hit.symbol}` : firstLine(hit.preview) || hit.path,
+        description: `${describeLocation(toLocation(hit))}  ·  ${hit.score.toFixed(2)}`,
+        detail: firstLine(hit.preview, hit.symbol ? 1 : 2),
+        alwaysShow: true,
+        hit,
+      }));
+      if (hits.length === 0) pick.placeholder = 'No results yet: the index may still be building';
+    } catch (err) {
+      if (mine !== seq) return;
+      pick.items = [];
+      void vscode.window.showWarningMessage(`Nearby: search failed: ${(err as Error).message}`);
+    } finally {
+      if (mine === seq) pick.busy = false;
+    }
+  };
+
+  pick.onDidChangeValue((value) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void run(value), DEBOUNCE_MS);
+  });
+  pick.onDidChangeActive(([item]) => {
+    if (item) void openLocation(toLocation(item.hit), { preview: true, preserveFocus: true });
+  });
+  pick.onDidAccept(() => {
+    const [item] = pick.selectedItems;
+    if (!item) return;
+    accepted = true;
+    pick.hide();
+    void openLocation(toLocation(item.hit));
+  });
+  const hidden = new Promise<void>((resolve) => pick.onDidHide(() => resolve()));
+  pick.show();
+  if (initial) void run(initial);
+  await hidden;
+  clearTimeout(timer);
+  seq++;
+  pick.dispose();
+  // Browsing results previews them; leaving without choosing goes back to where the user was.
+  if (!accepted && previous) {
+    await vscode.window.showTextDocument(previous.document, { selection: previous.selection, viewColumn: previous.viewColumn, preview: false });
+  }
+}
+
+export function toLocation(hit: RootHit): Location {
+  return { root: hit.root, path: hit.path, start: hit.startLine, end: hit.endLine };
+}
+
+function firstLine(preview: string | undefined, nth = 1): string {
+  const lines = (preview ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[nth - 1] ?? '').slice(0, 120);
+}
