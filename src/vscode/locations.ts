@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { containedPath } from './containedPath';
 
 export interface Location {
   root: string;
@@ -15,11 +16,8 @@ export interface Location {
  */
 export function resolveInWorkspace(loc: Location): vscode.Uri | undefined {
   const folder = (vscode.workspace.workspaceFolders ?? []).find((f) => f.uri.scheme === 'file' && f.uri.fsPath === loc.root);
-  if (!folder || path.isAbsolute(loc.path) || loc.path.includes('\0')) return undefined;
-  const abs = path.resolve(folder.uri.fsPath, loc.path);
-  const rel = path.relative(folder.uri.fsPath, abs);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-  return vscode.Uri.file(abs);
+  const abs = folder && containedPath(folder.uri.fsPath, loc.path);
+  return abs ? vscode.Uri.file(abs) : undefined;
 }
 
 export function rangeOf(loc: Location): vscode.Range {

@@ -7,6 +7,8 @@ export interface WorkerClientOptions {
   /** The bundled worker script (dist/worker.js), or the TypeScript source with `execArgv: ['--import', 'tsx']`. */
   workerPath: string;
   execArgv?: string[];
+  /** Environment of the worker process (default: this process's). */
+  env?: NodeJS.ProcessEnv;
   config: WorkerConfig;
   onEvent?: (event: WorkerEvent) => void;
   /** Crashes tolerated in a row before giving up. */
@@ -100,6 +102,7 @@ export class WorkerClient {
   private async spawn(): Promise<ModelSummary> {
     const child = fork(this.options.workerPath, [], {
       execArgv: this.options.execArgv ?? [],
+      env: this.options.env ?? process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });

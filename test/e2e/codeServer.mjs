@@ -1,0 +1,75 @@
+// Starts code-server (a real VS Code workbench and extension host) with Nearby installed from
+// this checkout, and stops it with everything it spawned.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const HOST = path.join(here, '.host');
+export const PROJECT = path.resolve(here, '..', '..');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startCodeServer({ workspace, dataDir, settings = {} }) {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT, 'package.json'), 'utf8'));
+  const userData = path.join(dataDir, 'user-data');
+  const extensions = path.join(dataDir, 'extensions');
+  mkdirSync(path.join(userData, 'User'), { recursive: true });
+  mkdirSync(extensions, { recursive: true });
+  const base = JSON.parse(readFileSync(path.join(here, 'settings.json'), 'utf8'));
+  writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...base, ...settings }, null, 2));
+  // The checkout itself is the installed extension: dist/, media/, models/ and node_modules/.
+  symlinkSync(PROJECT, path.join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), 'dir');
+  const port = await freePort();
+  const node24 = path.join(HOST, 'node24', 'node_modules', 'node', 'bin');
+  const bin = path.join(HOST, 'server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+  const child = spawn(path.join(node24, 'node'), [
+    bin, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userData, '--extensions-dir', extensions,
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace,
+  ], { env: { ...process.env, PATH: `${node24}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`code-server exited (${child.exitCode}):\n${output}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`code-server did not start in 60 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url: `${url}/?folder=${encodeURIComponent(workspace)}`,
+    userData,
+    settingsFile: path.join(userData, 'User', 'settings.json'),
+    output: () => output,
+    stop: () => {
+      // The process group holds code-server and the extension host and watchers it forked.
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+export function copyWorkspace(from, to) {
+  cpSync(from, to, { recursive: true });
+  return to;
+}

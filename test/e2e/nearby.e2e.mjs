@@ -1,0 +1,137 @@
+// End-to-end tests of Nearby inside a real VS Code (code-server), driven by Playwright in
+// Debian's chromium. Run with `npm run test:e2e` (it installs the host on first use).
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { HOST, PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
+import { Workbench } from './workbench.mjs';
+
+const { chromium } = createRequire(path.join(HOST, 'server', 'package.json'))('playwright-core');
+const SHOTS = path.join(PROJECT, 'test-results');
+const XSS_NAME = '<img src=x onerror=alert(1)>.md';
+
+describe('Nearby in VS Code', { timeout: 600_000 }, () => {
+  let dir, server, browser, page, wb, workspace;
+  const dialogs = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-'));
+    workspace = copyWorkspace(path.join(PROJECT, 'test', 'fixtures', 'repo'), path.join(dir, 'workspace'));
+    writeFileSync(path.join(workspace, 'docs', XSS_NAME), '# Hostile file\n\nThis page explains the script tag <script>alert("owned")</script> and image onerror handlers.\n');
+    server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    wb = new Workbench(page);
+    await wb.open(server.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('status bar reaches "ready" and activation was light', async () => {
+    await wb.statusItem(/Nearby: ready/).waitFor({ timeout: 180_000 });
+    const activation = findLogLine(server.userData, /activated in ([\d.]+) ms/);
+    assert.ok(activation, 'the extension logs its activation time');
+    console.log(`activation: ${activation[1]} ms`);
+  });
+
+  test('palette search opens the right file and range', async () => {
+    await wb.runCommand('Nearby: Search by Meaning');
+    await page.keyboard.type('retry failed uploads with exponential backoff');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'retry_upload' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'palette.png') });
+    await row.click();
+    await wb.activeTab('uploads.py').waitFor({ timeout: 20_000 });
+    await wb.statusItem(/Ln 1[89], Col \d+ \(\d+ selected\)/).waitFor({ timeout: 10_000 });
+  });
+
+  test('sidebar search shows results and a click opens the range', async () => {
+    const panel = await wb.openPanel();
+    await panel.locator('#q').fill('read the application configuration from a json file');
+    const hit = panel.locator('.hit', { hasText: 'load_config' }).first();
+    await hit.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'panel-dark.png') });
+    await hit.click();
+    await wb.activeTab('settings.py').waitFor({ timeout: 20_000 });
+    await wb.statusItem(/\(\d+ selected\)/).waitFor({ timeout: 10_000 });
+  });
+
+  test('Find Similar on a selection lists similar code in the panel', async () => {
+    await wb.openFile('validation.ts');
+    await wb.selectLines(3, 6);
+    await wb.contextMenu('Find Similar');
+    const panel = wb.panel();
+    await panel.locator('#heading', { hasText: 'Similar to src/validation.ts:3-6' }).waitFor({ timeout: 30_000 });
+    const hits = panel.locator('.hit');
+    await hits.first().waitFor({ timeout: 10_000 });
+    const texts = await hits.allTextContents();
+    assert.ok(texts.some((t) => t.includes('isStrongPassword')), `similar results: ${texts.map((t) => t.slice(0, 60)).join(' | ')}`);
+    assert.ok(!texts.some((t) => t.includes('src/validation.ts:3-')), 'the selection itself is left out');
+    await page.screenshot({ path: path.join(SHOTS, 'find-similar.png') });
+  });
+
+  test('a file written on disk shows up in results within seconds', async () => {
+    writeFileSync(path.join(workspace, 'src', 'fibonacci.py'), 'def fibonacci_numbers(count):\n    """Return the first count Fibonacci numbers."""\n    a, b = 0, 1\n    out = []\n    for _ in range(count):\n        out.append(a)\n        a, b = b, a + b\n    return out\n');
+    const panel = await wb.openPanel();
+    const started = Date.now();
+    await panel.locator('#q').fill('');
+    await panel.locator('#q').fill('first fibonacci numbers sequence');
+    for (;;) {
+      if ((await panel.locator('.hit', { hasText: 'fibonacci_numbers' }).count()) > 0) break;
+      assert.ok(Date.now() - started < 20_000, 'the new file was not searchable within 20 s');
+      await page.waitForTimeout(500);
+      await panel.locator('#q').press('Enter');
+    }
+    console.log(`new file searchable after ${Date.now() - started} ms`);
+  });
+
+  test('hostile file names and snippets render as inert text', async () => {
+    const panel = await wb.openPanel();
+    await panel.locator('#q').fill('script tag and image onerror handlers');
+    const hit = panel.locator('.hit', { hasText: XSS_NAME }).first();
+    await hit.waitFor({ timeout: 30_000 });
+    assert.match(await hit.textContent(), /<script>alert\("owned"\)<\/script>/);
+    assert.equal(await panel.locator('#results img, #results script').count(), 0, 'no element was created from file contents');
+    assert.deepEqual(dialogs, [], 'no script ran');
+    await page.screenshot({ path: path.join(SHOTS, 'panel-hostile.png') });
+  });
+
+  test('the panel follows the light theme', async () => {
+    const settings = JSON.parse(readFileSync(server.settingsFile, 'utf8'));
+    writeFileSync(server.settingsFile, JSON.stringify({ ...settings, 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
+    await page.locator('.monaco-workbench.vs:not(.vs-dark)').waitFor({ timeout: 20_000 });
+    const panel = await wb.openPanel();
+    await panel.locator('#q').fill('check whether an email address is valid');
+    await panel.locator('.hit', { hasText: 'isValidEmail' }).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'panel-light.png') });
+  });
+});
+
+function findLogLine(root, pattern) {
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop();
+    if (statSync(p).isDirectory()) stack.push(...readdirSync(p).map((n) => path.join(p, n)));
+    else if (p.endsWith('.log')) {
+      const m = pattern.exec(readFileSync(p, 'utf8'));
+      if (m) return m;
+    }
+  }
+  return undefined;
+}

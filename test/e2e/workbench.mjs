@@ -1,0 +1,68 @@
+// Page object for the VS Code workbench: waits on conditions, never on fixed sleeps.
+export class Workbench {
+  constructor(page) {
+    this.page = page;
+  }
+
+  async open(url) {
+    await this.page.goto(url);
+    await this.page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    await this.page.waitForSelector('.statusbar', { timeout: 90_000 });
+    // Commands typed before the extension host registered ours would not be found.
+    await this.page.locator('.activitybar [aria-label^="Nearby"]').first().waitFor({ timeout: 90_000 });
+  }
+
+  statusItem(text) {
+    return this.page.locator('.statusbar-item', { hasText: text }).first();
+  }
+
+  activeTab(name) {
+    return this.page.locator('.tab.active', { hasText: name }).first();
+  }
+
+  async runCommand(title) {
+    await this.page.keyboard.press('F1');
+    await this.page.waitForSelector('.quick-input-widget input');
+    await this.page.keyboard.type(title);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+  }
+
+  panel() {
+    return this.page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  }
+
+  async openPanel() {
+    const item = this.page.locator('.activitybar [aria-label^="Nearby"]').first();
+    const expanded = await item.getAttribute('aria-expanded');
+    if (expanded !== 'true') await item.click();
+    const panel = this.panel();
+    await panel.locator('#q').waitFor({ timeout: 30_000 });
+    return panel;
+  }
+
+  async openFile(name) {
+    await this.page.keyboard.press('Control+P');
+    await this.page.waitForSelector('.quick-input-widget input');
+    await this.page.keyboard.type(name);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+    await this.activeTab(name).waitFor({ timeout: 20_000 });
+    await this.page.locator('.monaco-editor .view-lines').first().waitFor();
+  }
+
+  /** Selects whole lines `from..to` (1-based) with Go to Line and shift+arrows. */
+  async selectLines(from, to) {
+    await this.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await this.page.keyboard.press('Control+G');
+    await this.page.keyboard.type(String(from));
+    await this.page.keyboard.press('Enter');
+    await this.page.keyboard.press('Home');
+    for (let i = from; i < to; i++) await this.page.keyboard.press('Shift+ArrowDown');
+    await this.page.keyboard.press('Shift+End');
+  }
+
+  /** Opens the editor context menu from the keyboard, so the selection stays as it is. */
+  async contextMenu(label) {
+    await this.page.keyboard.press('Shift+F10');
+    await this.page.locator('.context-view').getByText(label, { exact: true }).click({ timeout: 20_000 });
+  }
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Engine } from '../../src/core/engine';
+import { BUNDLED_MODELS, FIXTURE_REPO } from '../helpers/paths';
+
+// The real bundled model on a real fixture repository: plain-English questions must put the
+// intended function first.
+describe('search with the bundled model', () => {
+  let dir: string;
+  let engine: Engine;
+  let root: string;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-it-'));
+    root = path.join(dir, 'repo');
+    cpSync(FIXTURE_REPO, root, { recursive: true });
+    engine = await Engine.open({ bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
+    const summary = await engine.roots.get(root)!.index();
+    assert.equal(summary.filesIndexed, 9, JSON.stringify(summary));
+    assert.equal(summary.filesSkipped['binary'], 1, 'docs/logo.dat is binary');
+    assert.equal(summary.filesSkipped['ignored'], 1, 'debug.log is gitignored');
+  });
+
+  after(async () => {
+    await engine?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, string, string][] = [
+    ['retry failed uploads with exponential backoff', 'src/uploads.py', 'retry_upload'],
+    ['read the application configuration from a json file', 'src/settings.py', 'load_config'],
+    ['check whether an email address is valid', 'src/validation.ts', 'isValidEmail'],
+    ['least recently used cache that evicts old entries', 'src/lruCache.ts', 'LruCache'],
+    ['compute the sha256 checksum of a file', 'lib/checksum.go', 'FileChecksum'],
+    ['turn a title into a url slug', 'lib/slug.rb', 'slugify'],
+    ['multiply two matrices', 'lib/Matrix.java', 'multiply'],
+    ['split text into lowercase words', 'tools/words.rs', 'split_words'],
+    ['how do I apply database schema migrations', 'docs/guide.md', 'Database migrations'],
+  ];
+  for (const [query, file, symbol] of cases) {
+    test(`"${query}" → ${file} ${symbol}`, async () => {
+      const hits = await engine.search(query, { k: 3 });
+      const top = hits[0]!;
+      assert.equal(top.path, file, `got ${hits.map((h) => `${h.path}:${h.symbol}@${h.score.toFixed(3)}`).join(', ')}`);
+      assert.ok(top.symbol?.includes(symbol), `symbol ${top.symbol} should name ${symbol}`);
+      assert.ok(top.score > 0 && top.score <= 1.0001);
+    });
+  }
+
+  test('filters narrow results by language and kind', async () => {
+    const docs = await engine.search('install dependencies', { k: 5, filter: { kind: 'doc' } });
+    assert.ok(docs.length > 0 && docs.every((h) => h.kind === 'doc'));
+    const go = await engine.search('checksum', { k: 5, filter: { languages: ['go'] } });
+    assert.ok(go.length > 0 && go.every((h) => h.language === 'go'));
+  });
+
+  test('find similar leaves out the selection itself', async () => {
+    const hits = await engine.similar(root, 'src/uploads.py', 9, 19, { k: 5 });
+    assert.ok(hits.length > 0);
+    assert.ok(hits.every((h) => !(h.path === 'src/uploads.py' && h.startLine <= 19 && h.endLine >= 9)));
+  });
+});

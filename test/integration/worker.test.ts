@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WorkerClient, WorkerError, type WorkerEvent } from '../../src/worker/client';
+import { BUNDLED_MODELS, FIXTURE_REPO, WORKER_SOURCE } from '../helpers/paths';
+
+describe('worker process', () => {
+  let dir: string;
+  let root: string;
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-worker-'));
+    root = path.join(dir, 'repo');
+    cpSync(FIXTURE_REPO, root, { recursive: true });
+    // Enough files that a kill lands mid-run.
+    for (let i = 0; i < 400; i++) {
+      writeFileSync(path.join(root, 'src', `generated_${i}.py`), `def handler_${i}(event):\n    """Handle event number ${i} and return its id."""\n    return event.get("id", ${i})\n`);
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function client(events: WorkerEvent[] = [], model?: string): WorkerClient {
+    return new WorkerClient({
+      workerPath: WORKER_SOURCE,
+      execArgv: ['--import', 'tsx'],
+      restartDelayMs: 100,
+      config: { ...(model ? { model } : {}), bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }] },
+      onEvent: (e) => events.push(e),
+    });
+  }
+
+  test('a worker killed mid-index is restarted and the run completes', async () => {
+    const events: WorkerEvent[] = [];
+    const c = client(events);
+    try {
+      await c.start();
+      let killed = false;
+      const done = c.request('index', {});
+      const firstPid = c.pid;
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const progressed = events.some((e) => e.type === 'progress' && e.progress.phase === 'indexing' && e.progress.filesDone > 20);
+          if (progressed && !killed) {
+            killed = true;
+            process.kill(firstPid!, 'SIGKILL');
+            clearInterval(timer);
+            resolve();
+          }
+        }, 5);
+      });
+      const results = await done;
+      const summary = results[root]!;
+      assert.ok(events.some((e) => e.type === 'restarting' && /SIGKILL/.test(e.reason)), 'restart was announced');
+      assert.notEqual(c.pid, firstPid);
+      assert.equal(summary.cancelled, false);
+      // Files committed before the kill are not indexed again.
+      assert.ok(summary.filesUnchanged > 0, `unchanged after restart: ${summary.filesUnchanged}`);
+      const status = await c.request('status', {});
+      assert.equal(status.roots[0]!.files, 409);
+      const hits = await c.request('search', { query: 'retry failed uploads', k: 1 });
+      assert.equal(hits[0]!.path, 'src/uploads.py');
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  test('a missing model folder is a clear error, not a crash loop', async () => {
+    const events: WorkerEvent[] = [];
+    const c = client(events, path.join(dir, 'no-such-model'));
+    try {
+      await assert.rejects(c.start(), (err: unknown) => err instanceof WorkerError && err.code === 'model-missing' && /no config\.json/.test(err.message));
+      assert.ok(!events.some((e) => e.type === 'restarting'));
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  test('a hub model while offline says how to use a local folder', async () => {
+    const c = new WorkerClient({
+      workerPath: WORKER_SOURCE,
+      execArgv: ['--import', 'tsx'],
+      // A closed local port stands in for an unreachable hub, so the test never leaves the machine.
+      env: { ...process.env, NEARBY_HF_ENDPOINT: 'http://127.0.0.1:9' },
+      config: { model: 'Xenova/all-MiniLM-L6-v2', bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'hub-cache'), threads: 1, roots: [] },
+    });
+    try {
+      await assert.rejects(c.start(), (err: unknown) => err instanceof WorkerError && /model-offline|model-download-failed/.test(err.code) && /nearby\.modelPath/.test(err.message));
+    } finally {
+      await c.dispose();
+    }
+  });
+});
