@@ -4,7 +4,10 @@
  * process as the extension, so what works here works in the editor.
  */
 import * as path from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { printStoreTable } from './bench/report';
+import { runStoreBench, runStoreBenchOne } from './bench/storeBench';
 import type { IndexSummary } from './core/index/progress';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { ProgressLine } from './progressLine';
@@ -17,6 +20,8 @@ const USAGE = `Usage:
   nearby similar <path>:<start>-<end> --root <root> [-k N]
                                                     find chunks like lines start..end of a file
   nearby status --root <root>                       what the index holds
+  nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]
+                                                    Nearby's store against stock Vectra
 
 Options:
   --index-dir <dir>   where the index lives (default: a per-root folder in the user cache)
@@ -25,14 +30,19 @@ Options:
   --json              machine-readable output
   -k <n>              number of results (default 10)`;
 
+// `bench` takes `--json <file>` (a report path); elsewhere `--json` is a switch.
+const isBench = process.argv[2] === 'bench';
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    sizes: { type: 'string' },
+    dim: { type: 'string' },
+    ...(isBench ? { json: { type: 'string' as const } } : {}),
     root: { type: 'string' },
     'index-dir': { type: 'string' },
     model: { type: 'string' },
     threads: { type: 'string' },
-    json: { type: 'boolean', default: false },
+    ...(isBench ? {} : { json: { type: 'boolean' as const, default: false } }),
     k: { type: 'string', short: 'k' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -125,9 +135,30 @@ async function main(): Promise<number> {
         await client.dispose();
       }
     }
+    case 'bench':
+      return bench(arg, positionals.slice(2));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+async function bench(what: string | undefined, rest: string[]): Promise<number> {
+  if (what === 'store-one') {
+    const [impl, n, dim] = rest;
+    if (impl !== 'nearby' && impl !== 'vectra') throw new UsageError('store-one needs nearby|vectra');
+    process.stdout.write(`${JSON.stringify(await runStoreBenchOne(impl, Number(n), Number(dim)))}\n`);
+    return 0;
+  }
+  if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]');
+  const sizes = (opts.sizes ?? '10000,100000').split(',').map((s) => intOption('sizes', s.trim(), 1));
+  const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!]);
+  printStoreTable(report.sizes);
+  if (typeof opts.json === 'string') {
+    await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
+    await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+    process.stderr.write(`report written to ${opts.json}\n`);
+  }
+  return 0;
 }
 
 function parseRange(spec: string, root: string): { path: string; start: number; end: number } {
