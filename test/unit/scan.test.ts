@@ -3,7 +3,7 @@ import { symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeSource, readSourceFile } from '../../src/core/scan/readSourceFile';
-import { scanFiles } from '../../src/core/scan/scanner';
+import { scanFiles, scanPaths } from '../../src/core/scan/scanner';
 import { tempTree } from '../helpers/tempTree';
 
 const paths = (r: Awaited<ReturnType<typeof scanFiles>>) => r.files.map((f) => f.path).sort();
@@ -82,6 +82,30 @@ describe('scanFiles', () => {
       assert.deepEqual(paths(r), ['alias.ts', 'real/a.ts']);
       assert.equal(r.skipped.counts.get('symlink-loop'), 1);
       assert.equal(r.skipped.counts.get('broken-symlink'), 1);
+    } finally {
+      t.dispose();
+    }
+  });
+});
+
+describe('scanPaths', () => {
+  test('applies the same rules as a full scan to a few paths', async () => {
+    const t = tempTree({
+      '.gitignore': '*.log\nsecret/\n',
+      'a.ts': 'x',
+      'debug.log': 'x',
+      'secret/key.ts': 'x',
+      'pkg/.gitignore': '!keep.log\n',
+      'pkg/keep.log': 'x',
+      'pkg/sub/deep.py': 'x',
+      'node_modules/x/index.js': 'x',
+    });
+    try {
+      const asked = ['a.ts', 'debug.log', 'secret/key.ts', 'pkg/keep.log', 'pkg/sub/deep.py', 'node_modules/x/index.js', 'gone.ts'];
+      const some = await scanPaths(t.root, asked);
+      const all = await scanFiles(t.root);
+      assert.deepEqual(paths(some), paths(all));
+      assert.deepEqual(paths(some), ['a.ts', 'pkg/keep.log', 'pkg/sub/deep.py']);
     } finally {
       t.dispose();
     }
