@@ -1,0 +1,164 @@
+import type { Node } from '@vscode/tree-sitter-wasm';
+import { DEFINITIONS, isComment, type ParsedLanguage } from './languages';
+import type { Piece, PieceSet } from './pieces';
+
+/** Signature lines kept as context for the parts of a split definition. */
+const MAX_SIGNATURE_LINES = 4;
+
+/**
+ * Chunks a parsed file: each top-level definition (with its leading comments) is a piece; one
+ * that does not fit is split at its body's children, each part prefixed with the enclosing
+ * signature; leaves that still do not fit become line windows. Tiny neighbours are merged.
+ */
+export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): Piece[] {
+  const definitions = DEFINITIONS[language];
+  const lastRow = set.lines.length - 1;
+
+  /**
+   * Partitions lines `start..end` at `children` (comments go with the definition after them).
+   * `owner` is the enclosing definition's name: nested definitions are named `owner.name`, and
+   * other parts of a split definition keep the owner's name.
+   */
+  function splitRange(start: number, end: number, children: readonly Node[], header: readonly string[], owner: string | undefined): Piece[] {
+    const groups: { start: number; node: Node }[] = [];
+    let commentStart: number | undefined;
+    for (const child of children) {
+      if (isComment(child.type)) {
+        commentStart ??= child.startPosition.row;
+        continue;
+      }
+      groups.push({ start: commentStart ?? child.startPosition.row, node: child });
+      commentStart = undefined;
+    }
+    if (groups.length === 0) return set.windows(owner ? { start, end, header, symbol: owner } : { start, end, header });
+    const out: Piece[] = [];
+    groups.forEach((g, i) => {
+      const partStart = i === 0 ? start : g.start;
+      const partEnd = i + 1 < groups.length ? groups[i + 1]!.start - 1 : end;
+      if (partEnd < partStart) return; // two statements on one line: the first part holds both
+      const piece: Piece = { start: partStart, end: partEnd, header };
+      const name = qualifiedName(g.node, owner === undefined);
+      const symbol = name ? (owner ? `${owner}.${name}` : name) : owner;
+      if (symbol) piece.symbol = symbol;
+      if (set.fits(piece) || set.isBlank(piece)) out.push(piece);
+      else out.push(...splitNode(g.node, piece));
+    });
+    return set.mergeTiny(out);
+  }
+
+  function nameOf(node: Node, topLevel: boolean): string | undefined {
+    if (!definitions.has(node.type)) return undefined;
+    // `const x = ...` names a chunk at the top level or when it holds a function; local
+    // variables inside a body are not definitions anyone searches for.
+    if (!topLevel && isVariable(unwrap(node)) && !holdsFunction(unwrap(node))) return undefined;
+    return symbolOf(node);
+  }
+
+  /** A container holding a single definition (`module Text` around `def slugify`) is named by both. */
+  function qualifiedName(node: Node, topLevel: boolean): string | undefined {
+    const name = nameOf(node, topLevel);
+    if (!name) return undefined;
+    const body = unwrap(node).childForFieldName('body') ?? bodyOf(unwrap(node));
+    const inner = body ? namedChildren(body).filter((c) => definitions.has(c.type) && !isVariable(unwrap(c))) : [];
+    const only = inner.length === 1 ? nameOf(inner[0]!, false) : undefined;
+    return only ? `${name}.${only}` : name;
+  }
+
+  /** Splits a definition too big for one chunk at its body's children; `piece.symbol` is its name. */
+  function splitNode(node: Node, piece: Piece): Piece[] {
+    const inner = unwrap(node);
+    const body = bodyOf(inner);
+    if (!body) return set.windows(piece);
+    const sigStart = Math.max(piece.start, inner.startPosition.row);
+    const sigEnd = Math.min(Math.max(sigStart, body.startPosition.row), sigStart + MAX_SIGNATURE_LINES - 1);
+    const signature = set.lines.slice(sigStart, sigEnd + 1);
+    // Deep nesting must not let context eat the window: keep the innermost signatures only.
+    let header = [...piece.header, ...signature];
+    while (header.length > signature.length && set.tokens({ start: 0, end: -1, header }) > set.maxTokens / 3) header = header.slice(1);
+    const parts = splitRange(piece.start, piece.end, namedChildren(body), header, piece.symbol);
+    // The first part starts with the signature itself and needs no context line.
+    if (parts[0] && parts[0].start <= sigStart) parts[0] = { ...parts[0], header: piece.header };
+    return parts.flatMap((p) => (set.fits(p) ? [p] : set.windows(p)));
+  }
+
+  return splitRange(0, lastRow, namedChildren(root), [], undefined);
+}
+
+function namedChildren(node: Node): Node[] {
+  return node.namedChildren.filter((c): c is Node => c !== null);
+}
+
+function isVariable(node: Node): boolean {
+  return node.type === 'lexical_declaration' || node.type === 'variable_declaration';
+}
+
+function holdsFunction(node: Node): boolean {
+  return namedChildren(node).some((d) => ['arrow_function', 'function_expression', 'function', 'class', 'generator_function'].includes(d.childForFieldName('value')?.type ?? ''));
+}
+
+/** The definition inside a wrapper (`export`, decorators, C++ templates). */
+function unwrap(node: Node): Node {
+  switch (node.type) {
+    case 'export_statement':
+      return node.childForFieldName('declaration') ?? node;
+    case 'decorated_definition':
+      return node.childForFieldName('definition') ?? node;
+    case 'template_declaration':
+      return namedChildren(node).pop() ?? node;
+    default:
+      return node;
+  }
+}
+
+/** The child holding a definition's members or statements: its largest multi-line named child. */
+function bodyOf(node: Node): Node | undefined {
+  const field = node.childForFieldName('body');
+  if (field && namedChildren(field).length > 1) return field;
+  let best: Node | undefined;
+  for (const child of namedChildren(node)) {
+    const span = child.endPosition.row - child.startPosition.row;
+    if (span > 0 && namedChildren(child).length > 1 && (!best || span > best.endPosition.row - best.startPosition.row)) best = child;
+  }
+  // JS `const f = () => {...}` keeps its body two levels down.
+  if (best && (best.type === 'variable_declarator' || best.type === 'arrow_function' || best.type === 'function_expression')) return bodyOf(best) ?? best;
+  return best;
+}
+
+/** Name of a definition node, as a reader would call it. */
+export function symbolOf(node: Node): string | undefined {
+  const inner = unwrap(node);
+  switch (inner.type) {
+    case 'lexical_declaration':
+    case 'variable_declaration': {
+      const first = namedChildren(inner).find((c) => c.type === 'variable_declarator');
+      return first?.childForFieldName('name')?.text;
+    }
+    case 'impl_item': {
+      const type = inner.childForFieldName('type')?.text;
+      const trait = inner.childForFieldName('trait')?.text;
+      return type ? (trait ? `impl ${trait} for ${type}` : `impl ${type}`) : undefined;
+    }
+    case 'function_definition':
+    case 'type_definition': {
+      const name = inner.childForFieldName('name');
+      if (name) return name.text;
+      return declaratorName(inner.childForFieldName('declarator'));
+    }
+    case 'type_declaration': {
+      const spec = namedChildren(inner).find((c) => c.type === 'type_spec' || c.type === 'type_alias');
+      return spec?.childForFieldName('name')?.text;
+    }
+    default:
+      return inner.childForFieldName('name')?.text ?? undefined;
+  }
+}
+
+/** C/C++ bury a function's name in nested declarators: `int (*f)(int)`, `Foo::bar(...)`. */
+function declaratorName(node: Node | null): string | undefined {
+  let current = node;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (['identifier', 'field_identifier', 'qualified_identifier', 'operator_name', 'destructor_name', 'type_identifier'].includes(current.type)) return current.text;
+    current = current.childForFieldName('declarator') ?? namedChildren(current)[0] ?? null;
+  }
+  return undefined;
+}
