@@ -37,11 +37,15 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
       const partEnd = i + 1 < groups.length ? groups[i + 1]!.start - 1 : end;
       if (partEnd < partStart) return; // two statements on one line: the first part holds both
       const piece: Piece = { start: partStart, end: partEnd, header };
-      const name = qualifiedName(g.node, owner === undefined);
-      const symbol = name ? (owner ? `${owner}.${name}` : name) : owner;
-      if (symbol) piece.symbol = symbol;
+      const qualify = (n: string | undefined) => (n ? (owner ? `${owner}.${n}` : n) : owner);
+      const whole = qualify(qualifiedName(g.node, owner === undefined));
+      if (whole) piece.symbol = whole;
       if (set.fits(piece) || set.isBlank(piece)) out.push(piece);
-      else out.push(...splitNode(g.node, piece));
+      else {
+        // Split parts are named after the container itself, not its single-member nickname.
+        const own = qualify(nameOf(g.node, owner === undefined));
+        out.push(...splitNode(g.node, own ? { ...piece, symbol: own } : { start: piece.start, end: piece.end, header }));
+      }
     });
     return set.mergeTiny(out);
   }
@@ -58,7 +62,7 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
   function qualifiedName(node: Node, topLevel: boolean): string | undefined {
     const name = nameOf(node, topLevel);
     if (!name) return undefined;
-    const body = unwrap(node).childForFieldName('body') ?? bodyOf(unwrap(node));
+    const body = bodyOf(unwrap(node), definitions);
     const inner = body ? namedChildren(body).filter((c) => definitions.has(c.type) && !isVariable(unwrap(c))) : [];
     const only = inner.length === 1 ? nameOf(inner[0]!, false) : undefined;
     return only ? `${name}.${only}` : name;
@@ -67,10 +71,12 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
   /** Splits a definition too big for one chunk at its body's children; `piece.symbol` is its name. */
   function splitNode(node: Node, piece: Piece): Piece[] {
     const inner = unwrap(node);
-    const body = bodyOf(inner);
+    const body = bodyOf(inner, definitions);
     if (!body) return set.windows(piece);
     const sigStart = Math.max(piece.start, inner.startPosition.row);
-    const sigEnd = Math.min(Math.max(sigStart, body.startPosition.row), sigStart + MAX_SIGNATURE_LINES - 1);
+    // The signature ends where the body begins: on the same line (`class A {`) or the line before (`def f():`).
+    const bodyRow = body === inner ? sigStart : body.startPosition.row;
+    const sigEnd = Math.min(bodyRow > sigStart ? bodyRow - 1 : sigStart, sigStart + MAX_SIGNATURE_LINES - 1);
     const signature = set.lines.slice(sigStart, sigEnd + 1);
     // Deep nesting must not let context eat the window: keep the innermost signatures only.
     let header = [...piece.header, ...signature];
@@ -110,17 +116,22 @@ function unwrap(node: Node): Node {
   }
 }
 
-/** The child holding a definition's members or statements: its largest multi-line named child. */
-function bodyOf(node: Node): Node | undefined {
+/**
+ * Where a definition's members or statements are: its `body` field, or else its largest
+ * multi-line child; when that child is itself a definition (a Ruby module around one method),
+ * the node's own children are the parts.
+ */
+function bodyOf(node: Node, definitions: ReadonlySet<string>): Node | undefined {
   const field = node.childForFieldName('body');
-  if (field && namedChildren(field).length > 1) return field;
+  if (field && namedChildren(field).length > 0) return field;
   let best: Node | undefined;
   for (const child of namedChildren(node)) {
     const span = child.endPosition.row - child.startPosition.row;
     if (span > 0 && namedChildren(child).length > 1 && (!best || span > best.endPosition.row - best.startPosition.row)) best = child;
   }
+  if (best && definitions.has(best.type)) return node;
   // JS `const f = () => {...}` keeps its body two levels down.
-  if (best && (best.type === 'variable_declarator' || best.type === 'arrow_function' || best.type === 'function_expression')) return bodyOf(best) ?? best;
+  if (best && (best.type === 'variable_declarator' || best.type === 'arrow_function' || best.type === 'function_expression')) return bodyOf(best, definitions) ?? best;
   return best;
 }
 

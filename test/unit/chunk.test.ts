@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Chunker, languageOf } from '../../src/core/chunk';
+import { PROJECT_ROOT } from '../helpers/paths';
+
+const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'chunk');
+/** Goldens must not depend on a model: one token per word or punctuation mark, plus [CLS]/[SEP]. */
+const words = { count: (t: string) => (t.match(/\w+|[^\s\w]/g)?.length ?? 0) + 2 };
+type Golden = Record<string, [number, number, string | null][]>;
+
+// Reviewed by hand: whole definitions when they fit (256), split at members with the enclosing
+// name when they do not (48).
+const GOLDEN: Record<number, Golden> = {
+  256: {
+    'Cart.php': [[1, 26, "Cart"]],
+    'Inventory.cs': [[1, 22, "Shop.Inventory"]],
+    'Matrix.java': [[1, 16, "Matrix.multiply"]],
+    'checksum.go': [[1, 22, "FileChecksum"]],
+    'config.yaml': [[1, 6, null]],
+    'guide.md': [[1, 10, "Project guide > Database migrations"]],
+    'lruCache.ts': [[1, 24, "LruCache"]],
+    'queue.js': [[1, 22, "Queue"], [24, 29, "drain"]],
+    'ring.c': [[1, 7, "ring"], [9, 17, "ring_put"], [19, 26, "ring_get"]],
+    'shapes.cpp': [[1, 20, "geo"]],
+    'slug.rb': [[1, 6, "Text.slugify"]],
+    'uploads.py': [[1, 18, "retry_upload"], [21, 27, "human_size"]],
+    'widget.tsx': [[1, 11, "Button"], [13, 16, "Counter"]],
+    'words.rs': [[1, 7, "split_words"]],
+  },
+  48: {
+    'Cart.php': [[1, 3, null], [5, 10, "Cart"], [12, 13, "Cart.add"], [14, 15, "Cart.add"], [17, 18, "Cart.total"], [19, 19, "Cart.total"], [20, 21, "Cart.total"], [23, 26, "format_money"]],
+    'Inventory.cs': [[1, 1, null], [3, 8, "Shop.Inventory"], [10, 13, "Shop.Inventory.Add"], [15, 22, "Shop.Inventory.TryRemove"]],
+    'Matrix.java': [[1, 4, "Matrix.multiply"], [5, 5, "Matrix.multiply"], [6, 6, "Matrix.multiply"], [7, 7, "Matrix.multiply"], [8, 8, "Matrix.multiply"], [9, 10, "Matrix.multiply"], [11, 13, "Matrix.multiply"], [14, 16, "Matrix.multiply"]],
+    'checksum.go': [[1, 8, null], [10, 11, "FileChecksum"], [12, 12, "FileChecksum"], [13, 16, "FileChecksum"], [17, 18, "FileChecksum"], [19, 22, "FileChecksum"]],
+    'config.yaml': [[1, 6, null]],
+    'guide.md': [[1, 5, "Project guide > Installation"], [7, 10, "Project guide > Database migrations"]],
+    'lruCache.ts': [[1, 2, "LruCache"], [3, 3, "LruCache"], [5, 5, "LruCache.constructor"], [7, 8, "LruCache.get"], [9, 12, "LruCache.get"], [13, 14, "LruCache.get"], [16, 17, "LruCache.set"], [18, 18, "LruCache.set"], [19, 20, "LruCache.set"], [21, 24, "LruCache.set"]],
+    'queue.js': [[1, 1, null], [3, 10, "Queue.constructor"], [12, 14, "Queue.push"], [16, 17, "Queue.shift"], [18, 19, "Queue.shift"], [20, 22, "Queue.shift"], [24, 27, "drain"], [29, 29, null]],
+    'ring.c': [[1, 1, null], [3, 7, "ring"], [9, 11, "ring_put"], [12, 13, "ring_put"], [14, 14, "ring_put"], [15, 15, "ring_put"], [16, 17, "ring_put"], [19, 22, "ring_get"], [23, 23, "ring_get"], [24, 24, "ring_get"], [25, 26, "ring_get"]],
+    'shapes.cpp': [[1, 1, null], [3, 7, "geo.Circle"], [8, 8, "geo.Circle.Circle"], [9, 9, "geo.Circle.area"], [10, 10, "geo.Circle.perimeter"], [12, 12, "geo.Circle"], [13, 14, "geo.Circle"], [16, 20, "geo.distance"]],
+    'slug.rb': [[1, 3, "Text.slugify"], [4, 4, "Text.slugify"], [4, 4, "Text.slugify"], [5, 6, "Text.slugify"]],
+    'uploads.py': [[1, 2, null], [5, 6, "UploadError"], [9, 10, "retry_upload"], [11, 14, "retry_upload"], [15, 17, "retry_upload"], [18, 18, "retry_upload"], [21, 22, "human_size"], [23, 25, "human_size"], [26, 26, "human_size"], [27, 27, "human_size"]],
+    'widget.tsx': [[1, 1, null], [3, 6, "Props"], [8, 11, "Button"], [13, 14, "Counter"], [15, 16, "Counter"]],
+    'words.rs': [[1, 2, "split_words"], [3, 3, "split_words"], [4, 4, "split_words"], [5, 5, "split_words"], [6, 7, "split_words"]],
+  },
+};
+
+describe('Chunker', () => {
+  let chunker: Chunker;
+  before(async () => (chunker = await Chunker.create()));
+  after(() => chunker.dispose());
+
+  const read = (f: string) => readFileSync(path.join(FIXTURES, f), 'utf8');
+
+  for (const max of [256, 48]) {
+    for (const file of Object.keys(GOLDEN[max]!)) {
+      test(`golden boundaries: ${file} at ${max} tokens`, async () => {
+        const chunks = await chunker.chunkFile(file, read(file), { maxTokens: max, tokens: words });
+        assert.deepEqual(chunks.map((c) => [c.startLine, c.endLine, c.symbol ?? null]), GOLDEN[max]![file]);
+      });
+    }
+  }
+
+  test('every fixture language is detected and parsed with tree-sitter', () => {
+    const langs = readdirSync(FIXTURES).map(languageOf).sort();
+    assert.deepEqual(langs, ['c', 'cpp', 'csharp', 'go', 'java', 'javascript', 'markdown', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript', 'yaml']);
+  });
+
+  test('a split class keeps its signature as context in every later part', async () => {
+    const chunks = await chunker.chunkFile('lruCache.ts', read('lruCache.ts'), { maxTokens: 48, tokens: words });
+    // Each later part opens with context: an enclosing signature line from above its range
+    // (the class, or the innermost block when space is short).
+    const lines = read('lruCache.ts').split('\n');
+    for (const c of chunks.slice(1)) {
+      const first = c.text.split('\n')[0]!;
+      assert.ok(first.trim() !== '' && lines.slice(0, c.startLine - 1).includes(first), `no context line: ${c.text}`);
+    }
+    assert.ok(chunks.some((c) => c.startLine > 3 && c.text.startsWith('export class LruCache<K, V> {\n  constructor')));
+    const py = await chunker.chunkFile('uploads.py', read('uploads.py'), { maxTokens: 64, tokens: words });
+    const inner = py.find((c) => c.startLine === 11)!;
+    assert.match(inner.text, /^def retry_upload\(client, path, attempts=5, base_delay=0\.5\):\n    for attempt/);
+  });
+
+  test('properties: within budget, every non-blank line covered, hash of text, sorted', async () => {
+    for (const file of readdirSync(FIXTURES)) {
+      const text = read(file);
+      const lines = text.split(/\r?\n/);
+      for (const max of [32, 64, 256]) {
+        const chunks = await chunker.chunkFile(file, text, { maxTokens: max, tokens: words });
+        const covered = new Set<number>();
+        let prevStart = 0;
+        for (const c of chunks) {
+          assert.ok(words.count(c.text) <= max, `${file}@${max}: chunk ${c.startLine}-${c.endLine} has ${words.count(c.text)} tokens`);
+          assert.equal(c.hash, createHash('sha256').update(c.text).digest('hex'));
+          assert.ok(c.startLine >= prevStart && c.endLine >= c.startLine);
+          assert.ok(!c.text.includes(file), 'the path is not part of the embedded text');
+          prevStart = c.startLine;
+          for (let l = c.startLine; l <= c.endLine; l++) covered.add(l);
+        }
+        lines.forEach((line, i) => assert.ok(line.trim() === '' || covered.has(i + 1), `${file}@${max}: line ${i + 1} dropped`));
+      }
+    }
+  });
+
+  test('edge cases: empty, blank-only, CRLF, syntax errors, one huge line', async () => {
+    assert.deepEqual(await chunker.chunkFile('empty.py', '', { maxTokens: 64, tokens: words }), []);
+    assert.deepEqual(await chunker.chunkFile('blank.ts', '\n\n   \n', { maxTokens: 64, tokens: words }), []);
+    const crlf = await chunker.chunkFile('win.py', 'def a():\r\n    return 1\r\n\r\n\r\ndef b():\r\n    return 2\r\n', { maxTokens: 16, tokens: words });
+    assert.deepEqual(crlf.map((c) => [c.startLine, c.endLine, c.symbol]), [[1, 2, 'a'], [5, 6, 'b']]);
+    assert.ok(crlf.every((c) => !c.text.includes('\r')));
+    const broken = await chunker.chunkFile('broken.py', 'def ok():\n    return 1\n\ndef broken(:\n    return (\n', { maxTokens: 64, tokens: words });
+    assert.ok(broken.length > 0 && broken.at(-1)!.endLine === 5, 'a file with syntax errors is still chunked to its end');
+    const minified = 'var a=' + Array.from({ length: 2000 }, (_, i) => `f${i}(x)`).join('+') + ';';
+    const slices = await chunker.chunkFile('bundle.js', minified, { maxTokens: 64, tokens: words });
+    assert.ok(slices.length > 1 && slices.every((c) => c.startLine === 1 && c.endLine === 1 && words.count(c.text) <= 64));
+    assert.equal(slices.map((c) => c.text).join(''), minified, 'slices of a long line add up to the line');
+  });
+});
