@@ -19,7 +19,7 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
    * `owner` is the enclosing definition's name: nested definitions are named `owner.name`, and
    * other parts of a split definition keep the owner's name.
    */
-  function splitRange(start: number, end: number, children: readonly Node[], header: readonly string[], owner: string | undefined): Piece[] {
+  function splitRange(start: number, end: number, children: readonly Node[], header: readonly number[], owner: string | undefined): Piece[] {
     const groups: { start: number; node: Node }[] = [];
     let commentStart: number | undefined;
     for (const child of children) {
@@ -77,17 +77,18 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
     // The signature ends where the body begins: on the same line (`class A {`) or the line before (`def f():`).
     const bodyRow = body === inner ? sigStart : body.startPosition.row;
     const sigEnd = Math.min(bodyRow > sigStart ? bodyRow - 1 : sigStart, sigStart + MAX_SIGNATURE_LINES - 1);
-    const signature = set.lines.slice(sigStart, sigEnd + 1);
-    // Deep nesting must not let context eat the window: keep the innermost signatures only.
-    let header = [...piece.header, ...signature];
-    while (header.length > signature.length && set.tokens({ start: 0, end: -1, header }) > set.maxTokens / 3) header = header.slice(1);
-    const parts = splitRange(piece.start, piece.end, namedChildren(body), header, piece.symbol);
-    // The first part starts with the signature itself and needs no context line.
-    if (parts[0] && parts[0].start <= sigStart) parts[0] = { ...parts[0], header: piece.header };
+    // A bare list of statements (a Python block) has no line of its own to show as context.
+    const bare = body === inner && namedChildren(inner)[0]?.startIndex === inner.startIndex;
+    const signature = bare ? [] : rows(sigStart, sigEnd);
+    const parts = splitRange(piece.start, piece.end, namedChildren(body), [...piece.header, ...signature], piece.symbol);
     return parts.flatMap((p) => (set.fits(p) ? [p] : set.windows(p)));
   }
 
   return splitRange(0, lastRow, namedChildren(root), [], undefined);
+}
+
+function rows(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
 function namedChildren(node: Node): Node[] {
@@ -119,11 +120,37 @@ function unwrap(node: Node): Node {
 /**
  * Where a definition's members or statements are: its `body` field, or else its largest
  * multi-line child; when that child is itself a definition (a Ruby module around one method),
- * the node's own children are the parts.
+ * the node's own children are the parts. Statements with clauses (`try`/`except`, `if`/`else`,
+ * blocks) are split at their own children, so a later clause is not glued to the body's last
+ * statement under the wrong context line.
  */
 function bodyOf(node: Node, definitions: ReadonlySet<string>): Node | undefined {
+  let body = containerOf(node, definitions);
+  // Go wraps a block's statements in one `statement_list`: split at the statements themselves.
+  let only = body && body !== node ? onlyChild(body) : undefined;
+  while (only && isBareList(only) && !definitions.has(only.type)) {
+    body = only;
+    only = onlyChild(only);
+  }
+  return body;
+}
+
+function onlyChild(node: Node): Node | undefined {
+  const children = namedChildren(node);
+  return children.length === 1 ? children[0] : undefined;
+}
+
+/** A node that is nothing but its children: no keyword or brace of its own before or after them. */
+function isBareList(node: Node): boolean {
+  const children = namedChildren(node);
+  return children.length > 1 && children[0]!.startIndex === node.startIndex && children[children.length - 1]!.endIndex === node.endIndex;
+}
+
+function containerOf(node: Node, definitions: ReadonlySet<string>): Node | undefined {
   const field = node.childForFieldName('body');
-  if (field && namedChildren(field).length > 0) return field;
+  const reachesEnd = field !== null && field.endPosition.row + 1 >= node.endPosition.row;
+  if (field && namedChildren(field).length > 0 && (reachesEnd || definitions.has(node.type))) return field;
+  if (!definitions.has(node.type) && namedChildren(node).some((c) => c.startPosition.row > node.startPosition.row && !isComment(c.type))) return node;
   let best: Node | undefined;
   for (const child of namedChildren(node)) {
     const span = child.endPosition.row - child.startPosition.row;
@@ -131,7 +158,7 @@ function bodyOf(node: Node, definitions: ReadonlySet<string>): Node | undefined 
   }
   if (best && definitions.has(best.type)) return node;
   // JS `const f = () => {...}` keeps its body two levels down.
-  if (best && (best.type === 'variable_declarator' || best.type === 'arrow_function' || best.type === 'function_expression')) return bodyOf(best, definitions) ?? best;
+  if (best && (best.type === 'variable_declarator' || best.type === 'arrow_function' || best.type === 'function_expression')) return containerOf(best, definitions) ?? best;
   return best;
 }
 

@@ -40,7 +40,7 @@ export function chunkMarkdown(set: PieceSet): Piece[] {
   const out: Piece[] = [];
   for (const s of sections) {
     if (set.fits(s)) out.push(s);
-    else out.push(...splitParagraphs(set, s, s.symbol ? [set.lines[s.start]!] : []));
+    else out.push(...splitParagraphs(set, s, s.symbol ? [s.start] : []));
   }
   return set.mergeTiny(out);
 }
@@ -50,13 +50,13 @@ export function chunkProse(set: PieceSet): Piece[] {
   return splitParagraphs(set, { start: 0, end: set.lines.length - 1, header: [] }, []);
 }
 
-function splitParagraphs(set: PieceSet, section: Piece, header: string[]): Piece[] {
+function splitParagraphs(set: PieceSet, section: Piece, header: number[]): Piece[] {
   const paragraphs: Piece[] = [];
   let start = section.start;
   for (let row = section.start; row <= section.end + 1; row++) {
     const boundary = row > section.end || (set.lines[row]!.trim() === '' && row > start);
     if (!boundary) continue;
-    paragraphs.push(withSymbol({ start, end: Math.min(row, section.end), header: start === section.start ? [] : header }, section.symbol));
+    paragraphs.push(withSymbol({ start, end: Math.min(row, section.end), header }, section.symbol));
     start = row + 1;
   }
   // Pack greedily: paragraphs are small, and fewer, fuller chunks read better in results.

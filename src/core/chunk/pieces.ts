@@ -5,8 +5,11 @@ import type { Chunk, ChunkKind, TokenCounter } from '../types';
 export interface Piece {
   start: number;
   end: number;
-  /** Enclosing signatures (`class Foo:`), so a part of a split definition still says what it is. */
-  header: readonly string[];
+  /**
+   * Rows of the enclosing signatures (`class Foo:`), so a part of a split definition still says
+   * what it is. Rows inside the piece itself are not repeated: the opening part needs no context.
+   */
+  header: readonly number[];
   symbol?: string;
 }
 
@@ -29,16 +32,16 @@ export class PieceSet {
     private readonly options: PieceOptions,
   ) {}
 
-  get maxTokens(): number {
-    return this.options.maxTokens;
+  text(p: Piece): string {
+    return [...this.context(p), ...this.lines.slice(p.start, p.end + 1)].join('\n');
   }
 
-  text(p: Piece): string {
-    return [...p.header, ...this.lines.slice(p.start, p.end + 1)].join('\n');
+  private headerTokens(rows: readonly number[]): number {
+    return rows.length ? this.options.tokens.count(rows.map((r) => this.lines[r]!).join('\n')) : 0;
   }
 
   tokens(p: Piece): number {
-    const key = `${p.start}:${p.end}:${p.header.join('\n')}`;
+    const key = `${p.start}:${p.end}:${p.header.join(',')}`;
     let n = this.sizes.get(key);
     if (n === undefined) {
       n = this.options.tokens.count(this.text(p));
@@ -61,12 +64,11 @@ export class PieceSet {
     const out: Piece[] = [];
     for (const p of pieces) {
       const prev = out[out.length - 1];
-      if (prev && prev.end + 1 === p.start && sameHeader(prev, p) && (this.tokens(prev) < this.options.minTokens || this.tokens(p) < this.options.minTokens)) {
+      if (prev && prev.end + 1 === p.start && isPrefix(prev.header, p.header) && (this.isTiny(prev) || this.isTiny(p))) {
         const merged: Piece = { start: prev.start, end: p.end, header: prev.header };
-        // The merged piece is named after its biggest part: imports glued to a function are
-        // still that function.
-        const main = this.tokens(p) > this.tokens(prev) ? p.symbol ?? prev.symbol : prev.symbol ?? p.symbol;
-        if (main !== undefined) merged.symbol = main;
+        // Named after its first definition: imports glued to a function are still that function.
+        const first = prev.symbol ?? p.symbol;
+        if (first !== undefined) merged.symbol = first;
         if (this.fits(merged)) {
           out[out.length - 1] = merged;
           continue;
@@ -77,6 +79,11 @@ export class PieceSet {
     return out;
   }
 
+  /** Tiny by its own lines: the shared context of a split definition does not make a part big. */
+  private isTiny(p: Piece): boolean {
+    return this.tokens({ start: p.start, end: p.end, header: [] }) < this.options.minTokens;
+  }
+
   /**
    * Consecutive line windows covering `p`, each within the window, with `overlap` lines shared
    * between neighbours. Lines are counted one by one (an over-estimate: each count includes the
@@ -84,12 +91,7 @@ export class PieceSet {
    */
   windows(p: Piece, overlap = 0, maxLines = Number.MAX_SAFE_INTEGER): Piece[] {
     const out: Piece[] = [];
-    let headerTokens = p.header.length ? this.options.tokens.count(p.header.join('\n')) : 0;
-    // Context that would crowd out the content is dropped rather than squeezing lines into slices.
-    if (headerTokens > this.options.maxTokens / 3) {
-      p = { ...p, header: [] };
-      headerTokens = 0;
-    }
+    const headerTokens = this.headerTokens(this.contextRows(p));
     let start = p.start;
     while (start <= p.end) {
       let end = start;
@@ -138,7 +140,8 @@ export class PieceSet {
 
   /** Character slices of a one-line piece, each (with its header) within the window. */
   private slices(p: Piece): string[] {
-    const header = p.header.length ? `${p.header.join('\n')}\n` : '';
+    const context = this.context(p);
+    const header = context.length ? `${context.join('\n')}\n` : '';
     const line = this.lines[p.start]!;
     const out: string[] = [];
     let from = 0;
@@ -158,6 +161,20 @@ export class PieceSet {
     return out;
   }
 
+  private context(p: Piece): string[] {
+    return this.contextRows(p).map((row) => this.lines[row]!);
+  }
+
+  /**
+   * The context shown before a piece: signatures above it, innermost first to stay when deep
+   * nesting would crowd out the content (more than a third of the window).
+   */
+  private contextRows(p: Piece): number[] {
+    const rows = p.header.filter((row) => row < p.start);
+    while (rows.length > 0 && this.headerTokens(rows) > this.options.maxTokens / 3) rows.shift();
+    return rows;
+  }
+
   private chunk(p: Piece, text: string, meta: { path: string; language: string; kind: ChunkKind }): Chunk {
     const c: Chunk = { path: meta.path, startLine: p.start + 1, endLine: p.end + 1, language: meta.language, kind: meta.kind, text, hash: createHash('sha256').update(text).digest('hex') };
     if (p.symbol !== undefined) c.symbol = p.symbol;
@@ -165,6 +182,10 @@ export class PieceSet {
   }
 }
 
-function sameHeader(a: Piece, b: Piece): boolean {
-  return a.header.length === b.header.length && a.header.every((h, i) => h === b.header[i]);
+/**
+ * Whether a piece with context `a` may absorb the next piece with context `b`: the same context,
+ * or `a` is the opening part of the definition whose signature `b` adds (so `a` holds it).
+ */
+function isPrefix(a: readonly number[], b: readonly number[]): boolean {
+  return a.length <= b.length && a.every((h, i) => h === b[i]);
 }
