@@ -4,6 +4,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker, languageOf } from '../../src/core/chunk';
+import { isParsed, type ParsedLanguage } from '../../src/core/chunk/languages';
+import { TreeSitter } from '../../src/core/chunk/treeSitter';
 import { PROJECT_ROOT } from '../helpers/paths';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'chunk');
@@ -64,9 +66,56 @@ describe('Chunker', () => {
     }
   }
 
-  test('every fixture language is detected and parsed with tree-sitter', () => {
+  test('every grammar loads and parses its fixture without errors', async () => {
     const langs = readdirSync(FIXTURES).map(languageOf).sort();
     assert.deepEqual(langs, ['c', 'cpp', 'csharp', 'go', 'java', 'javascript', 'markdown', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript', 'yaml']);
+    const treeSitter = await TreeSitter.load();
+    try {
+      for (const file of readdirSync(FIXTURES).filter((f) => isParsed(languageOf(f)))) {
+        const parser = await treeSitter.parser(languageOf(file) as ParsedLanguage);
+        const tree = parser.parse(read(file))!;
+        assert.equal(tree.rootNode.hasError, false, `${file} parsed with errors`);
+        tree.delete();
+      }
+    } finally {
+      await treeSitter.dispose();
+    }
+  });
+
+  test('languageOf: extensions, well-known names, fallback', () => {
+    const cases = { 'a/b.ts': 'typescript', 'x.TSX': 'tsx', 'x.mjs': 'javascript', 'x.pyi': 'python', 'x.hpp': 'cpp', 'x.h': 'c', 'x.cs': 'csharp', 'README.md': 'markdown', 'notes.txt': 'plaintext', 'Dockerfile': 'dockerfile', 'win\\path\\Gemfile': 'ruby', 'x.unknown': 'text', 'LICENSE': 'text' };
+    for (const [file, language] of Object.entries(cases)) assert.equal(languageOf(file), language, file);
+  });
+
+  test('compound statements split at their clauses, with the clause above as context', async () => {
+    const py = await chunker.chunkFile('uploads.py', read('uploads.py'), { maxTokens: 64, tokens: words });
+    const except = py.find((c) => c.startLine === 14)!;
+    assert.equal(except.text.split('\n').slice(0, 4).join('\n'), '    for attempt in range(attempts):\n        try:\n        except UploadError:\n            if attempt == attempts - 1:');
+    // Go nests a block's statements in a statement_list: context is still the function signature.
+    const go = await chunker.chunkFile('checksum.go', read('checksum.go'), { maxTokens: 48, tokens: words });
+    for (const c of go.filter((c) => c.startLine > 12)) assert.match(c.text, /^func FileChecksum\(path string\) \(string, error\) \{\n/);
+  });
+
+  test('tiny neighbours merge under the first definition name; context is never repeated', async () => {
+    const source = 'import os\n\nX = 1\n\ndef a():\n    return 1\n\ndef b():\n    return 2\n';
+    const chunks = await chunker.chunkFile('m.py', source, { maxTokens: 64, minTokens: 16, tokens: words });
+    assert.deepEqual(chunks.map((c) => [c.startLine, c.endLine, c.symbol ?? null]), [[1, 9, 'a']]);
+    for (const file of readdirSync(FIXTURES)) {
+      for (const c of await chunker.chunkFile(file, read(file), { maxTokens: 32, tokens: words })) {
+        const own = read(file).split('\n').slice(c.startLine - 1, c.endLine);
+        const context = c.text.split('\n').slice(0, -own.length);
+        assert.ok(!context.includes(own[0]!), `${file}:${c.startLine}: context repeats the first line`);
+      }
+    }
+  });
+
+  test('fallback: 40-line windows sharing 5 lines; prose split at paragraphs', async () => {
+    const sql = Array.from({ length: 100 }, (_, i) => `INSERT INTO t VALUES (${i});`).join('\n');
+    const windows = await chunker.chunkFile('seed.sql', sql, { maxTokens: 1000, tokens: words });
+    assert.deepEqual(windows.map((c) => [c.startLine, c.endLine, c.kind]), [[1, 40, 'code'], [36, 75, 'code'], [71, 100, 'code']]);
+    const prose = 'First paragraph, one line.\n\nSecond paragraph\nspans two lines.\n\nThird.\n';
+    const paras = await chunker.chunkFile('notes.txt', prose, { maxTokens: 9, tokens: words });
+    assert.deepEqual(paras.map((c) => [c.startLine, c.endLine, c.kind]), [[1, 1, 'doc'], [3, 4, 'doc'], [6, 6, 'doc']]);
   });
 
   test('a split class keeps its signature as context in every later part', async () => {

@@ -45,8 +45,9 @@ export class Chunker {
     if (language === 'markdown') return chunkMarkdown(set);
     if (kindOf(language) === 'doc') return chunkProse(set);
     if (!isParsed(language)) return set.windows(whole, WINDOW_OVERLAP, WINDOW_LINES);
-    const parser = await this.treeSitter.parser(language);
-    const tree = parser.parse(text);
+    // A grammar that fails to load or parse must not cost the file its place in the index.
+    const parser = await this.treeSitter.parser(language).catch(() => undefined);
+    const tree = parser?.parse(text);
     if (!tree) return set.windows(whole, WINDOW_OVERLAP, WINDOW_LINES);
     try {
       return chunkTree(tree.rootNode, language, set);
