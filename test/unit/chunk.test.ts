@@ -128,6 +128,12 @@ describe('Chunker', () => {
       assert.ok(first.trim() !== '' && lines.slice(0, c.startLine - 1).includes(first), `no context line: ${c.text}`);
     }
     assert.ok(chunks.some((c) => c.startLine > 3 && c.text.startsWith('export class LruCache<K, V> {\n  constructor')));
+    // With room for whole methods, the class is split exactly at them, each under the class line.
+    const byMethod = await chunker.chunkFile('lruCache.ts', read('lruCache.ts'), { maxTokens: 128, tokens: words });
+    assert.deepEqual(byMethod.map((c) => [c.startLine, c.endLine, c.symbol]), [[1, 5, 'LruCache'], [7, 14, 'LruCache.get'], [16, 24, 'LruCache.set']]);
+    assert.ok(byMethod.slice(1).every((c) => c.text.startsWith('export class LruCache<K, V> {\n  ')));
+    const php = await chunker.chunkFile('Cart.php', read('Cart.php'), { maxTokens: 100, tokens: words });
+    assert.deepEqual(php.filter((c) => c.symbol?.startsWith('Cart.')).map((c) => c.text.split('\n')[0]), ['class Cart', 'class Cart']);
     const py = await chunker.chunkFile('uploads.py', read('uploads.py'), { maxTokens: 64, tokens: words });
     const inner = py.find((c) => c.startLine === 11)!;
     assert.match(inner.text, /^def retry_upload\(client, path, attempts=5, base_delay=0\.5\):\n    for attempt/);

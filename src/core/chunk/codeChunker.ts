@@ -58,10 +58,13 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
     return symbolOf(node);
   }
 
-  /** A container holding a single definition (`module Text` around `def slugify`) is named by both. */
+  /**
+   * A container holding a single definition (`module Text` around `def slugify`) is named by both;
+   * a function with a helper inside is still just that function.
+   */
   function qualifiedName(node: Node, topLevel: boolean): string | undefined {
     const name = nameOf(node, topLevel);
-    if (!name) return undefined;
+    if (!name || isFunction(unwrap(node))) return name;
     const body = bodyOf(unwrap(node), definitions);
     const inner = body ? namedChildren(body).filter((c) => definitions.has(c.type) && !isVariable(unwrap(c))) : [];
     const only = inner.length === 1 ? nameOf(inner[0]!, false) : undefined;
@@ -79,7 +82,9 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
     const sigEnd = Math.min(bodyRow > sigStart ? bodyRow - 1 : sigStart, sigStart + MAX_SIGNATURE_LINES - 1);
     // A bare list of statements (a Python block) has no line of its own to show as context.
     const bare = body === inner && namedChildren(inner)[0]?.startIndex === inner.startIndex;
-    const signature = bare ? [] : rows(sigStart, sigEnd);
+    // `try {` is both the statement's signature and its block's: show each row once.
+    const last = piece.header[piece.header.length - 1] ?? -1;
+    const signature = bare ? [] : rows(Math.max(sigStart, last + 1), sigEnd);
     const parts = splitRange(piece.start, piece.end, namedChildren(body), [...piece.header, ...signature], piece.symbol);
     return parts.flatMap((p) => (set.fits(p) ? [p] : set.windows(p)));
   }
@@ -93,6 +98,10 @@ function rows(from: number, to: number): number[] {
 
 function namedChildren(node: Node): Node[] {
   return node.namedChildren.filter((c): c is Node => c !== null);
+}
+
+function isFunction(node: Node): boolean {
+  return /function|method|constructor/.test(node.type) || isVariable(node);
 }
 
 function isVariable(node: Node): boolean {
