@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker, languageOf } from '../../src/core/chunk';
 import { isParsed, type ParsedLanguage } from '../../src/core/chunk/languages';
+import grammars from '../../src/core/chunk/grammars.json';
 import { TreeSitter } from '../../src/core/chunk/treeSitter';
 import { PROJECT_ROOT } from '../helpers/paths';
 
@@ -71,6 +72,9 @@ describe('Chunker', () => {
     assert.deepEqual(langs, ['c', 'cpp', 'csharp', 'go', 'java', 'javascript', 'markdown', 'php', 'python', 'ruby', 'rust', 'tsx', 'typescript', 'yaml']);
     const treeSitter = await TreeSitter.load();
     try {
+      const languages = Object.keys(grammars).filter((k) => k !== 'runtime');
+      assert.equal(languages.length, 12);
+      for (const language of languages) assert.ok(isParsed(language) && (await treeSitter.parser(language)), language);
       for (const file of readdirSync(FIXTURES).filter((f) => isParsed(languageOf(f)))) {
         const parser = await treeSitter.parser(languageOf(file) as ParsedLanguage);
         const tree = parser.parse(read(file))!;
