@@ -17,9 +17,10 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
   /**
    * Partitions lines `start..end` at `children` (comments go with the definition after them).
    * `owner` is the enclosing definition's name: nested definitions are named `owner.name`, and
-   * other parts of a split definition keep the owner's name.
+   * other parts of a split definition keep the owner's name. `topLevel` is true for the file's
+   * own children only.
    */
-  function splitRange(start: number, end: number, children: readonly Node[], header: readonly number[], owner: string | undefined): Piece[] {
+  function splitRange(start: number, end: number, children: readonly Node[], header: readonly number[], owner: string | undefined, topLevel: boolean): Piece[] {
     const groups: { start: number; node: Node }[] = [];
     let commentStart: number | undefined;
     for (const child of children) {
@@ -38,12 +39,12 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
       if (partEnd < partStart) return; // two statements on one line: the first part holds both
       const piece: Piece = { start: partStart, end: partEnd, header };
       const qualify = (n: string | undefined) => (n ? (owner ? `${owner}.${n}` : n) : owner);
-      const whole = qualify(qualifiedName(g.node, owner === undefined));
+      const whole = qualify(qualifiedName(g.node, topLevel));
       if (whole) piece.symbol = whole;
       if (set.fits(piece) || set.isBlank(piece)) out.push(piece);
       else {
         // Split parts are named after the container itself, not its single-member nickname.
-        const own = qualify(nameOf(g.node, owner === undefined));
+        const own = qualify(nameOf(g.node, topLevel));
         out.push(...splitNode(g.node, own ? { ...piece, symbol: own } : { start: piece.start, end: piece.end, header }));
       }
     });
@@ -85,11 +86,11 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
     // `try {` is both the statement's signature and its block's: show each row once.
     const last = piece.header[piece.header.length - 1] ?? -1;
     const signature = bare ? [] : rows(Math.max(sigStart, last + 1), sigEnd);
-    const parts = splitRange(piece.start, piece.end, namedChildren(body), [...piece.header, ...signature], piece.symbol);
+    const parts = splitRange(piece.start, piece.end, namedChildren(body), [...piece.header, ...signature], piece.symbol, false);
     return parts.flatMap((p) => (set.fits(p) ? [p] : set.windows(p)));
   }
 
-  return splitRange(0, lastRow, namedChildren(root), [], undefined);
+  return splitRange(0, lastRow, namedChildren(root), [], undefined, true);
 }
 
 function rows(from: number, to: number): number[] {
@@ -172,7 +173,7 @@ function containerOf(node: Node, definitions: ReadonlySet<string>): Node | undef
 }
 
 /** Name of a definition node, as a reader would call it. */
-export function symbolOf(node: Node): string | undefined {
+function symbolOf(node: Node): string | undefined {
   const inner = unwrap(node);
   switch (inner.type) {
     case 'lexical_declaration':
