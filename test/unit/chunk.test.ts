@@ -113,6 +113,12 @@ describe('Chunker', () => {
     }
   });
 
+  test('Go methods are named by their receiver type', async () => {
+    const source = 'package stack\n\nfunc (s *Stack[T]) Push(v T) {\n\ts.items = append(s.items, v)\n}\n\nfunc (s Stack[T]) Len() int {\n\treturn len(s.items)\n}\n';
+    const chunks = await chunker.chunkFile('stack.go', source, { maxTokens: 40, minTokens: 1, tokens: words });
+    assert.deepEqual(chunks.map((c) => c.symbol ?? null), [null, 'Stack.Push', 'Stack.Len']);
+  });
+
   test('fallback: 40-line windows sharing 5 lines; prose split at paragraphs', async () => {
     const sql = Array.from({ length: 100 }, (_, i) => `INSERT INTO t VALUES (${i});`).join('\n');
     const windows = await chunker.chunkFile('seed.sql', sql, { maxTokens: 1000, tokens: words });

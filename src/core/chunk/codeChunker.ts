@@ -192,6 +192,12 @@ function symbolOf(node: Node): string | undefined {
       if (name) return name.text;
       return declaratorName(inner.childForFieldName('declarator'));
     }
+    case 'method_declaration': {
+      // Go methods are known by their receiver: `func (p *Proxy) Run()` is `Proxy.Run`.
+      const name = inner.childForFieldName('name')?.text;
+      const receiver = /(\w+)(?:\[[^\]]*\])?\s*\)$/.exec(inner.childForFieldName('receiver')?.text ?? '')?.[1];
+      return name && receiver ? `${receiver}.${name}` : name;
+    }
     case 'type_declaration': {
       const spec = namedChildren(inner).find((c) => c.type === 'type_spec' || c.type === 'type_alias');
       return spec?.childForFieldName('name')?.text;
