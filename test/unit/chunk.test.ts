@@ -113,6 +113,22 @@ describe('Chunker', () => {
     }
   });
 
+  test('Markdown: heading paths, setext headings, fenced # lines, big sections split at paragraphs under their heading', async () => {
+    const md = ['Intro line before any heading.', '', '# Tool', '', 'What it does.', '', '## Install', '', '### From source', '', '```sh', '# not a heading', 'make install', '```', '', 'Usage', '-----', '', 'Run it with the flags you need and then wait for it to finish its work.', '', 'A second paragraph that explains the output format and exit codes.'].join('\n');
+    const chunks = await chunker.chunkFile('README.md', md, { maxTokens: 20, minTokens: 1, tokens: words });
+    const summary = chunks.map((c) => [c.startLine, c.endLine, c.symbol ?? null, c.text.split('\n')[0]]);
+    assert.deepEqual(summary, [
+      [1, 1, null, 'Intro line before any heading.'],
+      [3, 5, 'Tool', '# Tool'],
+      [7, 7, 'Tool > Install', '## Install'],
+      [9, 14, 'Tool > Install > From source', '### From source'],
+      [16, 17, 'Tool > Usage', 'Usage'],
+      [19, 19, 'Tool > Usage', 'Usage'],
+      [21, 21, 'Tool > Usage', 'Usage'],
+    ]);
+    assert.ok(chunks.every((c) => c.kind === 'doc' && c.language === 'markdown'));
+  });
+
   test('Go methods are named by their receiver type', async () => {
     const source = 'package stack\n\nfunc (s *Stack[T]) Push(v T) {\n\ts.items = append(s.items, v)\n}\n\nfunc (s Stack[T]) Len() int {\n\treturn len(s.items)\n}\n';
     const chunks = await chunker.chunkFile('stack.go', source, { maxTokens: 40, minTokens: 1, tokens: words });
