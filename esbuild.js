@@ -34,7 +34,7 @@ const options = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  external: ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'sharp', '@huggingface/transformers'],
+  external: ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'sharp', '@huggingface/transformers', 'vectra'],
   banner: { js: '' },
 };
 

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../../src/worker/client';
 import { BUNDLED_MODELS, FIXTURE_REPO, WORKER_SOURCE } from '../helpers/paths';
+
+const FILES = 3000;
+
+/** True once the worker has committed at least one shard to disk. */
+function committed(indexDir: string): boolean {
+  const shards = path.join(indexDir, 'shards');
+  return existsSync(shards) && readdirSync(shards).some((d) => existsSync(path.join(shards, d, 'index.json')));
+}
 
 describe('worker process', () => {
   let dir: string;
@@ -14,8 +22,8 @@ describe('worker process', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-worker-'));
     root = path.join(dir, 'repo');
     cpSync(FIXTURE_REPO, root, { recursive: true });
-    // Enough files that a kill lands mid-run.
-    for (let i = 0; i < 400; i++) {
+    // Enough files that the run outlasts its first commit, so a kill lands between commits.
+    for (let i = 0; i < FILES; i++) {
       writeFileSync(path.join(root, 'src', `generated_${i}.py`), `def handler_${i}(event):\n    """Handle event number ${i} and return its id."""\n    return event.get("id", ${i})\n`);
     }
   });
@@ -41,8 +49,9 @@ describe('worker process', () => {
       const firstPid = c.pid;
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
-          const progressed = events.some((e) => e.type === 'progress' && e.progress.phase === 'indexing' && e.progress.filesDone > 20);
-          if (progressed && !killed) {
+          const last = events.filter((e) => e.type === 'progress').at(-1);
+          const midRun = last?.type === 'progress' && last.progress.phase === 'indexing' && last.progress.filesDone < last.progress.filesTotal;
+          if (midRun && committed(path.join(dir, 'index')) && !killed) {
             killed = true;
             process.kill(firstPid!, 'SIGKILL');
             clearInterval(timer);
@@ -58,7 +67,7 @@ describe('worker process', () => {
       // Files committed before the kill are not indexed again.
       assert.ok(summary.filesUnchanged > 0, `unchanged after restart: ${summary.filesUnchanged}`);
       const status = await c.request('status', {});
-      assert.equal(status.roots[0]!.files, 409);
+      assert.equal(status.roots[0]!.files, FILES + 9);
       const hits = await c.request('search', { query: 'retry failed uploads', k: 1 });
       assert.equal(hits[0]!.path, 'src/uploads.py');
     } finally {

@@ -66,9 +66,10 @@ export class PieceSet {
       const prev = out[out.length - 1];
       if (prev && prev.end + 1 === p.start && isPrefix(prev.header, p.header) && (this.isTiny(prev) || this.isTiny(p))) {
         const merged: Piece = { start: prev.start, end: p.end, header: prev.header };
-        // Named after its first definition: imports glued to a function are still that function.
-        const first = prev.symbol ?? p.symbol;
-        if (first !== undefined) merged.symbol = first;
+        // Named after the side that carries the weight: a one-line error class or the imports glued
+        // to a function are still that function. Two tiny neighbours keep the first name.
+        const lead = this.isTiny(prev) && !this.isTiny(p) ? p.symbol ?? prev.symbol : prev.symbol ?? p.symbol;
+        if (lead !== undefined) merged.symbol = lead;
         if (this.fits(merged)) {
           out[out.length - 1] = merged;
           continue;

@@ -1,0 +1,88 @@
+"""Exports the static tier in the layout transformers.js loads offline:
+  models/<id>/config.json, tokenizer files, nearby.json, onnx/model_quantized.onnx, SHA256SUMS.
+The ONNX graph maps input_ids to last_hidden_state = the tokens' vectors; transformers.js (and
+Nearby's embedder) then mean-pool over the attention mask and normalise. Vectors are stored as
+int8 with one scale per token (per-row): a single scale for the whole matrix would crush the
+small vectors of frequent tokens, whose norms act as their weights in the mean.
+
+Usage: python model/export_static.py --weights model/work/static/embeddings.npy --out models/nearby-code-small
+"""
+import argparse
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = Path(__file__).resolve().parent
+# onnxruntime-node 1.30 reads IR versions up to 13; the onnx package writes newer by default.
+IR_VERSION = 10
+
+
+def quantize_rows(e):
+    scale = np.abs(e).max(axis=1, keepdims=True) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.clip(np.round(e / scale), -127, 127).astype(np.int8)
+    return q, scale.astype(np.float32)
+
+
+def build_graph(q, scale):
+    vocab, dim = q.shape
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
+    out = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dim])
+    nodes = [
+        helper.make_node("Gather", ["token_vectors_int8", "input_ids"], ["gathered"], axis=0),
+        helper.make_node("Cast", ["gathered"], ["gathered_f"], to=TensorProto.FLOAT),
+        helper.make_node("Gather", ["token_scales", "input_ids"], ["scales"], axis=0),
+        helper.make_node("Mul", ["gathered_f", "scales"], ["last_hidden_state"]),
+    ]
+    init = [numpy_helper.from_array(q, "token_vectors_int8"), numpy_helper.from_array(scale, "token_scales")]
+    graph = helper.make_graph(nodes, "nearby_static", [ids, mask], [out], init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="nearby")
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
+def write_common(out, model_id, dim, max_tokens, kind_note):
+    for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]:
+        shutil.copy(HERE / "tokenizer" / name, out / name)
+    cfg = json.loads((HERE / "tokenizer" / "tokenizer_config.json").read_text())
+    cfg["model_max_length"] = max_tokens
+    (out / "tokenizer_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    (out / "nearby.json").write_text(json.dumps({"id": model_id, "dimension": dim, "maxTokens": max_tokens, "pooling": "mean", "normalize": True, "queryPrefix": "", "documentPrefix": "", "dtype": "q8", "architecture": kind_note}, indent=1) + "\n")
+
+
+def write_checksums(out):
+    lines = []
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and p.name != "SHA256SUMS":
+            lines.append(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}")
+    (out / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", default=str(HERE / "work" / "static" / "embeddings.npy"))
+    ap.add_argument("--out", default=str(HERE.parent / "models" / "nearby-code-small"))
+    ap.add_argument("--id", default="nearby-code-small")
+    ap.add_argument("--max-tokens", type=int, default=256)
+    args = ap.parse_args()
+    e = np.load(args.weights).astype(np.float32)
+    out = Path(args.out)
+    (out / "onnx").mkdir(parents=True, exist_ok=True)
+    q, scale = quantize_rows(e)
+    onnx.save(build_graph(q, scale), out / "onnx" / "model_quantized.onnx")
+    config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": int(e.shape[1]), "vocab_size": int(e.shape[0]), "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
+    (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    write_common(out, args.id, int(e.shape[1]), args.max_tokens, "static token embeddings, mean-pooled")
+    write_checksums(out)
+    print(f"exported {out}: {(out / 'onnx' / 'model_quantized.onnx').stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { TransformersEmbedder } from '../../src/core/embed/embedder';
+import { BUNDLED_MODELS } from '../helpers/paths';
+
+const MODEL_DIR = path.join(BUNDLED_MODELS, 'nearby-code-small');
+
+describe('bundled model nearby-code-small', () => {
+  let embedder: TransformersEmbedder;
+  before(async () => (embedder = await TransformersEmbedder.load({ dir: MODEL_DIR, source: 'bundled' }, { threads: 1 })));
+  after(() => embedder?.dispose());
+
+  test('every shipped file matches SHA256SUMS', () => {
+    const sums = readFileSync(path.join(MODEL_DIR, 'SHA256SUMS'), 'utf8').trim().split('\n');
+    assert.ok(sums.length >= 5);
+    for (const line of sums) {
+      const [hash, file] = line.split(/\s+/);
+      const actual = createHash('sha256').update(readFileSync(path.join(MODEL_DIR, file!))).digest('hex');
+      assert.equal(actual, hash, `${file} was modified`);
+    }
+  });
+
+  test('vectors have the declared dimension and unit length', async () => {
+    const declared = JSON.parse(readFileSync(path.join(MODEL_DIR, 'nearby.json'), 'utf8')) as { dimension: number };
+    const vectors = await embedder.embedDocuments(['def add(a, b):\n    return a + b', 'How to install', '']);
+    for (const v of vectors) {
+      assert.equal(v.length, declared.dimension);
+      const norm = Math.hypot(...v);
+      assert.ok(Math.abs(norm - 1) < 1e-4, `norm ${norm}`);
+    }
+  });
+
+  test('a plain-English query finds the intended function among others', async () => {
+    const functions: Record<string, string> = {
+      parse_csv: 'def parse_csv(path):\n    with open(path) as f:\n        return [line.rstrip("\\n").split(",") for line in f]',
+      send_email: 'def send_email(smtp, sender, recipient, subject, body):\n    message = f"Subject: {subject}\\n\\n{body}"\n    smtp.sendmail(sender, [recipient], message)',
+      resize_image: 'def resize_image(image, width, height):\n    return image.resize((width, height), Image.LANCZOS)',
+      hash_password: 'def hash_password(password, salt):\n    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 100_000)',
+      fetch_json: 'async function fetchJson(url) {\n  const response = await fetch(url);\n  if (!response.ok) throw new Error(response.statusText);\n  return response.json();\n}',
+      debounce: 'function debounce(fn, wait) {\n  let timer;\n  return (...args) => {\n    clearTimeout(timer);\n    timer = setTimeout(() => fn(...args), wait);\n  };\n}',
+      reverse_list: 'func Reverse(items []int) {\n\tfor i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {\n\t\titems[i], items[j] = items[j], items[i]\n\t}\n}',
+      connect_db: 'def connect_database(url):\n    engine = create_engine(url, pool_pre_ping=True)\n    return engine.connect()',
+    };
+    const names = Object.keys(functions);
+    const vectors = await embedder.embedDocuments(Object.values(functions));
+    const rank = async (query: string) => {
+      const q = await embedder.embedQuery(query);
+      const scores = vectors.map((v) => v.reduce((s, x, i) => s + x * q[i]!, 0));
+      return names[scores.indexOf(Math.max(...scores))];
+    };
+    assert.equal(await rank('read rows from a csv file'), 'parse_csv');
+    assert.equal(await rank('send an email message'), 'send_email');
+    assert.equal(await rank('hash a password with a salt'), 'hash_password');
+    assert.equal(await rank('download json from a url'), 'fetch_json');
+    assert.equal(await rank('delay calling a function until input stops'), 'debounce');
+  });
+});
