@@ -50,8 +50,11 @@
     }
   });
 
+  // Words too common to be worth marking in a snippet.
+  const STOPWORDS = new Set(['the', 'and', 'for', 'with', 'from', 'that', 'this', 'into', 'are', 'was', 'how', 'what', 'where', 'when', 'which', 'does', 'our', 'its', 'all', 'can', 'not']);
+
   function terms(query) {
-    return [...new Set(query.toLowerCase().split(/[^a-z0-9_]+/).filter((t) => t.length >= 3))];
+    return [...new Set(query.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t.length >= 3 && !STOPWORDS.has(t)))];
   }
 
   /** Appends `text` to `parent`, wrapping query terms in <mark>; all text nodes, no HTML. */
@@ -60,7 +63,8 @@
       parent.textContent = text;
       return;
     }
-    const pattern = new RegExp('(' + words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|') + ')', 'gi');
+    // A term marks the start of a word or identifier part: "config" in load_config, not "and" in handle.
+    const pattern = new RegExp('(?<![a-z])(' + words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|') + ')', 'gi');
     let last = 0;
     for (const match of text.matchAll(pattern)) {
       parent.appendChild(document.createTextNode(text.slice(last, match.index)));

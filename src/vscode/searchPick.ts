@@ -41,7 +41,7 @@ export async function showSearchPick(service: IndexService, config: () => Nearby
       pick.items = hits.map((hit) => ({
         label: hit.symbol ? `$(symbol-${hit.kind === 'doc' ? 'string' : 'function'}) ${hit.symbol}` : firstLine(hit.preview) || hit.path,
         description: `${describeLocation(toLocation(hit))}  ·  ${hit.score.toFixed(2)}`,
-        detail: firstLine(hit.preview, hit.symbol ? 1 : 2),
+        detail: hit.symbol ? definitionLine(hit.preview, hit.symbol) : firstLine(hit.preview, 2),
         alwaysShow: true,
         hit,
       }));
@@ -84,6 +84,13 @@ export async function showSearchPick(service: IndexService, config: () => Nearby
 
 export function toLocation(hit: RootHit): Location {
   return { root: hit.root, path: hit.path, start: hit.startLine, end: hit.endLine };
+}
+
+/** The preview line that introduces the symbol (past imports and decorators), else the first. */
+function definitionLine(preview: string | undefined, symbol: string): string {
+  const name = symbol.split(/\.| > /).pop()!;
+  const lines = (preview ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.find((l) => l.includes(name)) ?? lines[0] ?? '').slice(0, 120);
 }
 
 function firstLine(preview: string | undefined, nth = 1): string {

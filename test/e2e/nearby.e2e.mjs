@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test as nodeTest } from 'node:test';
 import { HOST, PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
 import { Workbench } from './workbench.mjs';
 
@@ -13,8 +13,22 @@ const { chromium } = createRequire(path.join(HOST, 'server', 'package.json'))('p
 const SHOTS = path.join(PROJECT, 'test-results');
 const XSS_NAME = '<img src=x onerror=alert(1)>.md';
 
+/** A test that leaves a screenshot of the workbench behind when it fails. */
+function test(name, fn) {
+  nodeTest(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      await page?.screenshot({ path: path.join(SHOTS, `failed-${name.replace(/\W+/g, '-').slice(0, 60)}.png`) }).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+let page;
+
 describe('Nearby in VS Code', { timeout: 600_000 }, () => {
-  let dir, server, browser, page, wb, workspace;
+  let dir, server, browser, wb, workspace;
   const dialogs = [];
 
   before(async () => {
@@ -64,7 +78,7 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   test('sidebar search shows results and a click opens the range', async () => {
     const panel = await wb.openPanel();
     await panel.locator('#q').fill('read the application configuration from a json file');
-    const hit = panel.locator('.hit', { hasText: 'load_config' }).first();
+    const hit = panel.locator('.hit').first().filter({ hasText: 'load_config' });
     await hit.waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'panel-dark.png') });
     await hit.click();
@@ -113,12 +127,13 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   });
 
   test('the panel follows the light theme', async () => {
-    const settings = JSON.parse(readFileSync(server.settingsFile, 'utf8'));
-    writeFileSync(server.settingsFile, JSON.stringify({ ...settings, 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
+    await wb.runCommand('Preferences: Color Theme');
+    await page.keyboard.type('Light Modern');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().click();
     await page.locator('.monaco-workbench.vs:not(.vs-dark)').waitFor({ timeout: 20_000 });
     const panel = await wb.openPanel();
     await panel.locator('#q').fill('check whether an email address is valid');
-    await panel.locator('.hit', { hasText: 'isValidEmail' }).first().waitFor({ timeout: 30_000 });
+    await panel.locator('.hit').first().filter({ hasText: 'isValidEmail' }).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'panel-light.png') });
   });
 });

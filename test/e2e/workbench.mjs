@@ -31,10 +31,9 @@ export class Workbench {
     return this.page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
   }
 
+  /** Shows and focuses the sidebar panel by command: clicking the activity bar would toggle it. */
   async openPanel() {
-    const item = this.page.locator('.activitybar [aria-label^="Nearby"]').first();
-    const expanded = await item.getAttribute('aria-expanded');
-    if (expanded !== 'true') await item.click();
+    await this.runCommand('Nearby: Show Panel');
     const panel = this.panel();
     await panel.locator('#q').waitFor({ timeout: 30_000 });
     return panel;
