@@ -57,14 +57,21 @@
     return [...new Set(query.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t.length >= 3 && !STOPWORDS.has(t)))];
   }
 
-  /** Appends `text` to `parent`, wrapping query terms in <mark>; all text nodes, no HTML. */
+  function caseless(term) {
+    return term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+  }
+
+  /**
+   * Appends `text` to `parent`, wrapping terms in <mark>; all text nodes, no HTML. A term marks the
+   * start of a word or of an identifier part: "config" in load_config and loadConfig, not "and" in handle.
+   */
   function appendHighlighted(parent, text, words) {
     if (words.length === 0) {
       parent.textContent = text;
       return;
     }
-    // A term marks the start of a word or identifier part: "config" in load_config, not "and" in handle.
-    const pattern = new RegExp('(?<![a-z])(' + words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|') + ')', 'gi');
+    const alternatives = words.flatMap((w) => [`(?<![A-Za-z])${caseless(w)}`, `(?<=[a-z])${caseless(w[0]).replace(/\[(.)(.)\]/, '$2')}${caseless(w.slice(1))}`]);
+    const pattern = new RegExp(alternatives.join('|'), 'g');
     let last = 0;
     for (const match of text.matchAll(pattern)) {
       parent.appendChild(document.createTextNode(text.slice(last, match.index)));
@@ -76,6 +83,14 @@
     parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  function explain(hit, mode) {
+    if (mode === 'similar') return `similarity ${hit.score.toFixed(2)}`;
+    const parts = [`relevance ${hit.score.toFixed(2)} (keywords and meaning)`];
+    if (hit.vectorScore !== undefined) parts.push(`meaning: cosine ${hit.vectorScore.toFixed(2)}`);
+    parts.push(hit.matched && hit.matched.length ? `keywords: ${hit.matched.join(', ')}` : 'keywords: none');
+    return parts.join('\n');
+  }
+
   function open(hit) {
     vscode.postMessage({ type: 'open', root: hit.root, path: hit.path, start: hit.start, end: hit.end });
   }
@@ -83,7 +98,7 @@
   function render(message) {
     shownSeq = message.seq;
     list.replaceChildren();
-    const words = message.mode === 'search' ? terms(message.query) : [];
+    const queryWords = message.mode === 'search' ? terms(message.query) : [];
     const multiRoot = new Set(message.hits.map((h) => h.root)).size > 1;
     heading.textContent = message.mode === 'similar' ? message.title : message.hits.length ? `${message.hits.length} results` : '';
     empty.textContent = message.hits.length ? '' : message.mode === 'similar' ? 'Nothing similar found.' : 'No results. The index may still be building.';
@@ -94,6 +109,7 @@
       item.setAttribute('tabindex', '0');
       item.setAttribute('aria-selected', 'false');
       const name = hit.symbol || hit.path.split('/').pop();
+      const words = hit.matched && hit.matched.length ? hit.matched : queryWords;
       item.setAttribute('aria-label', `${name}, ${hit.path} line ${hit.start}, score ${hit.score.toFixed(2)}`);
 
       const head = document.createElement('div');
@@ -104,7 +120,7 @@
       const score = document.createElement('span');
       score.className = 'hit-score';
       score.textContent = hit.score.toFixed(2);
-      score.title = 'cosine similarity';
+      score.title = explain(hit, message.mode);
       head.append(title, score);
 
       const where = document.createElement('div');

@@ -30,7 +30,6 @@ MAX_CODE_CHARS = 2400
 BAD_LICENCES = re.compile(r"\b(A?GPL|LGPL|GNU (Affero |Lesser )?General Public)", re.I)
 PERMISSIVE = re.compile(r"\b(MIT|Expat|BSD|Apache|ISC|PSF|Python|Zlib|MPL|Unlicense|CC0|0BSD|BlueOak)", re.I)
 # Generated SDKs (thousands of near-identical API stubs) would drown everything else.
-MAX_PAIRS_PER_PACKAGE = 6000
 
 
 def copyleft_only(licence):
@@ -295,6 +294,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--heldout-fraction", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--max-per-package", type=int, default=25000, help="keeps one huge package from dominating the data")
     args = ap.parse_args()
     contaminated, eval_present = eval_fingerprints()
     seen_code = set()
@@ -307,7 +307,7 @@ def main():
         if copyleft_only(lic):
             skipped_licence += 1
             continue
-        if per_package[pkg] >= MAX_PAIRS_PER_PACKAGE:
+        if per_package[pkg] >= args.max_per_package:
             capped += 1
             continue
         per_package[pkg] += 1
@@ -332,7 +332,7 @@ def main():
         "removed_duplicates": removed_dup,
         "skipped_copyleft_pairs": skipped_licence,
         "dropped_over_package_cap": capped,
-        "max_pairs_per_package": MAX_PAIRS_PER_PACKAGE,
+        "max_pairs_per_package": args.max_per_package,
         "packages": [
             {"package": p, "version": v, "licence": l, "language": lang, "split": "heldout" if h else "train", "pairs": s["pairs"]}
             for (p, v, l, lang, h), s in sorted(stats.items())

@@ -9,6 +9,11 @@ import { parseArgs } from 'node:util';
 import { printStoreTable } from './bench/report';
 import { runStoreBench, runStoreBenchOne } from './bench/storeBench';
 import type { IndexSummary } from './core/index/progress';
+import { Engine } from './core/engine';
+import { SEARCH_MODES, type SearchMode } from './core/search/hybrid';
+import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
+import { printEvalTable } from './eval/report';
+import { loadSuite, SuiteUnavailable, SUITES } from './eval/suites';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
@@ -20,6 +25,8 @@ const USAGE = `Usage:
   nearby similar <path>:<start>-<end> --root <root> [-k N]
                                                     find chunks like lines start..end of a file
   nearby status --root <root>                       what the index holds
+  nearby eval <suite|all> [--mode m] [--split dev|test] [--json <file>]
+                                                    retrieval quality (MRR@10, nDCG@10, recall@k) per mode
   nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]
                                                     Nearby's store against stock Vectra
 
@@ -28,10 +35,11 @@ Options:
   --model <m>         model tier (nearby-code-small), Hugging Face id, or a folder (./path or /abs)
   --threads <n>       inference threads (default: cores - 1)
   --json              machine-readable output
+  --mode <m>          search ranking: hybrid (default: keywords and meaning fused), vector, lexical
   -k <n>              number of results (default 10)`;
 
-// `bench` takes `--json <file>` (a report path); elsewhere `--json` is a switch.
-const isBench = process.argv[2] === 'bench';
+// `bench` and `eval` take `--json <file>` (a report path); elsewhere `--json` is a switch.
+const isBench = process.argv[2] === 'bench' || process.argv[2] === 'eval';
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -44,6 +52,8 @@ const { values: opts, positionals } = parseArgs({
     threads: { type: 'string' },
     ...(isBench ? {} : { json: { type: 'boolean' as const, default: false } }),
     k: { type: 'string', short: 'k' },
+    mode: { type: 'string' },
+    split: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -55,6 +65,12 @@ function intOption(name: string, value: string | undefined, fallback: number): n
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
   return n;
+}
+
+function searchMode(value: string | undefined): SearchMode {
+  if (value === undefined) return 'hybrid';
+  if (!SEARCH_MODES.includes(value as SearchMode)) throw new UsageError(`--mode must be one of ${SEARCH_MODES.join(', ')}, got "${value}"`);
+  return value as SearchMode;
 }
 
 function openClient(root: string, onProgress?: ProgressLine): WorkerClient {
@@ -114,7 +130,7 @@ async function main(): Promise<number> {
       const root = path.resolve(opts.root);
       const client = openClient(root);
       try {
-        const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3 }) : await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 });
+        const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 });
         printHits(hits);
         return 0;
       } finally {
@@ -137,9 +153,61 @@ async function main(): Promise<number> {
     }
     case 'bench':
       return bench(arg, positionals.slice(2));
+    case 'eval':
+      return evaluate(arg);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/. */
+async function evaluate(which: string | undefined): Promise<number> {
+  if (!which) throw new UsageError(`eval needs a suite: ${SUITES.join(', ')} or all`);
+  const split = opts.split ?? 'test';
+  if (split !== 'dev' && split !== 'test') throw new UsageError(`--split must be dev or test, got "${split}"`);
+  const modes = opts.mode ? [searchMode(opts.mode)] : SEARCH_MODES;
+  const projectDir = path.join(__dirname, '..');
+  const evalDir = process.env['NEARBY_EVAL_DIR'] ?? path.join(projectDir, '..', 'shared', 'eval');
+  const engine = await Engine.open({
+    ...(opts.model ? { model: opts.model } : {}),
+    bundledModelsDir: path.join(projectDir, 'models'),
+    modelCacheDir: path.join(userCacheDir(), 'models'),
+    threads: intOption('threads', opts.threads, defaultThreads()),
+    roots: [],
+  });
+  const reports: EvalReport[] = [];
+  let failed = false;
+  try {
+    for (const suite of which === 'all' ? SUITES : [which]) {
+      let pairs;
+      try {
+        pairs = loadSuite(suite, split, projectDir, evalDir);
+      } catch (err) {
+        if (!(err instanceof SuiteUnavailable)) throw err;
+        process.stderr.write(`nearby eval: skipped ${err.message}\n`);
+        failed ||= which !== 'all';
+        continue;
+      }
+      const label = split === 'test' ? suite : `${suite}-${split}`;
+      const progress = new ProgressLine(process.stderr);
+      const results = await evaluateRetrieval(label, pairs, engine.embedder, modes, (done, total) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done }));
+      progress.done();
+      for (const r of results) {
+        const file = path.join('reports', 'eval', `${label}-${r.mode}.json`);
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, `${JSON.stringify(r, null, 2)}\n`);
+      }
+      reports.push(...results);
+    }
+  } finally {
+    await engine.dispose();
+  }
+  if (typeof opts.json === 'string') {
+    await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
+    await writeFile(opts.json, `${JSON.stringify(reports, null, 2)}\n`);
+  }
+  printEvalTable(reports);
+  return failed ? 1 : 0;
 }
 
 async function bench(what: string | undefined, rest: string[]): Promise<number> {

@@ -63,7 +63,11 @@ export class Engine {
 
   /** Searches every root and merges the hits by score. */
   async search(query: string, options: SearchOptions = {}): Promise<RootSearchHit[]> {
-    return this.searchAll(await this.embedder.embedQuery(query), options);
+    const vector = options.mode === 'lexical' ? undefined : await this.embedder.embedQuery(query);
+    const perRoot = await Promise.all(
+      [...this.roots.values()].map(async (r) => (await r.searchQuery(query, vector, options)).map((h) => ({ ...h, root: r.root }))),
+    );
+    return mergeByScore(perRoot, options.k ?? 10);
   }
 
   /**
@@ -88,11 +92,15 @@ export class Engine {
         return hits.map((h) => ({ ...h, root: r.root }));
       }),
     );
-    return perRoot.flat().sort((a, b) => b.score - a.score).slice(0, options.k ?? 10);
+    return mergeByScore(perRoot, options.k ?? 10);
   }
 
   async dispose(): Promise<void> {
     this.chunker.dispose();
     await this.embedder.dispose();
   }
+}
+
+function mergeByScore(perRoot: RootSearchHit[][], k: number): RootSearchHit[] {
+  return perRoot.flat().sort((a, b) => b.score - a.score).slice(0, k);
 }

@@ -1,13 +1,18 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { normalizeInPlace, type Embedder } from './embed/embedder';
 import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexer';
 import type { IndexSummary } from './index/progress';
 import type { ScanOptions } from './scan/scanner';
+import { decodeSource } from './scan/readSourceFile';
+import type { RankedChunk, SearchMode } from './search/hybrid';
+import { LexicalIndex } from './search/lexicalIndex';
+import { rankChunks } from './search/rank';
 import { readLines } from './search/readLines';
 import { IndexStore } from './store/indexStore';
-import type { ScoredChunk, SearchFilter } from './store/records';
+import type { SearchFilter } from './store/records';
 
-export interface SearchHit extends ScoredChunk {
+export interface SearchHit extends RankedChunk {
   /** The first lines of the chunk, for display. Absent if the file can no longer be read. */
   preview?: string;
 }
@@ -17,7 +22,10 @@ export interface SearchOptions {
   filter?: SearchFilter;
   /** Lines of preview per hit; 0 for none. */
   previewLines?: number;
+  /** Default `hybrid`: keyword and vector rankings fused. */
+  mode?: SearchMode;
 }
+
 
 export interface RootStatus {
   root: string;
@@ -38,7 +46,13 @@ export class RootIndex {
     private readonly scan: ScanOptions,
     /** Set when opening discarded an old index or some unreadable shards. */
     readonly openNotes: string[],
-  ) {}
+  ) {
+    this.lexicalReady = this.fillLexical();
+  }
+
+  /** Keyword index over the same chunks, rebuilt from the files at open and kept in step by the indexer. */
+  private readonly lexical = new LexicalIndex();
+  private readonly lexicalReady: Promise<void>;
 
   static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}): Promise<RootIndex> {
     const identity = { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion };
@@ -49,7 +63,8 @@ export class RootIndex {
   }
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
-    const summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan }, options);
+    await this.lexicalReady;
+    const summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical }, options);
     if (this.openNotes.length > 0) {
       const rebuilt = this.openNotes.find((n) => n.startsWith('rebuilding'));
       if (rebuilt) summary.rebuiltBecause = rebuilt.replace('rebuilding the index: ', '');
@@ -60,11 +75,20 @@ export class RootIndex {
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
-    return this.searchVector(await this.embedder.embedQuery(query), options);
+    const vector = options.mode === 'lexical' ? undefined : await this.embedder.embedQuery(query);
+    return this.searchQuery(query, vector, options);
+  }
+
+  /** `vector` is the query's embedding (shared by every root), absent in keyword-only mode. */
+  async searchQuery(query: string, vector: Float32Array | undefined, options: SearchOptions = {}): Promise<SearchHit[]> {
+    await this.lexicalReady;
+    const ranked = rankChunks(this.store, this.lexical, query, vector, { k: options.k ?? 10, mode: options.mode ?? 'hybrid', ...(options.filter ? { filter: options.filter } : {}) });
+    return this.withPreviews(ranked, options.previewLines);
   }
 
   async searchVector(vector: Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
-    return this.withPreviews(this.store.search(vector, options.k ?? 10, options.filter), options.previewLines);
+    const hits = this.store.search(vector, options.k ?? 10, options.filter).map((h) => ({ ...h, vectorScore: h.score }));
+    return this.withPreviews(hits, options.previewLines);
   }
 
   /** The vector of lines `start..end` of `relPath`, as a chunk of code would be embedded. */
@@ -104,7 +128,29 @@ export class RootIndex {
     };
   }
 
-  private async withPreviews(hits: ScoredChunk[], previewLines = 0): Promise<SearchHit[]> {
+  /** Reads every indexed file once and cuts it at the stored chunk ranges. */
+  private async fillLexical(): Promise<void> {
+    const pending = [...this.store.paths()];
+    const worker = async () => {
+      for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
+        const chunks = this.store.chunksOf(p);
+        let lines: string[];
+        try {
+          const decoded = decodeSource(await fs.readFile(path.join(this.root, p)));
+          if (!decoded.ok) continue;
+          lines = decoded.text.split(/\r?\n/);
+        } catch {
+          continue; // gone since it was indexed: the next index run drops it
+        }
+        if (!this.lexical.has(p)) {
+          this.lexical.putFile(p, chunks.map((chunk) => ({ chunk, text: lines.slice(chunk.startLine - 1, chunk.endLine).join('\n') })));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+  }
+
+  private async withPreviews(hits: RankedChunk[], previewLines = 0): Promise<SearchHit[]> {
     if (previewLines <= 0) return hits;
     return Promise.all(
       hits.map(async (hit): Promise<SearchHit> => {

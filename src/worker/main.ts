@@ -89,7 +89,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
   },
 
   async search(m) {
-    const options = { k: m.k ?? 10, previewLines: m.previewLines ?? 0, ...(m.filter ? { filter: m.filter } : {}) };
+    const options = { k: m.k ?? 10, previewLines: m.previewLines ?? 0, ...(m.filter ? { filter: m.filter } : {}), ...(m.mode ? { mode: m.mode } : {}) };
     return requireEngine().search(m.query, options);
   },
 

@@ -5,6 +5,7 @@
  */
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import type { SearchHit, RootStatus } from '../core/rootIndex';
+import { SEARCH_MODES, type SearchMode } from '../core/search/hybrid';
 import type { SearchFilter } from '../core/store/records';
 
 export interface RootConfig {
@@ -40,7 +41,7 @@ export interface RootHit extends SearchHit {
 export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
   index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: string[] }; result: Record<string, IndexSummary> };
-  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
+  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: RootHit[] };
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
 }
@@ -99,7 +100,9 @@ const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boole
     optional(m['roots'], isStringArray) &&
     optional(m['priority'], isStringArray) &&
     (m['onlyPaths'] === undefined || (isObject(m['onlyPaths']) && Object.values(m['onlyPaths']).every(isStringArray))),
-  search: (m) => isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),
+  search: (m) =>
+    isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt) &&
+    (m['mode'] === undefined || SEARCH_MODES.includes(m['mode'] as SearchMode)),
   similar: (m) =>
     isString(m['root']) && isString(m['path']) && isInt(m['start']) && isInt(m['end']) && optional(m['text'], isString) &&
     optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),

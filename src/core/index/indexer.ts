@@ -2,6 +2,7 @@ import type { Embedder } from '../embed/embedder';
 import { readSourceFile } from '../scan/readSourceFile';
 import { DEFAULT_MAX_FILE_BYTES, scanFiles, scanPaths, type ScanOptions, type ScannedFile } from '../scan/scanner';
 import { SKIP_REASON_TEXT } from '../scan/skipReasons';
+import type { LexicalIndex } from '../search/lexicalIndex';
 import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
 import type { Chunk, TokenCounter } from '../types';
@@ -19,6 +20,8 @@ export interface IndexerParts {
   embedder: Embedder;
   chunker: FileChunker;
   scan?: ScanOptions;
+  /** Kept in step with the store, file by file, while the texts are at hand. */
+  lexical?: LexicalIndex;
 }
 
 export interface IndexRunOptions {
@@ -76,6 +79,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   for (const p of plan.remove) {
     summary.chunksRemoved += store.chunksOf(p).length;
     store.removeFile(p);
+    parts.lexical?.removeFile(p);
     summary.filesRemoved++;
   }
 
@@ -119,7 +123,9 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         if (left > 0) oldHashes.set(c.hash, left - 1);
       }
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
-      store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, chunks.map(toStored), vectors);
+      const stored = chunks.map(toStored);
+      store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors);
+      parts.lexical?.putFile(file.path, stored.map((chunk, i) => ({ chunk, text: chunks[i]!.text })));
       summary.filesIndexed++;
     }
     pending = [];
@@ -141,6 +147,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         if (store.fileState(file.path)) {
           summary.chunksRemoved += store.chunksOf(file.path).length;
           store.removeFile(file.path);
+          parts.lexical?.removeFile(file.path);
         }
         continue;
       }

@@ -26,6 +26,10 @@ export interface PanelHit {
   language: string;
   kind: 'code' | 'doc';
   preview: string;
+  /** Cosine similarity to the query, when known. */
+  vectorScore?: number;
+  /** Query terms the chunk contains (stemmed), for highlighting and the tooltip. */
+  matched?: string[];
 }
 
 export type ToPanel =

@@ -143,6 +143,8 @@ const LANGUAGES: [string, string][] = [
 function toPanelHit(h: RootHit): PanelHit {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === h.root)?.name ?? path.basename(h.root);
   const hit: PanelHit = { root: h.root, folder, path: h.path, start: h.startLine, end: h.endLine, score: h.score, language: h.language, kind: h.kind, preview: h.preview ?? '' };
+  if (h.vectorScore !== undefined) hit.vectorScore = h.vectorScore;
+  if (h.matched) hit.matched = h.matched;
   if (h.symbol) hit.symbol = h.symbol;
   return hit;
 }

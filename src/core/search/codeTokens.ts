@@ -1,0 +1,66 @@
+/**
+ * Terms for keyword search over code and prose. An identifier is kept whole and also split into
+ * its parts (`retryUpload` → `retryupload`, `retry`, `upload`; `MAX_RETRIES` → `maxretries`,
+ * `max`, `retry`), so a query can name the identifier or describe it in words.
+ */
+
+// English words that carry no meaning in a query ("how do I ...") and crowd the postings of prose.
+const STOPWORDS = new Set(
+  ('a an and are as at be but by can do does for from has have how i if in into is it its of on or our ' +
+    'should so that the their then there these this to was we were what when where which while who why will with would you your').split(' '),
+);
+
+// Identifier parts: lower-case runs, capitalised words, acronyms (HTTPServer → http, server), digits.
+const PART = /[A-Z]{2,}(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+/g;
+const WORD = /[A-Za-z_$][A-Za-z0-9_$]*|\d+/g;
+
+/** A light, conservative suffix stemmer: enough to meet `uploads`/`upload`, `retried`/`retry`. */
+export function stem(term: string): string {
+  if (term.length <= 3 || /\d/.test(term)) return term;
+  if (term.endsWith('ies') && term.length > 4) return `${term.slice(0, -3)}y`;
+  if (term.endsWith('ied') && term.length > 4) return `${term.slice(0, -3)}y`;
+  if (term.endsWith('sses')) return term.slice(0, -2);
+  if (term.endsWith('ing') && term.length > 5) return undouble(term.slice(0, -3));
+  if (term.endsWith('ed') && term.length > 4) return undouble(term.slice(0, -2));
+  if (term.endsWith('es') && /(?:ch|sh|x|z)es$/.test(term)) return term.slice(0, -2);
+  if (term.endsWith('s') && !term.endsWith('ss') && !term.endsWith('us') && !term.endsWith('is')) return term.slice(0, -1);
+  return term;
+}
+
+function undouble(s: string): string {
+  return s.length > 3 && s.at(-1) === s.at(-2) && !'lsz'.includes(s.at(-1)!) ? s.slice(0, -1) : s;
+}
+
+/** Appends the terms of `text` to `out` (repeats kept: they are term frequencies). */
+export function codeTerms(text: string, out: string[] = []): string[] {
+  for (const match of text.matchAll(WORD)) {
+    const word = match[0];
+    if (word.length > 64) continue; // hashes, base64 and other noise
+    const parts = word.match(PART) ?? [];
+    // Separators dropped, so `retry_upload`, `retryUpload` and `RetryUpload` are one term.
+    const whole = word.toLowerCase().replace(/[_$]/g, '');
+    if (parts.length > 1 && whole.length > 1) out.push(whole);
+    for (const part of parts) {
+      const p = part.toLowerCase();
+      if (p.length < 2 && !/\d/.test(p)) continue;
+      if (STOPWORDS.has(p)) continue;
+      out.push(stem(p));
+    }
+  }
+  return out;
+}
+
+/** Distinct query terms, in order. */
+export function queryTerms(query: string): string[] {
+  return [...new Set(codeTerms(query))];
+}
+
+/**
+ * True when a query names code rather than describing it (`parseRange`, `max_retries`, `Engine.open`):
+ * such queries lean on keyword matches, sentences lean on meaning.
+ */
+export function looksLikeIdentifier(query: string): boolean {
+  const words = query.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0 || words.length > 3) return false;
+  return words.some((w) => /[a-z][A-Z]|_|\.\w|::|\(\)?$|^[A-Z][a-z]+[A-Z]/.test(w)) || (words.length === 1 && /^[A-Za-z_$][\w$]*$/.test(words[0]!) && !STOPWORDS.has(words[0]!.toLowerCase()));
+}

@@ -1,0 +1,192 @@
+import type { StoredChunk } from '../store/records';
+import { codeTerms, queryTerms } from './codeTokens';
+
+export interface LexicalHit {
+  chunk: StoredChunk;
+  score: number;
+  /** The query terms this chunk contains, for explaining the hit. */
+  matched: string[];
+}
+
+interface Postings {
+  docs: Int32Array;
+  tfs: Uint16Array;
+  length: number;
+}
+
+// A symbol names what a chunk is and a path where it lives: a word there counts for more than in the body.
+const SYMBOL_WEIGHT = 3;
+const PATH_WEIGHT = 2;
+const K1 = 1.2;
+const B = 0.75;
+const MAX_QUERY_TERMS = 32;
+
+/**
+ * BM25 over chunks, kept in memory beside the vector table and updated file by file. Postings are
+ * typed arrays; a removed chunk is only marked dead, and postings are rebuilt once dead chunks
+ * make up a quarter of the index.
+ */
+export class LexicalIndex {
+  private readonly termIds = new Map<string, number>();
+  private readonly terms: string[] = [];
+  private postings: Postings[] = [];
+  private docFreq: number[] = [];
+  private docs: (StoredChunk | undefined)[] = [];
+  private docLength: number[] = [];
+  private docTermIds: Int32Array[] = [];
+  private docTermFreqs: Uint16Array[] = [];
+  private readonly byPath = new Map<string, number[]>();
+  private alive = 0;
+  private totalLength = 0;
+
+  get chunkCount(): number {
+    return this.alive;
+  }
+
+  has(path: string): boolean {
+    return this.byPath.has(path);
+  }
+
+  paths(): IterableIterator<string> {
+    return this.byPath.keys();
+  }
+
+  /** Replaces everything known about `path` with `chunks` (each with the text it was cut from). */
+  putFile(path: string, chunks: readonly { chunk: StoredChunk; text: string }[]): void {
+    this.removeFile(path);
+    const ids: number[] = [];
+    const pathTerms = codeTerms(path);
+    for (const { chunk, text } of chunks) {
+      const freqs = new Map<number, number>();
+      let length = 0;
+      const add = (terms: string[], weight: number) => {
+        for (const t of terms) {
+          const id = this.termId(t);
+          freqs.set(id, Math.min(65_535, (freqs.get(id) ?? 0) + weight));
+          length += weight;
+        }
+      };
+      add(codeTerms(text), 1);
+      if (chunk.symbol) add(codeTerms(chunk.symbol), SYMBOL_WEIGHT);
+      add(pathTerms, PATH_WEIGHT);
+      const doc = this.docs.length;
+      const termIds = Int32Array.from(freqs.keys());
+      const termFreqs = Uint16Array.from(freqs.values());
+      this.docs.push(chunk);
+      this.docLength.push(length);
+      this.docTermIds.push(termIds);
+      this.docTermFreqs.push(termFreqs);
+      for (let i = 0; i < termIds.length; i++) {
+        this.append(termIds[i]!, doc, termFreqs[i]!);
+        this.docFreq[termIds[i]!]!++;
+      }
+      this.alive++;
+      this.totalLength += length;
+      ids.push(doc);
+    }
+    this.byPath.set(path, ids);
+  }
+
+  removeFile(path: string): void {
+    const ids = this.byPath.get(path);
+    if (!ids) return;
+    this.byPath.delete(path);
+    for (const doc of ids) {
+      for (const id of this.docTermIds[doc]!) this.docFreq[id]!--;
+      this.docs[doc] = undefined;
+      this.alive--;
+      this.totalLength -= this.docLength[doc]!;
+    }
+    const dead = this.docs.length - this.alive;
+    if (dead > 1000 && dead * 4 > this.docs.length) this.compact();
+  }
+
+  /** The `k` best chunks for `query` by BM25, among those `accept` lets through. */
+  search(query: string, k: number, accept?: (c: StoredChunk) => boolean): LexicalHit[] {
+    const terms = queryTerms(query).filter((t) => this.termIds.has(t)).slice(0, MAX_QUERY_TERMS);
+    if (terms.length === 0 || this.alive === 0) return [];
+    const scores = new Map<number, number>();
+    const matched = new Map<number, number>(); // doc → bit set of matched query terms
+    const averageLength = this.totalLength / this.alive;
+    terms.forEach((term, bit) => {
+      const id = this.termIds.get(term)!;
+      const df = this.docFreq[id]!;
+      if (df === 0) return;
+      const idf = Math.log(1 + (this.alive - df + 0.5) / (df + 0.5));
+      const list = this.postings[id]!;
+      for (let i = 0; i < list.length; i++) {
+        const doc = list.docs[i]!;
+        if (this.docs[doc] === undefined) continue;
+        const tf = list.tfs[i]!;
+        const norm = K1 * (1 - B + (B * this.docLength[doc]!) / averageLength);
+        scores.set(doc, (scores.get(doc) ?? 0) + (idf * tf * (K1 + 1)) / (tf + norm));
+        matched.set(doc, (matched.get(doc) ?? 0) | (1 << bit));
+      }
+    });
+    const ranked = [...scores].sort((a, b) => b[1] - a[1]);
+    const out: LexicalHit[] = [];
+    for (const [doc, score] of ranked) {
+      const chunk = this.docs[doc]!;
+      if (accept && !accept(chunk)) continue;
+      const bits = matched.get(doc)!;
+      out.push({ chunk, score, matched: terms.filter((_, bit) => bits & (1 << bit)) });
+      if (out.length >= k) break;
+    }
+    return out;
+  }
+
+  private termId(term: string): number {
+    let id = this.termIds.get(term);
+    if (id === undefined) {
+      id = this.terms.length;
+      this.termIds.set(term, id);
+      this.terms.push(term);
+      this.postings.push({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 });
+      this.docFreq.push(0);
+    }
+    return id;
+  }
+
+  private append(termId: number, doc: number, tf: number): void {
+    const list = this.postings[termId]!;
+    if (list.length === list.docs.length) {
+      const docs = new Int32Array(list.docs.length * 2);
+      docs.set(list.docs);
+      const tfs = new Uint16Array(list.tfs.length * 2);
+      tfs.set(list.tfs);
+      list.docs = docs;
+      list.tfs = tfs;
+    }
+    list.docs[list.length] = doc;
+    list.tfs[list.length] = tf;
+    list.length++;
+  }
+
+  /** Renumbers live chunks densely and rebuilds postings from them. */
+  private compact(): void {
+    const remap = new Int32Array(this.docs.length).fill(-1);
+    const docs: StoredChunk[] = [];
+    const lengths: number[] = [];
+    const termIds: Int32Array[] = [];
+    const termFreqs: Uint16Array[] = [];
+    this.docs.forEach((chunk, old) => {
+      if (!chunk) return;
+      remap[old] = docs.length;
+      docs.push(chunk);
+      lengths.push(this.docLength[old]!);
+      termIds.push(this.docTermIds[old]!);
+      termFreqs.push(this.docTermFreqs[old]!);
+    });
+    this.docs = docs;
+    this.docLength = lengths;
+    this.docTermIds = termIds;
+    this.docTermFreqs = termFreqs;
+    for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));
+    this.postings = this.terms.map(() => ({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 }));
+    docs.forEach((_, doc) => {
+      const ids = termIds[doc]!;
+      const freqs = termFreqs[doc]!;
+      for (let i = 0; i < ids.length; i++) this.append(ids[i]!, doc, freqs[i]!);
+    });
+  }
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { codeTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
+import { fuseRankings } from '../../src/core/search/hybrid';
+import { LexicalIndex } from '../../src/core/search/lexicalIndex';
+import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
+import { compileFilter } from '../../src/core/store/vectorTable';
+
+function chunk(path: string, startLine: number, symbol?: string, language = 'python'): StoredChunk {
+  return { path, startLine, endLine: startLine + 5, language, kind: language === 'markdown' ? 'doc' : 'code', hash: `${path}:${startLine}`, ...(symbol ? { symbol } : {}) };
+}
+
+describe('code tokenizer', () => {
+  test('identifiers are kept whole and split into their parts', () => {
+    assert.deepEqual(codeTerms('retryUpload'), ['retryupload', 'retry', 'upload']);
+    assert.deepEqual(codeTerms('MAX_RETRIES'), ['maxretries', 'max', 'retry']);
+    assert.deepEqual(codeTerms('HTTPServer2'), ['httpserver2', 'http', 'server', '2']);
+    assert.deepEqual(codeTerms('parse_json_file'), ['parsejsonfile', 'parse', 'json', 'file']);
+  });
+
+  test('the three spellings of one identifier share a term', () => {
+    const whole = (s: string) => codeTerms(s)[0];
+    assert.equal(whole('retry_upload'), whole('retryUpload'));
+    assert.equal(whole('RetryUpload'), whole('retryUpload'));
+  });
+
+  test('light stemming meets plural and tense, and leaves short words alone', () => {
+    assert.equal(stem('uploads'), 'upload');
+    assert.equal(stem('retries'), 'retry');
+    assert.equal(stem('retried'), 'retry');
+    assert.equal(stem('failed'), 'fail');
+    assert.equal(stem('running'), 'run');
+    assert.equal(stem('class'), 'class');
+    assert.equal(stem('status'), 'status');
+    assert.equal(stem('bus'), 'bus');
+  });
+
+  test('queries drop English stopwords and repeats', () => {
+    assert.deepEqual(queryTerms('where do we retry the failed uploads? retry!'), ['retry', 'fail', 'upload']);
+  });
+
+  test('names of code are told apart from sentences', () => {
+    for (const q of ['parseRange', 'max_retries', 'Engine.open', 'IndexStore', 'chunkFile()', 'LexicalIndex search']) assert.ok(looksLikeIdentifier(q), q);
+    for (const q of ['where do we retry failed uploads', 'parse the config file', 'the']) assert.ok(!looksLikeIdentifier(q), q);
+  });
+});
+
+describe('LexicalIndex', () => {
+  function build(): LexicalIndex {
+    const index = new LexicalIndex();
+    index.putFile('src/uploads.py', [
+      { chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    for attempt in range(5):\n        client.put(path)' },
+      { chunk: chunk('src/uploads.py', 10, 'human_size'), text: 'def human_size(num_bytes):\n    return f"{num_bytes} B"' },
+    ]);
+    index.putFile('src/config.py', [{ chunk: chunk('src/config.py', 1, 'load_config'), text: 'def load_config(path):\n    with open(path) as f:\n        return json.load(f)' }]);
+    index.putFile('docs/guide.md', [{ chunk: chunk('docs/guide.md', 1, 'Guide > Uploads', 'markdown'), text: '# Uploads\n\nFailed uploads are retried with backoff.' }]);
+    return index;
+  }
+
+  test('ranks by BM25 and says which query terms matched', () => {
+    const hits = build().search('retry upload', 10);
+    assert.equal(hits[0]!.chunk.symbol, 'retry_upload');
+    assert.deepEqual(hits[0]!.matched.sort(), ['retry', 'upload']);
+    assert.ok(hits.every((h, i) => i === 0 || h.score <= hits[i - 1]!.score));
+    assert.ok(!hits.some((h) => h.chunk.symbol === 'load_config'), 'a chunk with no query term is not a hit');
+  });
+
+  test('an identifier query finds its definition whatever the spelling', () => {
+    const index = build();
+    assert.equal(index.search('loadConfig', 1)[0]!.chunk.symbol, 'load_config');
+    assert.equal(index.search('load_config', 1)[0]!.chunk.symbol, 'load_config');
+  });
+
+  test('filters apply before the top k is cut', () => {
+    const hits = build().search('uploads', 1, compileFilter({ kind: 'doc' }));
+    assert.deepEqual(hits.map((h) => h.chunk.path), ['docs/guide.md']);
+    const py = build().search('uploads', 10, compileFilter({ pathGlob: 'src/**', languages: ['python'] }));
+    assert.ok(py.length > 0 && py.every((h) => h.chunk.path.startsWith('src/')));
+    const excluded = build().search('retry upload', 10, compileFilter({ excludeRange: { path: 'src/uploads.py', startLine: 1, endLine: 3 } }));
+    assert.ok(!excluded.some((h) => h.chunk.symbol === 'retry_upload'));
+  });
+
+  test('replacing and removing files keeps counts and results right, through compaction', () => {
+    const index = build();
+    assert.equal(index.chunkCount, 4);
+    index.putFile('src/config.py', [{ chunk: chunk('src/config.py', 1, 'read_settings'), text: 'def read_settings():\n    return {}' }]);
+    assert.equal(index.chunkCount, 4);
+    assert.ok(!index.search('load_config json', 5).some((h) => h.matched.includes('json')), 'the old text is gone');
+    assert.equal(index.search('read settings', 1)[0]!.chunk.symbol, 'read_settings');
+    index.removeFile('src/uploads.py');
+    assert.equal(index.chunkCount, 2);
+    assert.ok(!index.search('retry', 10).some((h) => h.chunk.path === 'src/uploads.py'));
+    // Enough churn to trigger compaction; survivors must still be found.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 800; i++) index.putFile(`gen/${i}.py`, [{ chunk: chunk(`gen/${i}.py`, 1, `handler_${i}_${round}`), text: `def handler_${i}_${round}(event):\n    return event` }]);
+    }
+    for (let i = 0; i < 800; i++) index.removeFile(`gen/${i}.py`);
+    assert.equal(index.chunkCount, 2);
+    assert.equal(index.search('read settings', 1)[0]!.chunk.symbol, 'read_settings');
+    assert.equal(index.search('guide uploads', 1)[0]!.chunk.path, 'docs/guide.md');
+    assert.equal(index.search('handler event', 5).length, 0);
+  });
+});
+
+describe('hybrid fusion', () => {
+  const a = chunk('a.py', 1, 'a');
+  const b = chunk('b.py', 1, 'b');
+  const c = chunk('c.py', 1, 'c');
+  const scored = (ch: StoredChunk, score: number): ScoredChunk => ({ ...ch, score });
+
+  test('a chunk both sides rank first scores 1 and leads', () => {
+    const fused = fuseRankings([scored(a, 0.8), scored(b, 0.5)], [{ chunk: a, score: 9, matched: ['x'] }], { vector: 1, lexical: 1 }, 10, () => undefined);
+    assert.equal(fused[0]!.path, 'a.py');
+    assert.ok(Math.abs(fused[0]!.score - 1) < 1e-9);
+    assert.equal(fused[0]!.vectorScore, 0.8);
+    assert.deepEqual(fused[0]!.matched, ['x']);
+  });
+
+  test('weights decide between the two sides', () => {
+    const vector = [scored(a, 0.9), scored(b, 0.2)];
+    const lexical = [{ chunk: b, score: 5, matched: ['b'] }, { chunk: a, score: 1, matched: ['a'] }];
+    assert.equal(fuseRankings(vector, lexical, { vector: 1, lexical: 0.3 }, 10, () => undefined)[0]!.path, 'a.py');
+    assert.equal(fuseRankings(vector, lexical, { vector: 0.3, lexical: 1 }, 10, () => undefined)[0]!.path, 'b.py');
+  });
+
+  test('keyword-only hits get their cosine from the lookup, and k cuts the list', () => {
+    const fused = fuseRankings([scored(a, 0.7)], [{ chunk: c, score: 3, matched: ['c'] }, { chunk: b, score: 2, matched: ['b'] }], { vector: 1, lexical: 1 }, 2, (ch) => (ch.path === 'c.py' ? 0.1 : undefined));
+    assert.equal(fused.length, 2);
+    assert.equal(fused.find((h) => h.path === 'c.py')?.vectorScore, 0.1);
+  });
+});
