@@ -1,6 +1,6 @@
 // Starts code-server (a real VS Code workbench and extension host) with Nearby installed from
 // this checkout, and stops it with everything it spawned.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
@@ -21,7 +21,8 @@ function freePort() {
   });
 }
 
-export async function startCodeServer({ workspace, dataDir, settings = {} }) {
+/** `vsix`: install that package (as a user would) instead of linking this checkout. */
+export async function startCodeServer({ workspace, dataDir, settings = {}, vsix }) {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT, 'package.json'), 'utf8'));
   const userData = path.join(dataDir, 'user-data');
   const extensions = path.join(dataDir, 'extensions');
@@ -29,11 +30,15 @@ export async function startCodeServer({ workspace, dataDir, settings = {} }) {
   mkdirSync(extensions, { recursive: true });
   const base = JSON.parse(readFileSync(path.join(here, 'settings.json'), 'utf8'));
   writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...base, ...settings }, null, 2));
-  // The checkout itself is the installed extension: dist/, media/, models/ and node_modules/.
-  symlinkSync(PROJECT, path.join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), 'dir');
-  const port = await freePort();
   const node24 = path.join(HOST, 'node24', 'node_modules', 'node', 'bin');
   const bin = path.join(HOST, 'server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+  if (vsix) {
+    execFileSync(path.join(node24, 'node'), [bin, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { stdio: 'pipe' });
+  } else {
+    // The checkout itself is the installed extension: dist/, media/, models/ and node_modules/.
+    symlinkSync(PROJECT, path.join(extensions, `${pkg.publisher}.${pkg.name}-${pkg.version}`), 'dir');
+  }
+  const port = await freePort();
   const child = spawn(path.join(node24, 'node'), [
     bin, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userData, '--extensions-dir', extensions,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace,
