@@ -34,9 +34,9 @@ const GOLDEN: Record<number, Golden> = {
     'words.rs': [[1, 7, "split_words"]],
   },
   48: {
-    'Cart.php': [[1, 3, null], [5, 10, "Cart"], [12, 13, "Cart.add"], [14, 15, "Cart.add"], [17, 18, "Cart.total"], [19, 20, "Cart.total"], [21, 21, "Cart.total"], [23, 26, "format_money"]],
+    'Cart.php': [[1, 3, null], [5, 10, "Cart"], [12, 13, "Cart.add"], [14, 15, "Cart.add"], [17, 19, "Cart.total"], [20, 21, "Cart.total"], [23, 26, "format_money"]],
     'Inventory.cs': [[1, 1, null], [3, 8, "Shop.Inventory"], [10, 13, "Shop.Inventory.Add"], [15, 22, "Shop.Inventory.TryRemove"]],
-    'Matrix.java': [[1, 4, "Matrix.multiply"], [5, 5, "Matrix.multiply"], [6, 6, "Matrix.multiply"], [7, 7, "Matrix.multiply"], [8, 8, "Matrix.multiply"], [9, 10, "Matrix.multiply"], [11, 11, "Matrix.multiply"], [12, 13, "Matrix.multiply"], [14, 16, "Matrix.multiply"]],
+    'Matrix.java': [[1, 1, null], [3, 5, "Matrix.multiply"], [6, 6, "Matrix.multiply"], [7, 7, "Matrix.multiply"], [8, 8, "Matrix.multiply"], [9, 10, "Matrix.multiply"], [11, 11, "Matrix.multiply"], [12, 13, "Matrix.multiply"], [14, 16, "Matrix.multiply"]],
     'checksum.go': [[1, 8, null], [10, 12, "FileChecksum"], [13, 15, "FileChecksum"], [16, 16, "FileChecksum"], [17, 17, "FileChecksum"], [18, 20, "FileChecksum"], [21, 22, "FileChecksum"]],
     'config.yaml': [[1, 6, null]],
     'guide.md': [[1, 5, "Project guide > Installation"], [7, 10, "Project guide > Database migrations"]],

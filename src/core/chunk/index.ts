@@ -8,7 +8,7 @@ import { TreeSitter } from './treeSitter';
 export { languageOf } from './languages';
 
 /** Bump when chunk boundaries or texts change: the index is then rebuilt, never mixed. */
-export const CHUNKER_VERSION = 3;
+export const CHUNKER_VERSION = 4;
 
 export interface ChunkOptions {
   maxTokens: number;

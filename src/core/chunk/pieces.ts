@@ -26,20 +26,49 @@ export interface PieceOptions {
  */
 export class PieceSet {
   private readonly sizes = new Map<string, number>();
+  private readonly lineSizes: Int32Array;
+  /** Tokens the tokenizer adds to any text ([CLS] and [SEP] for BERT). */
+  private readonly specials: number;
 
   constructor(
     readonly lines: readonly string[],
     private readonly options: PieceOptions,
-  ) {}
+  ) {
+    this.lineSizes = new Int32Array(lines.length).fill(-1);
+    this.specials = options.tokens.count('');
+  }
 
   text(p: Piece): string {
     return [...this.context(p), ...this.lines.slice(p.start, p.end + 1)].join('\n');
   }
 
-  private headerTokens(rows: readonly number[]): number {
-    return rows.length ? this.options.tokens.count(rows.map((r) => this.lines[r]!).join('\n')) : 0;
+  /** Tokens of one line without the specials, counted once per line. */
+  private lineTokens(row: number): number {
+    let n = this.lineSizes[row]!;
+    if (n < 0) {
+      n = Math.max(0, this.options.tokens.count(this.lines[row]!) - this.specials);
+      this.lineSizes[row] = n;
+    }
+    return n;
   }
 
+  private headerTokens(rows: readonly number[]): number {
+    let n = 0;
+    for (const r of rows) n += this.lineTokens(r);
+    return n;
+  }
+
+  /**
+   * A piece's size from its lines' sizes. Exact for tokenizers that split at whitespace first (the
+   * WordPiece of the bundled models); close for others, so decisions near the limit use `tokens`.
+   */
+  private estimate(p: Piece): number {
+    let n = this.specials + this.headerTokens(this.contextRows(p));
+    for (let r = p.start; r <= p.end; r++) n += this.lineTokens(r);
+    return n;
+  }
+
+  /** The exact size: the tokenizer on the piece's text. */
   tokens(p: Piece): number {
     const key = `${p.start}:${p.end}:${p.header.join(',')}`;
     let n = this.sizes.get(key);
@@ -50,7 +79,16 @@ export class PieceSet {
     return n;
   }
 
+  /** Whether a candidate fits; clear cases are settled by the estimate, close ones by the tokenizer. */
   fits(p: Piece): boolean {
+    const estimate = this.estimate(p);
+    if (estimate <= this.options.maxTokens * 0.8) return true;
+    if (estimate > this.options.maxTokens * 1.25) return false;
+    return this.tokens(p) <= this.options.maxTokens;
+  }
+
+  /** The guarantee for emitted chunks: checked on the real text. */
+  private fitsExactly(p: Piece): boolean {
     return this.tokens(p) <= this.options.maxTokens;
   }
 
@@ -82,13 +120,13 @@ export class PieceSet {
 
   /** Tiny by its own lines: the shared context of a split definition does not make a part big. */
   private isTiny(p: Piece): boolean {
-    return this.tokens({ start: p.start, end: p.end, header: [] }) < this.options.minTokens;
+    return this.estimate({ start: p.start, end: p.end, header: [] }) < this.options.minTokens;
   }
 
   /**
    * Consecutive line windows covering `p`, each within the window, with `overlap` lines shared
-   * between neighbours. Lines are counted one by one (an over-estimate: each count includes the
-   * special tokens), then each window is checked on its real text and shrunk if needed.
+   * between neighbours. Lines are counted one by one, then each window is checked on its real
+   * text and shrunk if needed.
    */
   windows(p: Piece, overlap = 0, maxLines = Number.MAX_SAFE_INTEGER): Piece[] {
     const out: Piece[] = [];
@@ -96,16 +134,16 @@ export class PieceSet {
     let start = p.start;
     while (start <= p.end) {
       let end = start;
-      let budget = this.options.maxTokens - headerTokens - this.options.tokens.count(this.lines[start]!);
+      let budget = this.options.maxTokens - this.specials - headerTokens - this.lineTokens(start);
       while (end < p.end && end - start + 1 < maxLines) {
-        const next = this.options.tokens.count(this.lines[end + 1]!);
+        const next = this.lineTokens(end + 1);
         if (next > budget) break;
         budget -= next;
         end++;
       }
       const w: Piece = { start, end, header: p.header };
       if (p.symbol !== undefined) w.symbol = p.symbol;
-      while (!this.fits(w) && w.end > w.start) w.end--;
+      while (!this.fitsExactly(w) && w.end > w.start) w.end--;
       out.push(w);
       if (w.end >= p.end) break;
       start = Math.max(w.end + 1 - overlap, start + 1);
@@ -119,13 +157,16 @@ export class PieceSet {
     for (const raw of pieces) {
       const p = this.trim(raw);
       if (!p) continue;
-      if (this.fits(p)) {
+      if (this.fitsExactly(p)) {
         chunks.push(this.chunk(p, this.text(p), meta));
         continue;
       }
       // Only a single line can still be too big here: a minified or generated line.
       for (const w of this.windows(p)) {
-        if (this.fits(w)) chunks.push(this.chunk(w, this.text(w), meta));
+        const bare = { ...w, header: [] };
+        if (this.fitsExactly(w)) chunks.push(this.chunk(w, this.text(w), meta));
+        // A long line is better whole without its context than cut into slices.
+        else if (w.header.length > 0 && this.fitsExactly(bare)) chunks.push(this.chunk(bare, this.text(bare), meta));
         else for (const slice of this.slices(w)) chunks.push(this.chunk(w, slice, meta));
       }
     }

@@ -99,19 +99,21 @@ export class TransformersEmbedder implements Embedder {
     const output = await this.model(inputs as unknown as Record<string, unknown>);
     const hidden = output['last_hidden_state'] ?? Object.values(output)[0]!;
     const [batch, seq, dim] = hidden.dims as [number, number, number];
+    // Read through the tensors once: their properties sit behind a Proxy, slow in a hot loop.
+    const data = hidden.data;
     const mask = inputs.attention_mask.data;
     const vectors: Float32Array[] = [];
     for (let b = 0; b < batch; b++) {
       const v = new Float32Array(dim);
       if (this.info.pooling === 'cls') {
-        v.set(hidden.data.subarray(b * seq * dim, b * seq * dim + dim));
+        v.set(data.subarray(b * seq * dim, b * seq * dim + dim));
       } else {
         let n = 0;
         for (let t = 0; t < seq; t++) {
           if (mask[b * seq + t] === 0n) continue;
           n++;
           const off = (b * seq + t) * dim;
-          for (let d = 0; d < dim; d++) v[d]! += hidden.data[off + d]!;
+          for (let d = 0; d < dim; d++) v[d]! += data[off + d]!;
         }
         if (n > 0) for (let d = 0; d < dim; d++) v[d]! /= n;
       }
