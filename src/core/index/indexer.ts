@@ -83,8 +83,13 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     summary.filesRemoved++;
   }
 
+  // Files whose chunks are all known or queued, waiting for the batch they are in to be embedded.
   let pending: PendingFile[] = [];
   let queued = new Map<string, string>(); // hash → text, waiting to be embedded
+  // Reading and parsing the next batch overlaps with the model embedding this one; at most one
+  // batch is in flight, which bounds memory (back-pressure) and keeps commits in file order.
+  let inFlight: Promise<void> = Promise.resolve();
+  const inFlightHashes = new Set<string>();
   let embeddedThisRun = 0;
   let lastCommit = Date.now();
   let filesDone = 0;
@@ -96,17 +101,12 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     options.onProgress?.(progress);
   };
 
-  const embedQueued = async () => {
-    if (queued.size > 0) {
-      const hashes = [...queued.keys()];
-      const vectors = await embedder.embedDocuments(hashes.map((h) => queued.get(h)!));
-      const fresh = new Map(hashes.map((h, i) => [h, vectors[i]!]));
-      embeddedThisRun += hashes.length;
-      commitPending(fresh);
-    } else {
-      commitPending(new Map());
-    }
-    queued = new Map();
+  const embedBatch = async (files: PendingFile[], texts: Map<string, string>) => {
+    const hashes = [...texts.keys()];
+    const vectors = hashes.length > 0 ? await embedder.embedDocuments(hashes.map((h) => texts.get(h)!)) : [];
+    embeddedThisRun += hashes.length;
+    commitPending(files, new Map(hashes.map((h, i) => [h, vectors[i]!])));
+    for (const h of hashes) inFlightHashes.delete(h);
     if (Date.now() - lastCommit >= commitEveryMs) {
       await store.flush();
       lastCommit = Date.now();
@@ -114,8 +114,21 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     report();
   };
 
-  const commitPending = (fresh: Map<string, Float32Array>) => {
-    for (const { file, chunks } of pending) {
+  /** Hands the current batch to the model once the previous one is done. */
+  const dispatch = async () => {
+    await inFlight;
+    const files = pending;
+    const texts = queued;
+    pending = [];
+    queued = new Map();
+    for (const h of texts.keys()) inFlightHashes.add(h);
+    inFlight = embedBatch(files, texts);
+    // Its failure surfaces where it is next awaited; until then it must not count as unhandled.
+    inFlight.catch(() => undefined);
+  };
+
+  const commitPending = (files: PendingFile[], fresh: Map<string, Float32Array>) => {
+    for (const { file, chunks } of files) {
       const oldHashes = countHashes(store.chunksOf(file.path));
       const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? fresh.get(c.hash)!);
       for (const c of chunks) {
@@ -128,13 +141,13 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       parts.lexical?.putFile(file.path, stored.map((chunk, i) => ({ chunk, text: chunks[i]!.text })));
       summary.filesIndexed++;
     }
-    pending = [];
   };
 
   try {
     for (const file of plan.read) {
       if (gate.paused) {
-        await embedQueued();
+        await dispatch();
+        await inFlight;
         await store.flush();
         await gate.whenOpen();
       }
@@ -155,7 +168,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {
-        if (store.vectorFor(c.hash) || queued.has(c.hash)) summary.chunksReused++;
+        if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash)) summary.chunksReused++;
         else {
           queued.set(c.hash, c.text);
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
@@ -163,10 +176,13 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         }
       }
       pending.push({ file, chunks });
-      if (queued.size >= batchSize) await embedQueued();
+      if (queued.size >= batchSize) await dispatch();
     }
-    await embedQueued();
+    await dispatch();
+    await inFlight;
   } catch (err) {
+    // A batch already with the model still lands: its files are complete.
+    await inFlight.catch(() => undefined);
     if (!options.signal?.aborted) throw err;
     summary.cancelled = true;
     pending = [];

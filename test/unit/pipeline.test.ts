@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Chunker } from '../../src/core/chunk';
+import { runIndex } from '../../src/core/index/indexer';
+import { PauseGate } from '../../src/core/index/pauseGate';
+import { IndexStore } from '../../src/core/store/indexStore';
+import { CountingEmbedder } from '../helpers/countingEmbedder';
+import { tempTree } from '../helpers/tempTree';
+
+/** A model that takes its time, so the indexer's overlap of parsing and embedding shows. */
+class SlowEmbedder extends CountingEmbedder {
+  active = 0;
+  maxActive = 0;
+  calls = 0;
+  onCall?: (n: number) => void;
+
+  override async embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    this.calls++;
+    this.onCall?.(this.calls);
+    await new Promise((r) => setTimeout(r, 15));
+    this.active--;
+    return super.embedDocuments(texts);
+  }
+}
+
+const FILES = 60;
+
+function tree() {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < FILES; i++) {
+    // Every fifth file is a copy of one template, so identical chunks meet across batches.
+    const n = i % 5 === 0 ? 'copied' : String(i);
+    files[`src/mod_${String(i).padStart(2, '0')}.py`] = `def handler_${n}(event):\n    """Handle event ${n}."""\n    return event.get("id", "${n}")\n`;
+  }
+  return tempTree(files);
+}
+
+describe('indexing pipeline', () => {
+  let chunker: Chunker;
+  before(async () => (chunker = await Chunker.create()));
+  after(() => chunker.dispose());
+
+  const open = async (dir: string) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 })).store;
+
+  test('one batch at a time with the model, every distinct text embedded once, all files stored', async () => {
+    const t = tree();
+    try {
+      const embedder = new SlowEmbedder();
+      const store = await open(path.join(t.root, '.index'));
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 8 });
+      assert.equal(embedder.maxActive, 1, 'back-pressure: never two batches with the model');
+      assert.ok(embedder.calls > 2, `several batches: ${embedder.calls}`);
+      assert.equal(new Set(embedder.embedded).size, embedder.embedded.length, 'no text embedded twice, even across batches in flight');
+      assert.equal(summary.filesIndexed, FILES);
+      assert.equal(store.fileCount, FILES);
+      assert.equal(embedder.embedded.filter((x) => x.includes('handler_copied')).length, 1, 'copies are embedded once and reused');
+      assert.equal(summary.chunksReused, FILES / 5 - 1);
+      for (let i = 0; i < FILES; i++) assert.ok(store.chunksOf(`src/mod_${String(i).padStart(2, '0')}.py`).length > 0);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('files are committed in the order they were read (priority first)', async () => {
+    const t = tree();
+    try {
+      const embedder = new SlowEmbedder();
+      const store = await open(path.join(t.root, '.index'));
+      const order: string[] = [];
+      const putFile = store.putFile.bind(store);
+      store.putFile = (p, ...rest) => {
+        order.push(p);
+        putFile(p, ...rest);
+      };
+      await runIndex({ root: t.root, store, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4, priority: new Set(['src/mod_42.py']) });
+      assert.equal(order[0], 'src/mod_42.py');
+      const rest = order.slice(1);
+      assert.deepEqual(rest, [...rest].sort(), 'batches land in the order their files were read');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('cancelling mid-run keeps whole files only, and the next run finishes the rest', async () => {
+    const t = tree();
+    try {
+      const embedder = new SlowEmbedder();
+      const dir = path.join(t.root, '.index');
+      const abort = new AbortController();
+      embedder.onCall = (n) => n === 3 && abort.abort();
+      const first = await runIndex({ root: t.root, store: await open(dir), embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4, signal: abort.signal });
+      assert.ok(first.cancelled);
+      assert.ok(first.filesIndexed > 0 && first.filesIndexed < FILES, `partial: ${first.filesIndexed}`);
+      const reopened = await open(dir);
+      assert.equal(reopened.fileCount, first.filesIndexed, 'what was reported is what is on disk');
+      const saved = new Map([...reopened.paths()].map((p) => [p, JSON.stringify(reopened.chunksOf(p))]));
+      embedder.onCall = undefined;
+      const second = await runIndex({ root: t.root, store: reopened, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4 });
+      assert.equal(second.filesUnchanged, first.filesIndexed);
+      assert.equal(reopened.fileCount, FILES);
+      for (const [p, chunks] of saved) assert.equal(JSON.stringify(reopened.chunksOf(p)), chunks, `${p} was saved whole`);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('pausing waits for the batch in flight and resumes where it stopped', async () => {
+    const t = tree();
+    try {
+      const embedder = new SlowEmbedder();
+      const gate = new PauseGate();
+      let pausedAt = -1;
+      embedder.onCall = (n) => {
+        if (n === 2) {
+          gate.pause();
+          setTimeout(() => {
+            pausedAt = embedder.active;
+            gate.resume();
+          }, 60);
+        }
+      };
+      const store = await open(path.join(t.root, '.index'));
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4, gate });
+      assert.equal(pausedAt, 0, 'nothing runs on the model while paused');
+      assert.equal(summary.filesIndexed, FILES);
+    } finally {
+      t.dispose();
+    }
+  });
+});
