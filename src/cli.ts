@@ -7,9 +7,11 @@ import * as path from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { printStoreTable } from './bench/report';
+import { runIndexBench } from './bench/indexBench';
 import { runStoreBench, runStoreBenchOne } from './bench/storeBench';
 import type { IndexSummary } from './core/index/progress';
 import { Engine } from './core/engine';
+import { resolveModel } from './core/embed/resolveModel';
 import { SEARCH_MODES, type SearchMode } from './core/search/hybrid';
 import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
 import { printEvalTable } from './eval/report';
@@ -25,6 +27,8 @@ const USAGE = `Usage:
   nearby similar <path>:<start>-<end> --root <root> [-k N]
                                                     find chunks like lines start..end of a file
   nearby status --root <root>                       what the index holds
+  nearby bench index [--root <dir>] [--naive-chunks N] [--json <file>]
+                                                    indexing throughput: model alone, pipeline, naive loop
   nearby eval <suite|all> [--mode m] [--split dev|test] [--json <file>]
                                                     retrieval quality (MRR@10, nDCG@10, recall@k) per mode
   nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]
@@ -54,6 +58,7 @@ const { values: opts, positionals } = parseArgs({
     k: { type: 'string', short: 'k' },
     mode: { type: 'string' },
     split: { type: 'string' },
+    'naive-chunks': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -160,6 +165,33 @@ async function main(): Promise<number> {
   }
 }
 
+/** `nearby bench index`: indexing throughput and footprint on a real tree (default: node_modules). */
+async function benchIndex(): Promise<number> {
+  const projectDir = path.join(__dirname, '..');
+  const root = path.resolve(opts.root ?? path.join(projectDir, 'node_modules'));
+  const bundledModelsDir = path.join(projectDir, 'models');
+  const modelCacheDir = path.join(userCacheDir(), 'models');
+  const model = await resolveModel({ bundledDir: bundledModelsDir, cacheDir: modelCacheDir, ...(opts.model ? { model: opts.model } : {}) });
+  const fromSource = __filename.endsWith('.ts');
+  const report = await runIndexBench({
+    root,
+    workerPath: fromSource ? path.join(__dirname, 'worker', 'main.ts') : path.join(__dirname, 'worker.js'),
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    bundledModelsDir,
+    modelCacheDir,
+    model,
+    threads: intOption('threads', opts.threads, defaultThreads()),
+    naiveChunks: intOption('naive-chunks', opts['naive-chunks'], 3000),
+    log: (line) => process.stderr.write(`bench index: ${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (typeof opts.json === 'string') {
+    await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
+    await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  return 0;
+}
+
 /** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/. */
 async function evaluate(which: string | undefined): Promise<number> {
   if (!which) throw new UsageError(`eval needs a suite: ${SUITES.join(', ')} or all`);
@@ -217,7 +249,8 @@ async function bench(what: string | undefined, rest: string[]): Promise<number> 
     process.stdout.write(`${JSON.stringify(await runStoreBenchOne(impl, Number(n), Number(dim)))}\n`);
     return 0;
   }
-  if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]');
+  if (what === 'index') return benchIndex();
+  if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store|index (see --help)');
   const sizes = (opts.sizes ?? '10000,100000').split(',').map((s) => intOption('sizes', s.trim(), 1));
   const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!]);
   printStoreTable(report.sizes);

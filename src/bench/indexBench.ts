@@ -1,0 +1,175 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Chunker } from '../core/chunk';
+import { TransformersEmbedder } from '../core/embed/embedder';
+import type { ResolvedModel } from '../core/embed/resolveModel';
+import { readSourceFile } from '../core/scan/readSourceFile';
+import { scanFiles } from '../core/scan/scanner';
+import { WorkerClient } from '../worker/client';
+import type { WorkerConfig } from '../worker/protocol';
+
+export interface IndexBenchReport {
+  corpus: { root: string; files: number; chunks: number };
+  model: string;
+  threads: number;
+  raw_chunks_per_s: number;
+  e2e_chunks_per_s: number;
+  naive_chunks_per_s: number;
+  naive_sample_chunks: number;
+  first_result_s: number;
+  total_s: number;
+  worker_rss_mb: number;
+  host_rss_delta_mb: number;
+  max_event_loop_delay_ms: number;
+  p99_event_loop_delay_ms: number;
+  cpu_percent: number;
+  cpu_cap_percent: number;
+}
+
+export interface IndexBenchOptions {
+  root: string;
+  workerPath: string;
+  execArgv: string[];
+  bundledModelsDir: string;
+  modelCacheDir: string;
+  model: ResolvedModel;
+  threads: number;
+  /** Chunks timed one at a time for the naive baseline (a sample: it is slow by design). */
+  naiveChunks: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Indexing speed on a real tree, in one run: the model alone on the chunk texts, the full pipeline
+ * through the worker (this process plays the extension host and watches its own event loop and
+ * memory), and a naive one-chunk-at-a-time loop.
+ */
+export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchReport> {
+  const e2e = await measurePipeline(o);
+  o.log(`pipeline: ${e2e.chunks} chunks from ${e2e.files} files in ${e2e.totalS.toFixed(1)} s`);
+
+  // The same chunk texts the pipeline embedded, for the two model-only measures.
+  const chunker = await Chunker.create();
+  const embedder = await TransformersEmbedder.load(o.model, { threads: o.threads });
+  try {
+    const texts: string[] = [];
+    const files = (await scanFiles(o.root)).files;
+    for (const f of files) {
+      const read = await readSourceFile(f.absPath, 1_000_000);
+      if (!read.ok) continue;
+      for (const c of await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder })) texts.push(c.text);
+    }
+    const unique = [...new Set(texts)];
+    let t = performance.now();
+    for (let i = 0; i < unique.length; i += 256) await embedder.embedDocuments(unique.slice(i, i + 256));
+    const rawRate = unique.length / ((performance.now() - t) / 1000);
+    o.log(`raw model: ${unique.length} texts at ${rawRate.toFixed(0)} chunks/s`);
+
+    // Naive: read, chunk and embed one chunk per call, in file order, as simple extensions do.
+    let done = 0;
+    t = performance.now();
+    for (const f of files) {
+      if (done >= o.naiveChunks) break;
+      const read = await readSourceFile(f.absPath, 1_000_000);
+      if (!read.ok) continue;
+      for (const c of await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder })) {
+        await embedder.embedDocuments([c.text]);
+        done++;
+      }
+    }
+    const naiveRate = done / ((performance.now() - t) / 1000);
+    o.log(`naive: ${done} chunks at ${naiveRate.toFixed(0)} chunks/s`);
+
+    return {
+      corpus: { root: o.root, files: e2e.files, chunks: e2e.chunks },
+      model: embedder.info.id,
+      threads: o.threads,
+      raw_chunks_per_s: round(rawRate),
+      e2e_chunks_per_s: round(e2e.embedded / e2e.totalS),
+      naive_chunks_per_s: round(naiveRate),
+      naive_sample_chunks: done,
+      first_result_s: round(e2e.firstResultS),
+      total_s: round(e2e.totalS),
+      worker_rss_mb: round(e2e.workerRssMb),
+      host_rss_delta_mb: round(e2e.hostRssDeltaMb),
+      max_event_loop_delay_ms: round(e2e.maxDelayMs),
+      p99_event_loop_delay_ms: round(e2e.p99DelayMs),
+      cpu_percent: round(e2e.cpuPercent),
+      // Inference threads plus the thread that reads and parses the next batch.
+      cpu_cap_percent: (o.threads + 1) * 100,
+    };
+  } finally {
+    chunker.dispose();
+    await embedder.dispose();
+  }
+}
+
+async function measurePipeline(o: IndexBenchOptions) {
+  const indexDir = await mkdtemp(path.join(os.tmpdir(), 'nearby-bench-index-'));
+  const config: WorkerConfig = { bundledModelsDir: o.bundledModelsDir, modelCacheDir: o.modelCacheDir, threads: o.threads, model: o.model.dir, roots: [{ root: o.root, indexDir }] };
+  const client = new WorkerClient({ workerPath: o.workerPath, execArgv: o.execArgv, config });
+  try {
+    await client.start();
+    const pid = client.pid!;
+    const hostRssBefore = process.memoryUsage().rss;
+    let hostRssPeak = hostRssBefore;
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const cpuBefore = cpuSeconds(pid);
+    const started = performance.now();
+    let firstResultS = Number.NaN;
+    let finished = false;
+    const probe = (async () => {
+      // Polls as a user typing in the panel would, until the first hit comes back.
+      while (!finished && Number.isNaN(firstResultS)) {
+        const hits = await client.request('search', { query: 'parse the configuration file', k: 1 });
+        if (hits.length > 0) firstResultS = (performance.now() - started) / 1000;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const sampler = setInterval(() => (hostRssPeak = Math.max(hostRssPeak, process.memoryUsage().rss)), 200);
+    const results = await client.request('index', {});
+    const totalS = (performance.now() - started) / 1000;
+    const cpuPercent = ((cpuSeconds(pid) - cpuBefore) / totalS) * 100;
+    const workerRssMb = peakRssMb(pid);
+    finished = true;
+    await probe;
+    clearInterval(sampler);
+    delay.disable();
+    const summary = Object.values(results)[0]!;
+    return {
+      files: summary.filesIndexed,
+      chunks: summary.chunksTotal,
+      embedded: summary.chunksNew + summary.chunksChanged,
+      totalS,
+      firstResultS,
+      cpuPercent,
+      workerRssMb,
+      hostRssDeltaMb: (hostRssPeak - hostRssBefore) / 2 ** 20,
+      maxDelayMs: delay.max / 1e6,
+      p99DelayMs: delay.percentile(99) / 1e6,
+    };
+  } finally {
+    await client.dispose();
+    await rm(indexDir, { recursive: true, force: true });
+  }
+}
+
+/** User + system CPU seconds of a process (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Peak resident memory of a process (Linux /proc). */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
