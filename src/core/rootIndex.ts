@@ -64,7 +64,14 @@ export class RootIndex {
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
     await this.lexicalReady;
-    const summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical }, options);
+    // One writer per index directory: fails fast (IndexLockedError) before anything is embedded.
+    await this.store.acquireWriter();
+    let summary: IndexSummary;
+    try {
+      summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical }, options);
+    } finally {
+      await this.store.releaseWriter();
+    }
     if (this.openNotes.length > 0) {
       const rebuilt = this.openNotes.find((n) => n.startsWith('rebuilding'));
       if (rebuilt) summary.rebuiltBecause = rebuilt.replace('rebuilding the index: ', '');

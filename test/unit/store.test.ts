@@ -111,6 +111,10 @@ describe('IndexStore', () => {
       const other = await IndexStore.open(t.root, { ...identity, modelId: 'other', dimension: 8 }, 2);
       assert.match(other.rebuiltBecause!, /model test-model → other/);
       assert.equal(other.store.chunkCount, 0);
+      const untouched = await IndexStore.open(t.root, identity, 2);
+      assert.equal(untouched.store.chunkCount, 1, 'opening with another model writes nothing: the old index stays until a writer replaces it');
+      await other.store.acquireWriter();
+      await other.store.releaseWriter();
       const again = await IndexStore.open(t.root, { ...identity, modelId: 'other', dimension: 8 }, 2);
       assert.equal(again.rebuiltBecause, undefined);
       const chunker = await IndexStore.open(t.root, { modelId: 'other', dimension: 8, chunkerVersion: 2 }, 2);

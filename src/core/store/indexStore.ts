@@ -3,10 +3,24 @@ import * as path from 'node:path';
 import { removeStaleTemporaries, writeFileAtomic } from './atomicWrite';
 import type { FileState, IndexIdentity, IndexManifest, ScoredChunk, SearchFilter, StoredChunk } from './records';
 import { VectorTable } from './vectorTable';
-import { decodeShard, encodeShard, type ShardFile } from './vectraShard';
+import { decodeShard, encodeShard, type DecodedShard } from './vectraShard';
+import { WriterLock, type WriterLockOptions } from './writerLock';
 
 export const STORE_FORMAT_VERSION = 1;
 const DEFAULT_SHARDS = 32;
+const DEFAULT_FLUSH_DELAY_MS = 500;
+
+export interface StoreOptions {
+  shardCount?: number;
+  /**
+   * Changes are written this long after the last one (debounced), in the background. Default: 500
+   * ms while the writer lock is held for a run (`acquireWriter`), otherwise only on `flush`.
+   */
+  flushDelayMs?: number;
+  lock?: WriterLockOptions;
+  /** Where a failed background write is reported (it is retried on the next flush). */
+  onBackgroundError?: (err: Error) => void;
+}
 
 export interface OpenResult {
   store: IndexStore;
@@ -16,81 +30,86 @@ export interface OpenResult {
   droppedShards: string[];
 }
 
+interface FileEntry {
+  state: FileState;
+  chunks: StoredChunk[];
+  /** Row of each chunk in the vector table. */
+  rows: number[];
+}
+
 /**
  * The index on disk: a manifest plus N shards, each a Vectra index file holding the chunks of the
  * files whose path hashes to it. A change rewrites only the shards it touches, each atomically, so
  * a killed writer leaves every file either in its old or its new state.
+ *
+ * Any number of processes may read; writing takes the directory's writer lock (see WriterLock),
+ * either for a whole run (`acquireWriter` … `releaseWriter`) or just around one `flush`. Changes
+ * are searchable as soon as `putFile` returns and reach the disk on the next flush, which happens
+ * by itself shortly after the last change.
  */
 export class IndexStore {
-  private readonly shards: Map<string, ShardFile>[];
+  private readonly shards: Map<string, FileEntry>[];
+  /** Shards to write: changed here since last written, or unreadable on disk. */
   private readonly dirty = new Set<number>();
-  private readonly byHash = new Map<string, Float32Array>();
-  private table: VectorTable | undefined;
+  /** Per shard, the paths changed here and not yet written: they win over another writer's version. */
+  private readonly changed: Set<string>[];
+  /** Per shard, bumped on every change: a write only clears what it actually wrote. */
+  private readonly versions: number[];
+  /** Stamp (inode, size, mtime) of each shard file as last read or written by this process. */
+  private readonly stamps: (string | undefined)[];
+  private readonly byHash = new Map<string, number>();
+  /** Rows no longer searchable whose vectors stay readable (for reuse) until the next full flush. */
+  private retired: { row: number; hash: string }[] = [];
+  private readonly table: VectorTable;
+  private files = 0;
+  private lock: WriterLock | undefined;
+  private holdLock = false;
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
-    readonly manifest: IndexManifest,
+    private current: IndexManifest,
+    /** The disk holds another index (or none) that the first flush replaces. */
+    private resetPending: boolean,
+    private readonly options: StoreOptions,
   ) {
-    this.shards = Array.from({ length: manifest.shardCount }, () => new Map());
+    this.shards = Array.from({ length: current.shardCount }, () => new Map());
+    this.changed = Array.from({ length: current.shardCount }, () => new Set());
+    this.versions = new Array<number>(current.shardCount).fill(0);
+    this.stamps = new Array<string | undefined>(current.shardCount);
+    this.table = new VectorTable(current.dimension);
   }
 
-  static async open(dir: string, identity: IndexIdentity, shardCount = DEFAULT_SHARDS): Promise<OpenResult> {
-    await fs.mkdir(path.join(dir, 'shards'), { recursive: true });
-    await removeStaleTemporaries(dir);
-    await removeStaleTemporaries(path.join(dir, 'shards'));
+  /**
+   * Opens the index for reading; nothing is written (and no lock taken) until the first flush. An
+   * index of another model, dimension or chunker is not loaded: the store starts empty and the
+   * first flush replaces it.
+   */
+  static async open(dir: string, identity: IndexIdentity, options: number | StoreOptions = {}): Promise<OpenResult> {
+    const opts = typeof options === 'number' ? { shardCount: options } : options;
     const existing = await readManifest(dir);
     const mismatch = existing ? describeMismatch(existing, identity) : undefined;
     if (!existing || mismatch) {
-      // Shards go first: a crash before the new manifest lands leaves an empty, consistent index.
-      await fs.rm(path.join(dir, 'shards'), { recursive: true, force: true });
-      await fs.mkdir(path.join(dir, 'shards'), { recursive: true });
-      const manifest: IndexManifest = { formatVersion: STORE_FORMAT_VERSION, ...identity, shardCount, createdAt: new Date().toISOString() };
-      await writeFileAtomic(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-      const store = new IndexStore(dir, manifest);
+      const manifest: IndexManifest = { formatVersion: STORE_FORMAT_VERSION, ...identity, shardCount: opts.shardCount ?? DEFAULT_SHARDS, createdAt: new Date().toISOString() };
+      const store = new IndexStore(dir, manifest, true, opts);
       return mismatch ? { store, rebuiltBecause: mismatch, droppedShards: [] } : { store, droppedShards: [] };
     }
-    const store = new IndexStore(dir, existing);
-    const droppedShards = await store.loadShards();
+    const store = new IndexStore(dir, existing, false, opts);
+    const droppedShards = await store.loadShards(store.shards.map((_, i) => i));
     return { store, droppedShards };
   }
 
-  private async loadShards(): Promise<string[]> {
-    const dropped: string[] = [];
-    await Promise.all(
-      this.shards.map(async (shard, i) => {
-        let json: string;
-        try {
-          json = await fs.readFile(this.shardPath(i), 'utf8');
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
-          return;
-        }
-        try {
-          const contents = decodeShard(json);
-          if (contents.modelId !== this.manifest.modelId || contents.dimension !== this.manifest.dimension) {
-            throw new Error(`written by model ${contents.modelId}/${contents.dimension}`);
-          }
-          for (const [p, file] of contents.files) {
-            shard.set(p, file);
-            file.chunks.forEach((c, j) => this.byHash.set(c.hash, file.vectors[j]!));
-          }
-        } catch (err) {
-          dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
-          this.dirty.add(i);
-        }
-      }),
-    );
-    return dropped;
+  get manifest(): IndexManifest {
+    return this.current;
   }
 
   get fileCount(): number {
-    return this.shards.reduce((n, s) => n + s.size, 0);
+    return this.files;
   }
 
   get chunkCount(): number {
-    let n = 0;
-    for (const shard of this.shards) for (const f of shard.values()) n += f.chunks.length;
-    return n;
+    return this.table.size;
   }
 
   *paths(): IterableIterator<string> {
@@ -107,69 +126,285 @@ export class IndexStore {
 
   /** A stored vector for identical text anywhere in the index: moved or renamed code is not re-embedded. */
   vectorFor(hash: string): Float32Array | undefined {
-    return this.byHash.get(hash);
+    const row = this.byHash.get(hash);
+    return row === undefined ? undefined : this.table.vector(row);
   }
 
+  /** Replaces a file's chunks; searchable as soon as this returns. */
   putFile(p: string, state: FileState, chunks: StoredChunk[], vectors: Float32Array[]): void {
     if (chunks.length !== vectors.length) throw new Error(`putFile(${p}): ${chunks.length} chunks but ${vectors.length} vectors`);
     for (const v of vectors) {
-      if (v.length !== this.manifest.dimension) throw new Error(`putFile(${p}): vector of ${v.length} dimensions, index has ${this.manifest.dimension}`);
+      if (v.length !== this.current.dimension) throw new Error(`putFile(${p}): vector of ${v.length} dimensions, index has ${this.current.dimension}`);
     }
-    this.shardOf(p).set(p, { state, chunks, vectors });
-    chunks.forEach((c, i) => this.byHash.set(c.hash, vectors[i]!));
+    const shard = this.shardOf(p);
+    const old = shard.get(p);
+    // New rows first: a vector passed in may be a view of an old row of this very file.
+    const rows = chunks.map((c, i) => this.table.add(c, vectors[i]!));
+    if (old) this.retireRows(old);
+    else this.files++;
+    shard.set(p, { state, chunks, rows });
+    chunks.forEach((c, i) => this.byHash.set(c.hash, rows[i]!));
     this.touch(p);
   }
 
   removeFile(p: string): boolean {
-    const removed = this.shardOf(p).delete(p);
-    if (removed) this.touch(p);
-    return removed;
+    const shard = this.shardOf(p);
+    const old = shard.get(p);
+    if (!old) return false;
+    this.retireRows(old);
+    shard.delete(p);
+    this.files--;
+    this.touch(p);
+    return true;
   }
 
   /** Exact top-k by cosine (vectors are unit length) over the chunks that pass the filter. */
   search(query: Float32Array, k: number, filter: SearchFilter = {}): ScoredChunk[] {
-    this.table ??= VectorTable.build(this.manifest.dimension, this.allFiles());
     return this.table.topK(query, k, filter);
   }
 
-  /** Writes every changed shard. Safe to call often: untouched shards are not rewritten. */
-  async flush(): Promise<void> {
-    const pending = [...this.dirty];
-    this.dirty.clear();
+  /**
+   * Takes the writer lock and keeps it until `releaseWriter` or `close`. Throws IndexLockedError
+   * when another live process holds it. Shards another writer changed since this process read
+   * them are read again first, so what this process writes never undoes theirs.
+   */
+  async acquireWriter(): Promise<void> {
+    this.holdLock = true;
     try {
-      for (const i of pending) {
-        const contents = { modelId: this.manifest.modelId, dimension: this.manifest.dimension, files: this.shards[i]! };
-        await fs.mkdir(path.dirname(this.shardPath(i)), { recursive: true });
-        await writeFileAtomic(this.shardPath(i), encodeShard(contents));
-      }
+      await this.serialized(() => this.takeLock());
     } catch (err) {
-      for (const i of pending) this.dirty.add(i);
+      this.holdLock = false;
       throw err;
     }
-    this.pruneVectorCache();
+  }
+
+  /** Writes what is pending, then lets other processes write. */
+  async releaseWriter(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.holdLock = false;
+      await this.serialized(() => this.dropLock());
+    }
+  }
+
+  get isWriter(): boolean {
+    return this.lock?.held ?? false;
+  }
+
+  /** Writes every changed shard now (taking the writer lock for the write if not held). */
+  async flush(): Promise<void> {
+    this.cancelTimer();
+    await this.serialized(async () => {
+      await this.writeDirty();
+      this.recycleRetired();
+    });
+  }
+
+  /** Reads again the shards another process rewrote since this one read them (readers stay current). */
+  async refresh(): Promise<string[]> {
+    return this.serialized(() => this.reloadChanged());
+  }
+
+  /** Flushes, releases the lock, stops the background writer. */
+  async close(): Promise<void> {
+    this.cancelTimer();
+    this.holdLock = false;
+    try {
+      if (this.dirty.size > 0 || this.resetPending) await this.flush();
+    } finally {
+      await this.serialized(() => this.dropLock());
+    }
   }
 
   get hasUnsavedChanges(): boolean {
     return this.dirty.size > 0;
   }
 
-  private *allFiles(): IterableIterator<ShardFile> {
-    for (const shard of this.shards) yield* shard.values();
+  private async writeDirty(): Promise<void> {
+    if (this.dirty.size === 0 && !(this.resetPending && this.holdLock)) return;
+    const tookLock = !this.lock;
+    if (tookLock) await this.takeLock();
+    try {
+      await this.lock!.assertHeld();
+      if (this.resetPending) await this.resetOnDisk();
+      const pending = [...this.dirty].sort((a, b) => a - b);
+      for (const i of pending) {
+        const version = this.versions[i]!;
+        const files = [...this.shards[i]!].map(([p, f]): [string, { state: FileState; chunks: StoredChunk[]; ints: (j: number) => Int8Array }] => [p, { state: f.state, chunks: f.chunks, ints: (j) => this.table.ints(f.rows[j]!) }]);
+        const file = this.shardPath(i);
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await writeFileAtomic(file, encodeShard(this.current.modelId, this.current.dimension, files));
+        this.stamps[i] = await stampOf(file);
+        // Changes made while this write was on its way stay pending for the next one.
+        if (this.versions[i] === version) {
+          this.dirty.delete(i);
+          this.changed[i]!.clear();
+        }
+      }
+    } finally {
+      if (tookLock && !this.holdLock) await this.dropLock();
+    }
   }
 
-  /** Drops vectors of text that no longer occurs anywhere, after a flush made deletions final. */
-  private pruneVectorCache(): void {
-    const live = new Set<string>();
-    for (const f of this.allFiles()) for (const c of f.chunks) live.add(c.hash);
-    for (const hash of this.byHash.keys()) if (!live.has(hash)) this.byHash.delete(hash);
+  private async takeLock(): Promise<void> {
+    if (this.lock?.held) return;
+    this.lock = await WriterLock.acquire(this.dir, this.options.lock);
+    try {
+      // Only the writer may remove temporaries: a reader could delete one a live writer is about to rename.
+      await removeStaleTemporaries(this.dir);
+      await removeStaleTemporaries(path.join(this.dir, 'shards'));
+      await this.reloadChanged();
+    } catch (err) {
+      await this.dropLock();
+      throw err;
+    }
+  }
+
+  private async dropLock(): Promise<void> {
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
+  }
+
+  /** Replaces whatever index the directory held with this (so far in-memory) one. */
+  private async resetOnDisk(): Promise<void> {
+    // Shards go first: a crash before the new manifest lands leaves the old manifest over no
+    // shards, an empty and consistent index that the next open rebuilds.
+    await fs.rm(path.join(this.dir, 'shards'), { recursive: true, force: true });
+    await fs.mkdir(path.join(this.dir, 'shards'), { recursive: true });
+    await writeFileAtomic(path.join(this.dir, 'manifest.json'), JSON.stringify(this.current, null, 2));
+    this.stamps.fill(undefined);
+    this.resetPending = false;
+  }
+
+  private async reloadChanged(): Promise<string[]> {
+    const onDisk = await readManifest(this.dir);
+    if (!onDisk) return [];
+    if (this.resetPending) {
+      // Another process may have created or rebuilt the index meanwhile; adopt it if it fits.
+      if (describeMismatch(onDisk, this.current) || onDisk.shardCount !== this.current.shardCount) return [];
+      this.current = onDisk;
+      this.resetPending = false;
+      this.stamps.fill(undefined);
+    } else if (onDisk.createdAt !== this.current.createdAt) {
+      if (describeMismatch(onDisk, this.current) || onDisk.shardCount !== this.current.shardCount) {
+        // Another process rebuilt it for another model: the next flush puts this one back.
+        this.resetPending = true;
+        for (let i = 0; i < this.shards.length; i++) if (this.shards[i]!.size > 0) this.dirty.add(i);
+        return [];
+      }
+      this.current = onDisk;
+      this.stamps.fill(undefined);
+    }
+    const changed: number[] = [];
+    await Promise.all(
+      this.shards.map(async (_, i) => {
+        if ((await stampOf(this.shardPath(i))) !== this.stamps[i]) changed.push(i);
+      }),
+    );
+    return this.loadShards(changed);
+  }
+
+  /** (Re)reads the given shards into memory. Returns the ones that could not be read. */
+  private async loadShards(indices: number[]): Promise<string[]> {
+    const dropped: string[] = [];
+    const read = await Promise.all(
+      indices.map(async (i): Promise<[number, DecodedShard | undefined, string | undefined]> => {
+        let handle: fs.FileHandle;
+        try {
+          handle = await fs.open(this.shardPath(i), 'r');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
+          return [i, { modelId: this.current.modelId, dimension: this.current.dimension, files: new Map() }, undefined];
+        }
+        try {
+          const stat = await handle.stat();
+          const data = await handle.readFile();
+          const contents = decodeShard(data);
+          if (contents.modelId !== this.current.modelId || contents.dimension !== this.current.dimension) {
+            throw new Error(`written by model ${contents.modelId}/${contents.dimension}`);
+          }
+          return [i, contents, `${stat.ino}:${stat.size}:${stat.mtimeMs}`];
+        } catch (err) {
+          dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
+          return [i, undefined, undefined];
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+    for (const [i, contents, stamp] of read) {
+      const shard = this.shards[i]!;
+      const mine = this.changed[i]!;
+      for (const [p, entry] of shard) {
+        if (mine.has(p)) continue;
+        this.retireRows(entry);
+        shard.delete(p);
+        this.files--;
+      }
+      this.stamps[i] = stamp;
+      if (!contents) {
+        // Rewritten (without the unreadable files) on the next flush; they are indexed again.
+        this.dirty.add(i);
+        continue;
+      }
+      for (const [p, file] of contents.files) {
+        if (mine.has(p)) continue;
+        const rows = file.chunks.map((c, j) => this.table.addQuantized(c, file.ints[j]!));
+        shard.set(p, { state: file.state, chunks: file.chunks, rows });
+        file.chunks.forEach((c, j) => this.byHash.set(c.hash, rows[j]!));
+        this.files++;
+      }
+    }
+    return dropped;
+  }
+
+  private retireRows(entry: FileEntry): void {
+    entry.rows.forEach((row, j) => {
+      this.table.retire(row);
+      this.retired.push({ row, hash: entry.chunks[j]!.hash });
+    });
+  }
+
+  /** After a flush made removals final, frees their rows and forgets vectors of text that is gone. */
+  private recycleRetired(): void {
+    for (const { row, hash } of this.retired) {
+      if (this.byHash.get(hash) === row) this.byHash.delete(hash);
+      this.table.recycle(row);
+    }
+    this.retired = [];
   }
 
   private touch(p: string): void {
-    this.dirty.add(this.shardIndex(p));
-    this.table = undefined;
+    const shard = this.shardIndex(p);
+    this.dirty.add(shard);
+    this.changed[shard]!.add(p);
+    this.versions[shard]!++;
+    // In the background only for a writer: a store filled in memory (tests, evaluation) stays there.
+    const delay = this.options.flushDelayMs ?? (this.holdLock ? DEFAULT_FLUSH_DELAY_MS : 0);
+    if (delay <= 0) return;
+    this.cancelTimer();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // Background writes leave retired rows alone: an indexing run may still reuse their vectors.
+      this.serialized(() => this.writeDirty()).catch((err: Error) => this.options.onBackgroundError?.(err));
+    }, delay);
   }
 
-  private shardOf(p: string): Map<string, ShardFile> {
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Disk work runs one piece at a time: a background write never interleaves with a flush. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private shardOf(p: string): Map<string, FileEntry> {
     return this.shards[this.shardIndex(p)]!;
   }
 
@@ -177,7 +412,7 @@ export class IndexStore {
     // FNV-1a: stable across runs and platforms, unlike anything seeded.
     let h = 0x811c9dc5;
     for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);
-    return (h >>> 0) % this.manifest.shardCount;
+    return (h >>> 0) % this.current.shardCount;
   }
 
   private shardName(i: number): string {
@@ -186,6 +421,15 @@ export class IndexStore {
 
   private shardPath(i: number): string {
     return path.join(this.dir, 'shards', this.shardName(i), 'index.json');
+  }
+}
+
+async function stampOf(file: string): Promise<string | undefined> {
+  try {
+    const s = await fs.stat(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return undefined;
   }
 }
 
