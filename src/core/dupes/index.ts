@@ -1,0 +1,4 @@
+export { DupeIndex, TokenCache } from './dupeIndex';
+export { defaultDupeOptions, defaultThreshold } from './defaults';
+export { indexedSource } from './source';
+export type { DupeGroup, DupeKind, DupeMember, DupeOptions, DupeSource, DupeUpdateReport } from './types';

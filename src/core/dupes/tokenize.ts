@@ -1,0 +1,247 @@
+/**
+ * A small lexer shared by every language Nearby indexes: good enough to tell identifiers, literals,
+ * keywords and punctuation apart, which is all clone detection needs. Comments and whitespace are
+ * dropped, so reformatting or re-commenting a copy does not hide it.
+ */
+
+/** One file as clone detection sees it: parallel arrays, one entry per token. */
+export interface TokenizedFile {
+  /** Token ids with identifiers, strings and numbers collapsed to one id each (renames match). */
+  norm: Int32Array;
+  /** Token ids of the exact text (to tell an exact copy from a renamed one). */
+  raw: Int32Array;
+  /** 1-based line of each token. */
+  line: Int32Array;
+  lineCount: number;
+  /** Lines that are import / include / require statements. */
+  importLines: Uint8Array;
+}
+
+export const NORM_IDENTIFIER = hashText('\u0001identifier');
+export const NORM_STRING = hashText('\u0001string');
+export const NORM_NUMBER = hashText('\u0001number');
+
+const KEYWORDS = new Set(
+  (
+    'abstract and as assert async await bool boolean break byte case catch chan char class const continue def default defer del delete do ' +
+    'double elif else enum except export extends extern false final finally float fn for foreach from func function go goto if impl ' +
+    'implements import in instanceof int interface is lambda let long loop match mod module mut namespace new nil None not null of or ' +
+    'override package pass private protected pub public raise readonly return self Self short signed sizeof static struct super switch ' +
+    'template this throw throws trait True true False try type typedef typeof undefined union unless unsigned use using var virtual void ' +
+    'volatile where while with yield include require'
+  ).split(' '),
+);
+
+/** Normalized ids of the keywords, to tell words from punctuation. */
+export const KEYWORD_IDS: ReadonlySet<number> = new Set([...KEYWORDS].map(hashText));
+
+const HASH_COMMENT = new Set(['python', 'ruby', 'shellscript', 'yaml', 'toml', 'r', 'perl', 'makefile', 'dockerfile', 'elixir', 'graphql']);
+const SLASH_REGEX = new Set(['javascript', 'typescript', 'tsx']);
+const IMPORT_HEADS = new Set(['import', 'from', 'require', 'using', 'package', 'use', 'include', 'extern']);
+
+/** Longest operators first, so `===` is one token rather than `==` then `=`. */
+const OPERATORS = [
+  '>>>=', '...', '===', '!==', '**=', '<<=', '>>=', '>>>', '&&=', '||=', '??=', '<=>',
+  '=>', '==', '!=', '<=', '>=', '&&', '||', '??', '?.', '++', '--', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '**', '::', '->', '<<', '>>', ':=',
+];
+
+/**
+ * After one of these, a `/` in JavaScript starts a regular expression, not a division.
+ * Keywords that end an expression (`this`, `super`) are deliberately absent.
+ */
+const BEFORE_REGEX = new Set(['(', ',', '=', ':', '[', '!', '&', '|', '?', '{', '}', ';', '+', '-', '*', '%', '<', '>', '~', '^', '=>', '==', '===', '!=', '!==', '&&', '||', '??', 'return', 'typeof', 'case', 'in', 'of', 'delete', 'void', 'throw', 'new', 'yield', 'await']);
+
+export function tokenize(text: string, language: string): TokenizedFile {
+  const norm: number[] = [];
+  const raw: number[] = [];
+  const lines: number[] = [];
+  const hashComments = HASH_COMMENT.has(language) || language === 'php';
+  const slashComments = !HASH_COMMENT.has(language);
+  const regexLiterals = SLASH_REGEX.has(language);
+  const tripleQuotes = language === 'python';
+  let line = 1;
+  let lineFirstToken = '';
+  const importLines: number[] = [];
+  let previous = '';
+
+  const push = (normId: number, rawText: string) => {
+    if (lines.length === 0 || lines[lines.length - 1] !== line) {
+      lineFirstToken = rawText;
+      if (IMPORT_HEADS.has(rawText) || rawText === '#include') importLines.push(line);
+    } else if (
+      (rawText === 'require' && (lineFirstToken === 'const' || lineFirstToken === 'var' || lineFirstToken === 'let')) ||
+      (rawText === 'from' && lineFirstToken === 'export')
+    ) {
+      importLines.push(line);
+    }
+    norm.push(normId);
+    raw.push(hashText(rawText));
+    lines.push(line);
+    previous = rawText;
+  };
+
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      i++;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13 || c === 12 || c === 11) {
+      i++;
+      continue;
+    }
+    const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+    // Comments.
+    if (slashComments && c === 47 /* / */ && next === 47) {
+      i = skipToLineEnd(text, i);
+      continue;
+    }
+    if (slashComments && c === 47 && next === 42 /* * */) {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end < 0 ? n : end + 2;
+      line += countNewlines(text, i, stop);
+      i = stop;
+      continue;
+    }
+    if (hashComments && c === 35 /* # */ && !(language === 'php' && next === 91 /* [ attribute */)) {
+      i = skipToLineEnd(text, i);
+      continue;
+    }
+    // Strings.
+    if (tripleQuotes && (c === 34 || c === 39) && next === c && text.charCodeAt(i + 2) === c) {
+      const quote = text.slice(i, i + 3);
+      const end = text.indexOf(quote, i + 3);
+      const stop = end < 0 ? n : end + 3;
+      const startLine = line;
+      line += countNewlines(text, i, stop);
+      pushAt(startLine, text.slice(i, stop));
+      i = stop;
+      continue;
+    }
+    if (c === 96 /* ` */) {
+      const stop = scanQuoted(text, i, 96, true);
+      const startLine = line;
+      line += countNewlines(text, i, stop);
+      pushAt(startLine, text.slice(i, stop));
+      i = stop;
+      continue;
+    }
+    if (c === 34 || c === 39) {
+      const stop = scanQuoted(text, i, c, false);
+      if (stop > 0) {
+        push(NORM_STRING, text.slice(i, stop));
+        i = stop;
+        continue;
+      }
+      // An unterminated quote on its line is an apostrophe (Rust lifetimes, prose): punctuation.
+      push(hashText(text[i]!), text[i]!);
+      i++;
+      continue;
+    }
+    // Numbers.
+    if (isDigit(c) || (c === 46 && isDigit(next))) {
+      let j = i + 1;
+      while (j < n && (isWordChar(text.charCodeAt(j)) || (text.charCodeAt(j) === 46 && isDigit(text.charCodeAt(j + 1))))) j++;
+      push(NORM_NUMBER, text.slice(i, j));
+      i = j;
+      continue;
+    }
+    // Identifiers and keywords; `$x` (PHP, JS) and `#x` (JS private names) are identifiers too.
+    if (isWordStart(c) || ((c === 36 || (c === 35 && !hashComments)) && isWordStart(next))) {
+      let j = i + 1;
+      while (j < n && isWordChar(text.charCodeAt(j))) j++;
+      const word = text.slice(i, j);
+      push(KEYWORDS.has(word) ? hashText(word) : NORM_IDENTIFIER, word);
+      i = j;
+      continue;
+    }
+    if (regexLiterals && c === 47 && (previous === '' || BEFORE_REGEX.has(previous))) {
+      const stop = scanRegex(text, i);
+      if (stop > 0) {
+        push(NORM_STRING, text.slice(i, stop));
+        i = stop;
+        continue;
+      }
+    }
+    const op = operatorAt(text, i);
+    push(hashText(op), op);
+    i += op.length;
+  }
+
+  function pushAt(startLine: number, literal: string): void {
+    const current = line;
+    line = startLine;
+    push(NORM_STRING, literal);
+    line = current;
+  }
+
+  const importFlags = new Uint8Array(line + 1);
+  for (const l of importLines) importFlags[l] = 1;
+  return { norm: Int32Array.from(norm), raw: Int32Array.from(raw), line: Int32Array.from(lines), lineCount: line, importLines: importFlags };
+}
+
+/** FNV-1a, 32 bits: a stable id per token text, with no table to keep between runs. */
+export function hashText(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+function operatorAt(text: string, i: number): string {
+  for (const op of OPERATORS) if (text.startsWith(op, i)) return op;
+  return text[i]!;
+}
+
+function skipToLineEnd(text: string, i: number): number {
+  const end = text.indexOf('\n', i);
+  return end < 0 ? text.length : end;
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) count++;
+  return count;
+}
+
+/** End (exclusive) of the quoted literal starting at `i`, or -1 when it does not close on its line. */
+function scanQuoted(text: string, i: number, quote: number, multiline: boolean): number {
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 92 /* \ */) j++;
+    else if (c === quote) return j + 1;
+    else if (c === 10 && !multiline) return -1;
+  }
+  return multiline ? text.length : -1;
+}
+
+function scanRegex(text: string, i: number): number {
+  let inClass = false;
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 10) return -1;
+    if (c === 92) j++;
+    else if (c === 91 /* [ */) inClass = true;
+    else if (c === 93 /* ] */) inClass = false;
+    else if (c === 47 && !inClass) {
+      let k = j + 1;
+      while (k < text.length && isWordChar(text.charCodeAt(k))) k++;
+      return k;
+    }
+  }
+  return -1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isWordStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
+}
+
+function isWordChar(c: number): boolean {
+  return isWordStart(c) || isDigit(c) || c === 36;
+}
