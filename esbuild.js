@@ -11,6 +11,7 @@ const entries = [
   { in: 'src/extension.ts', out: 'extension' },
   { in: 'src/worker/main.ts', out: 'worker' },
   { in: 'src/cli.ts', out: 'cli' },
+  { in: 'src/core/index/parseThread.ts', out: 'parseThread' },
 ].filter((e) => fs.existsSync(e.in));
 
 /** Tree-sitter grammars are loaded at run time from dist/grammars (see src/core/chunk). */

@@ -2,6 +2,7 @@ import { Chunker, CHUNKER_VERSION } from './chunk';
 import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
+import { ThreadParser, type FileParser } from './index/fileParser';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
 import type { ScanOptions } from './scan/scanner';
 
@@ -19,6 +20,8 @@ export interface EngineOptions {
   roots: EngineRoot[];
   env?: NodeJS.ProcessEnv;
   onDownload?: (p: DownloadProgress) => void;
+  /** Script of the parsing thread (`parseThread.js` beside the bundle); without it files are parsed inline. */
+  parseThreadEntry?: string;
 }
 
 export interface RootSearchHit extends SearchHit {
@@ -35,6 +38,9 @@ export class Engine {
     readonly embedder: Embedder,
     private readonly chunker: Chunker,
     readonly roots: Map<string, RootIndex>,
+    private readonly parser: FileParser | undefined,
+    /** Why files are parsed inline although a parsing thread was asked for. */
+    readonly parseThreadError: string | undefined,
   ) {}
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -47,18 +53,28 @@ export class Engine {
     });
     const embedder = await TransformersEmbedder.load(model, options.threads !== undefined ? { threads: options.threads } : {});
     const chunker = await Chunker.create();
+    let parser: ThreadParser | undefined;
+    let parseThreadError: string | undefined;
+    if (options.parseThreadEntry) {
+      try {
+        parser = await ThreadParser.start(options.parseThreadEntry, { model, settings: { maxTokens: embedder.info.maxTokens } });
+      } catch (err) {
+        parseThreadError = (err as Error).message;
+      }
+    }
     const roots = new Map<string, RootIndex>();
     try {
       for (const r of options.roots) {
-        const index = await RootIndex.open(r.root, r.indexDir, embedder, chunker, CHUNKER_VERSION, r.scan ?? {});
+        const index = await RootIndex.open(r.root, r.indexDir, embedder, chunker, CHUNKER_VERSION, r.scan ?? {}, parser);
         roots.set(index.root, index);
       }
     } catch (err) {
       chunker.dispose();
+      await parser?.dispose();
       await embedder.dispose();
       throw err;
     }
-    return new Engine(model, embedder, chunker, roots);
+    return new Engine(model, embedder, chunker, roots, parser, parseThreadError);
   }
 
   /** Searches every root and merges the hits by score. */
@@ -97,6 +113,7 @@ export class Engine {
 
   async dispose(): Promise<void> {
     this.chunker.dispose();
+    await this.parser?.dispose();
     await this.embedder.dispose();
   }
 }

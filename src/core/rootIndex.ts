@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { normalizeInPlace, type Embedder } from './embed/embedder';
+import type { FileParser } from './index/fileParser';
 import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexer';
 import type { IndexSummary } from './index/progress';
 import type { ScanOptions } from './scan/scanner';
@@ -46,6 +47,7 @@ export class RootIndex {
     private readonly scan: ScanOptions,
     /** Set when opening discarded an old index or some unreadable shards. */
     readonly openNotes: string[],
+    private readonly parser?: FileParser,
   ) {
     this.lexicalReady = this.fillLexical();
   }
@@ -54,12 +56,12 @@ export class RootIndex {
   private readonly lexical = new LexicalIndex();
   private readonly lexicalReady: Promise<void>;
 
-  static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}): Promise<RootIndex> {
+  static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}, parser?: FileParser): Promise<RootIndex> {
     const identity = { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion };
     const opened = await IndexStore.open(indexDir, identity);
     const notes = opened.droppedShards.map((s) => `discarded unreadable shard ${s}; its files will be indexed again`);
     if (opened.rebuiltBecause) notes.unshift(`rebuilding the index: ${opened.rebuiltBecause}`);
-    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, notes);
+    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, notes, parser);
   }
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
@@ -68,7 +70,7 @@ export class RootIndex {
     await this.store.acquireWriter();
     let summary: IndexSummary;
     try {
-      summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical }, options);
+      summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical, ...(this.parser ? { parser: this.parser } : {}) }, options);
     } finally {
       await this.store.releaseWriter();
     }
@@ -122,6 +124,11 @@ export class RootIndex {
       if (!best || c.endLine - c.startLine < best.endLine - best.startLine) best = { path: c.path, startLine: c.startLine, endLine: c.endLine };
     }
     return best;
+  }
+
+  /** The index's files, chunks and vectors, read-only: for whole-folder analyses (near-duplicates). */
+  get contents(): Pick<IndexStore, 'paths' | 'fileState' | 'chunksOf' | 'vectorFor'> {
+    return this.store;
   }
 
   status(): RootStatus {

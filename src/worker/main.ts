@@ -3,7 +3,9 @@
  * host's event loop only forwards messages. It lowers its own scheduling priority and caps its
  * inference threads so the editor stays responsive while it works.
  */
+import * as path from 'node:path';
 import * as os from 'node:os';
+import { DupeService } from '../core/dupes/service';
 import { Engine } from '../core/engine';
 import { ModelError } from '../core/embed/modelInfo';
 import { PauseGate } from '../core/index/pauseGate';
@@ -12,6 +14,7 @@ import { isHostMessage, type HostMessage, type ModelSummary, type Requests, type
 
 let engine: Engine | undefined;
 let modelSummary: ModelSummary | undefined;
+let dupes: DupeService | undefined;
 let indexing: AbortController | undefined;
 let indexQueue: Promise<unknown> = Promise.resolve();
 const gate = new PauseGate();
@@ -36,6 +39,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
   async init({ config }) {
     await engine?.dispose();
     engine = undefined;
+    dupes = undefined;
     engine = await Engine.open({
       ...(config.model !== undefined ? { model: config.model } : {}),
       bundledModelsDir: config.bundledModelsDir,
@@ -51,7 +55,9 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
         },
       })),
       onDownload: (p) => send({ type: 'download', ...p }),
+      parseThreadEntry: __filename.endsWith('.ts') ? path.join(__dirname, '..', 'core', 'index', 'parseThread.ts') : path.join(__dirname, 'parseThread.js'),
     });
+    if (engine.parseThreadError) log('warn', `parsing on the indexing thread instead of its own: ${engine.parseThreadError}`);
     const info = engine.embedder.info;
     modelSummary = { id: info.id, dimension: info.dimension, maxTokens: info.maxTokens, source: engine.model.source, dir: engine.model.dir };
     return modelSummary;
@@ -101,6 +107,16 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
   async status() {
     const roots = engine ? [...engine.roots.values()].map((r) => r.status()) : [];
     return { ...(modelSummary ? { model: modelSummary } : {}), roots, indexing: indexing !== undefined, paused: gate.paused };
+  },
+
+  async dupes(m) {
+    const e = requireEngine();
+    const targets = m.root !== undefined ? [e.roots.get(m.root)] : [...e.roots.values()];
+    if (targets.some((t) => t === undefined)) throw new Error(`${m.root} is not an indexed folder.`);
+    dupes ??= new DupeService(e.embedder.info.id);
+    const service = dupes;
+    const overrides = { minLines: m.minLines, minTokens: m.minTokens, threshold: m.threshold, kinds: m.kinds };
+    return Promise.all(targets.map((t) => service.find(t!, overrides, m.limit)));
   },
 };
 

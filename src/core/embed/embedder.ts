@@ -28,6 +28,25 @@ interface LoadedModel {
   dispose(): Promise<unknown>;
 }
 
+/** transformers.js set to load strictly from the folder that holds `modelDir`. */
+async function localTransformers(modelDir: string): Promise<TransformersModule & { name: string }> {
+  const transformers: TransformersModule = await import('@huggingface/transformers');
+  const { env } = transformers;
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.useFSCache = false;
+  env.localModelPath = path.dirname(modelDir) + path.sep;
+  return { ...transformers, name: path.basename(modelDir) };
+}
+
+/** The model's tokenizer alone, as the chunker counts with it: light enough for a parsing thread. */
+export async function loadTokenCounter(resolved: ResolvedModel): Promise<TokenCounter> {
+  const info = await readModelInfo(resolved.dir, resolved.hubId);
+  const { AutoTokenizer, name } = await localTransformers(resolved.dir);
+  const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
+  return { count: (text: string) => tokenizer.encode(info.documentPrefix + text).length };
+}
+
 /**
  * Embedder on transformers.js + onnxruntime-node, loading strictly from a local folder: the hub
  * is never contacted here (downloads happen earlier, in `resolveModel`, and only on request).
@@ -42,13 +61,7 @@ export class TransformersEmbedder implements Embedder {
 
   static async load(resolved: ResolvedModel, options: EmbedderOptions = {}): Promise<TransformersEmbedder> {
     const info = await readModelInfo(resolved.dir, resolved.hubId);
-    const transformers: TransformersModule = await import('@huggingface/transformers');
-    const { env, AutoTokenizer, AutoModel } = transformers;
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.useFSCache = false;
-    env.localModelPath = path.dirname(resolved.dir) + path.sep;
-    const name = path.basename(resolved.dir);
+    const { AutoTokenizer, AutoModel, name } = await localTransformers(resolved.dir);
     try {
       const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
       const model = (await AutoModel.from_pretrained(name, {

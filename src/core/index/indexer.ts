@@ -1,11 +1,11 @@
 import type { Embedder } from '../embed/embedder';
-import { readSourceFile } from '../scan/readSourceFile';
 import { DEFAULT_MAX_FILE_BYTES, scanFiles, scanPaths, type ScanOptions, type ScannedFile } from '../scan/scanner';
 import { SKIP_REASON_TEXT } from '../scan/skipReasons';
 import type { LexicalIndex } from '../search/lexicalIndex';
 import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
 import type { Chunk, TokenCounter } from '../types';
+import { InlineParser, type FileParser, type ParsedFile } from './fileParser';
 import { PauseGate } from './pauseGate';
 import { planIndex } from './plan';
 import type { IndexProgress, IndexSummary } from './progress';
@@ -22,6 +22,8 @@ export interface IndexerParts {
   scan?: ScanOptions;
   /** Kept in step with the store, file by file, while the texts are at hand. */
   lexical?: LexicalIndex;
+  /** Reads and chunks files, e.g. on a thread of its own; default: inline with `chunker`. */
+  parser?: FileParser;
 }
 
 export interface IndexRunOptions {
@@ -34,7 +36,10 @@ export interface IndexRunOptions {
   onlyPaths?: readonly string[];
   /** Texts per embedding call. */
   batchSize?: number;
-  /** Completed files are committed to disk at least this often, so a killed run loses little. */
+  /**
+   * Completed files are committed to disk this often (stretched to ten times the last write on
+   * large indexes), so a killed run loses little.
+   */
   commitEveryMs?: number;
 }
 
@@ -92,6 +97,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const inFlightHashes = new Set<string>();
   let embeddedThisRun = 0;
   let lastCommit = Date.now();
+  let commitInterval = commitEveryMs;
   let filesDone = 0;
   const report = () => {
     const elapsed = (Date.now() - started) / 1000;
@@ -107,9 +113,12 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     embeddedThisRun += hashes.length;
     commitPending(files, new Map(hashes.map((h, i) => [h, vectors[i]!])));
     for (const h of hashes) inFlightHashes.delete(h);
-    if (Date.now() - lastCommit >= commitEveryMs) {
+    if (Date.now() - lastCommit >= commitInterval) {
+      const t0 = Date.now();
       await store.flush();
       lastCommit = Date.now();
+      // A large index takes longer to write: space commits so writing stays a small share of the run.
+      commitInterval = Math.max(commitEveryMs, 10 * (lastCommit - t0));
     }
     report();
   };
@@ -143,6 +152,20 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     }
   };
 
+  const parser = parts.parser ?? new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+  // A parsing thread works ahead of the model; parsing inline gains nothing from reading ahead.
+  const lookahead = parts.parser ? 16 : 1;
+  const ahead: Promise<ParsedFile>[] = [];
+  let nextToParse = 0;
+  const parseAhead = () => {
+    while (ahead.length < lookahead && nextToParse < plan.read.length) {
+      const f = plan.read[nextToParse++]!;
+      const parsed = parser.parse(f.absPath, f.path, maxBytes);
+      parsed.catch(() => undefined); // surfaces when its turn comes
+      ahead.push(parsed);
+    }
+  };
+
   try {
     for (const file of plan.read) {
       if (gate.paused) {
@@ -152,7 +175,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         await gate.whenOpen();
       }
       options.signal?.throwIfAborted();
-      const read = await readSourceFile(file.absPath, maxBytes);
+      parseAhead();
+      const read = await ahead.shift()!;
       filesDone++;
       if (!read.ok) {
         skipped.add({ path: file.path, reason: read.reason, detail: read.detail });
@@ -164,7 +188,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         }
         continue;
       }
-      const chunks = await chunker.chunkFile(file.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder });
+      const chunks = read.chunks;
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {

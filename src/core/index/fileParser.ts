@@ -1,0 +1,103 @@
+import { Worker } from 'node:worker_threads';
+import type { ResolvedModel } from '../embed/resolveModel';
+import { readSourceFile } from '../scan/readSourceFile';
+import type { SkipReason } from '../scan/skipReasons';
+import type { Chunk, TokenCounter } from '../types';
+import type { FileChunker } from './indexer';
+
+export type ParsedFile = { ok: true; chunks: Chunk[] } | { ok: false; reason: SkipReason; detail: string };
+
+/** Reads a file and cuts it into chunks: the part of indexing that comes before the model. */
+export interface FileParser {
+  parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile>;
+  dispose(): Promise<void>;
+}
+
+export interface ParseSettings {
+  maxTokens: number;
+}
+
+/** Parses on the calling thread. */
+export class InlineParser implements FileParser {
+  constructor(
+    private readonly chunker: FileChunker,
+    private readonly tokens: TokenCounter,
+    private readonly settings: ParseSettings,
+  ) {}
+
+  async parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
+    const read = await readSourceFile(absPath, maxBytes);
+    if (!read.ok) return read;
+    return { ok: true, chunks: await this.chunker.chunkFile(relPath, read.text, { maxTokens: this.settings.maxTokens, tokens: this.tokens }) };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+/** What the parsing thread is started with (`workerData`). */
+export interface ParseThreadData {
+  model: ResolvedModel;
+  settings: ParseSettings;
+}
+
+export type ParseThreadRequest = { id: number; absPath: string; relPath: string; maxBytes: number };
+export type ParseThreadReply = { id: number; result: ParsedFile } | { id: number; error: string };
+
+/**
+ * Parses on a worker thread with its own tree-sitter and tokenizer. onnxruntime-node runs
+ * inference synchronously on the thread that calls it, so parsing on that same thread would wait
+ * for every batch; on its own thread it proceeds while the model works.
+ */
+export class ThreadParser implements FileParser {
+  private readonly pending = new Map<number, { resolve: (r: ParsedFile) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: ParseThreadReply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if ('error' in reply) waiter.reject(new Error(reply.error));
+      else waiter.resolve(reply.result);
+    });
+    const fail = (err: Error) => {
+      this.failure = err;
+      for (const w of this.pending.values()) w.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the parsing thread exited (${code})`)));
+  }
+
+  /** Starts the thread and waits until its parsers and tokenizer are loaded. */
+  static async start(entry: string, data: ParseThreadData): Promise<ThreadParser> {
+    const worker = new Worker(entry, { workerData: data });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      worker.once('error', onError);
+      worker.once('exit', (code) => reject(new Error(`the parsing thread exited (${code}) while starting`)));
+      worker.once('message', (m: { ready?: boolean }) => {
+        worker.off('error', onError);
+        worker.removeAllListeners('exit');
+        if (m.ready) resolve();
+        else reject(new Error('the parsing thread did not start'));
+      });
+    });
+    return new ThreadParser(worker);
+  }
+
+  parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, absPath, relPath, maxBytes } satisfies ParseThreadRequest);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}

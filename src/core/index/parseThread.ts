@@ -1,0 +1,22 @@
+// Entry of the parsing thread (see ThreadParser): reads and chunks files on request.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Chunker } from '../chunk';
+import { loadTokenCounter } from '../embed/embedder';
+import { InlineParser, type ParseThreadData, type ParseThreadReply, type ParseThreadRequest } from './fileParser';
+
+async function main(): Promise<void> {
+  const data = workerData as ParseThreadData;
+  const parser = new InlineParser(await Chunker.create(), await loadTokenCounter(data.model), data.settings);
+  parentPort!.on('message', (m: ParseThreadRequest) => {
+    parser.parse(m.absPath, m.relPath, m.maxBytes).then(
+      (result) => parentPort!.postMessage({ id: m.id, result } satisfies ParseThreadReply),
+      (err: unknown) => parentPort!.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) } satisfies ParseThreadReply),
+    );
+  });
+  parentPort!.postMessage({ ready: true });
+}
+
+void main().catch((err: unknown) => {
+  // Surfaces in the parent as a start failure; the indexer then parses inline.
+  parentPort!.postMessage({ ready: false, error: String(err) });
+});
