@@ -17,6 +17,7 @@ import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
 import { printEvalTable } from './eval/report';
 import { loadSuite, SuiteUnavailable, SUITES } from './eval/suites';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
+import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
 import type { RootHit } from './worker/protocol';
@@ -27,6 +28,8 @@ const USAGE = `Usage:
   nearby similar <path>:<start>-<end> --root <root> [-k N]
                                                     find chunks like lines start..end of a file
   nearby status --root <root>                       what the index holds
+  nearby dupes --root <root> [--min-lines N] [--min-tokens N] [--threshold T] [--limit N]
+                                                    clone groups: textual copies and semantic near-duplicates
   nearby bench index [--root <dir>] [--naive-chunks N] [--json <file>]
                                                     indexing throughput: model alone, pipeline, naive loop
   nearby eval <suite|all> [--mode m] [--split dev|test] [--json <file>]
@@ -59,6 +62,10 @@ const { values: opts, positionals } = parseArgs({
     mode: { type: 'string' },
     split: { type: 'string' },
     'naive-chunks': { type: 'string' },
+    'min-lines': { type: 'string' },
+    'min-tokens': { type: 'string' },
+    threshold: { type: 'string' },
+    limit: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -70,6 +77,31 @@ function intOption(name: string, value: string | undefined, fallback: number): n
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
   return n;
+}
+
+async function dupes(): Promise<number> {
+  if (!opts.root) throw new UsageError('dupes needs --root <root>');
+  const root = path.resolve(opts.root);
+  const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold must be a number in (0, 1], got "${opts.threshold}"`);
+  const progress = new ProgressLine(process.stderr);
+  const client = openClient(root, progress);
+  try {
+    // Line numbers come from the files on disk: bring the index up to date with them first.
+    await client.request('index', {});
+    progress.done();
+    const reports = await client.request('dupes', {
+      root,
+      ...(opts['min-lines'] !== undefined ? { minLines: intOption('min-lines', opts['min-lines'], 5) } : {}),
+      ...(opts['min-tokens'] !== undefined ? { minTokens: intOption('min-tokens', opts['min-tokens'], 50) } : {}),
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(opts.limit !== undefined ? { limit: intOption('limit', opts.limit, 50) } : opts.json ? {} : { limit: 30 }),
+    });
+    process.stdout.write(opts.json ? dupesJson(reports) : dupesText(reports));
+    return 0;
+  } finally {
+    await client.dispose();
+  }
 }
 
 function searchMode(value: string | undefined): SearchMode {
@@ -156,6 +188,8 @@ async function main(): Promise<number> {
         await client.dispose();
       }
     }
+    case 'dupes':
+      return dupes();
     case 'bench':
       return bench(arg, positionals.slice(2));
     case 'eval':

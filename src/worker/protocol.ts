@@ -7,6 +7,7 @@ import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import type { SearchHit, RootStatus } from '../core/rootIndex';
 import { SEARCH_MODES, type SearchMode } from '../core/search/hybrid';
 import type { SearchFilter } from '../core/store/records';
+import type { DupeKind, DupeReport } from '../core/dupes/types';
 
 export interface RootConfig {
   root: string;
@@ -37,6 +38,18 @@ export interface RootHit extends SearchHit {
   root: string;
 }
 
+export interface DupesParams {
+  /** One indexed folder; all of them when absent. */
+  root?: string;
+  minLines?: number;
+  minTokens?: number;
+  /** Embedding cosine for semantic near-duplicates (0 < t <= 1); the model's calibrated default when absent. */
+  threshold?: number;
+  kinds?: DupeKind[];
+  /** At most this many groups per folder, highest impact first. */
+  limit?: number;
+}
+
 /** Request types with their parameters and the reply each gets. */
 export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
@@ -44,6 +57,7 @@ export interface Requests {
   search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: RootHit[] };
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
+  dupes: { params: DupesParams; result: DupeReport[] };
 }
 export type RequestType = keyof Requests;
 
@@ -67,6 +81,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 const optional = <T>(v: unknown, guard: (x: unknown) => x is T): boolean => v === undefined || guard(v);
+const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 
 export function isSearchFilter(v: unknown): v is SearchFilter {
@@ -107,6 +122,11 @@ const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boole
     isString(m['root']) && isString(m['path']) && isInt(m['start']) && isInt(m['end']) && optional(m['text'], isString) &&
     optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt),
   status: () => true,
+  dupes: (m) =>
+    optional(m['root'], isString) && optional(m['minLines'], isPositiveInt) && optional(m['minTokens'], isPositiveInt) &&
+    (m['threshold'] === undefined || (typeof m['threshold'] === 'number' && m['threshold'] > 0 && m['threshold'] <= 1)) &&
+    (m['kinds'] === undefined || (Array.isArray(m['kinds']) && m['kinds'].every((k) => k === 'textual' || k === 'semantic'))) &&
+    optional(m['limit'], isPositiveInt),
 };
 
 export function isHostMessage(v: unknown): v is HostMessage {

@@ -3,7 +3,7 @@ import { languageOf } from '../chunk/languages';
 import { componentsFrom, EdgeGraph, starClusters, type Star } from './cluster';
 import { chunkKey, SemanticIndex, type SemanticChunk } from './semantic';
 import { TextualIndex, type TextFragment } from './textual';
-import { KEYWORD_IDS, NORM_IDENTIFIER, NORM_NUMBER, NORM_STRING, tokenize, type TokenizedFile } from './tokenize';
+import { hashText, KEYWORD_IDS, NORM_IDENTIFIER, NORM_NUMBER, NORM_STRING, tokenize, type TokenizedFile } from './tokenize';
 import type { DupeGroup, DupeKind, DupeMember, DupeOptions, DupeSource, DupeUpdateReport } from './types';
 
 /** Languages that are data or prose: copies there are content, not code to factor out. */
@@ -12,7 +12,13 @@ const NOT_CODE = new Set(['markdown', 'restructuredtext', 'plaintext', 'asciidoc
 const SAME_FRAGMENT = 0.5;
 /** A chunk more than this share import lines, or literal tokens, is boilerplate or data. */
 const MAX_IMPORT_SHARE = 0.5;
-const MAX_LITERAL_SHARE = 0.5;
+const MAX_LITERAL_SHARE = 0.4;
+/**
+ * Lines of bare names (`type Foo as Foo,`, `Bar,`): export and import lists. A chunk mostly made of
+ * them looks like every other such list to an embedding model.
+ */
+const MAX_LIST_SHARE = 0.6;
+const LIST_PUNCTUATION = new Set([',', ';', '{', '}', '.', '*'].map(hashText));
 
 /** Tokenized files by content hash, so a revert, a rename or a second pass with other options costs nothing. */
 export class TokenCache {
@@ -227,7 +233,7 @@ export class DupeIndex {
     this.textNodesByFile.set(path, kept);
   }
 
-  private textGroup(star: Star): DupeGroup {
+  private textGroup(star: Star): DupeGroup | undefined {
     const members: DupeMember[] = [];
     for (const [key, similarity] of [[star.center, 1] as const, ...star.members]) {
       const node = this.textNodes.get(key)!;
@@ -236,7 +242,7 @@ export class DupeIndex {
     return makeGroup('textual', members);
   }
 
-  private semanticGroup(star: Star, semantic: SemanticIndex): DupeGroup {
+  private semanticGroup(star: Star, semantic: SemanticIndex): DupeGroup | undefined {
     const members: DupeMember[] = [];
     for (const [key, similarity] of [[star.center, 1] as const, ...star.members]) {
       const c = semantic.chunk(key)!;
@@ -284,7 +290,7 @@ class GroupBook {
    * Regroups the components that held any of `oldNodes` before the graph changed, plus those now
    * reachable from `newNodes`.
    */
-  recompute(graph: EdgeGraph, oldNodes: readonly string[], newNodes: readonly string[], build: (star: Star) => DupeGroup): { kept: number; recomputed: number } {
+  recompute(graph: EdgeGraph, oldNodes: readonly string[], newNodes: readonly string[], build: (star: Star) => DupeGroup | undefined): { kept: number; recomputed: number } {
     const dirty = new Set<number>();
     for (const node of oldNodes) {
       const c = this.componentOf.get(node);
@@ -315,7 +321,7 @@ class GroupBook {
     let recomputed = 0;
     for (const nodes of componentsFrom(graph, seeds)) {
       const id = this.nextComponent++;
-      const groups = starClusters(graph, nodes).map(build);
+      const groups = starClusters(graph, nodes).flatMap((star) => build(star) ?? []);
       recomputed += groups.length;
       for (const node of nodes) this.componentOf.set(node, id);
       this.groupsOf.set(id, { nodes, groups });
@@ -349,23 +355,32 @@ export function eligibleChunks(path: string, tokens: TokenizedFile | undefined, 
     if (literals > MAX_LITERAL_SHARE * words) continue;
     let codeLines = 0;
     let importLines = 0;
-    for (let i = from, last = -1; i < to; i++) {
+    let listLines = 0;
+    let lineIsList = true;
+    for (let i = from; i < to; i++) {
       const line = tokens.line[i]!;
-      if (line === last) continue;
-      last = line;
-      codeLines++;
-      if (tokens.importLines[line]) importLines++;
+      if (i === from || line !== tokens.line[i - 1]) {
+        codeLines++;
+        if (tokens.importLines[line]) importLines++;
+        lineIsList = true;
+      }
+      const t = tokens.norm[i]!;
+      if (!(t === NORM_IDENTIFIER || KEYWORD_IDS.has(t) || LIST_PUNCTUATION.has(t))) lineIsList = false;
+      if (i + 1 === to || tokens.line[i + 1] !== line) if (lineIsList) listLines++;
     }
-    if (importLines / codeLines > MAX_IMPORT_SHARE) continue;
+    if (importLines > MAX_IMPORT_SHARE * codeLines || listLines > MAX_LIST_SHARE * codeLines) continue;
     out.push({ path, startLine: chunk.startLine, endLine: chunk.endLine, vector });
   }
   return out;
 }
 
-function makeGroup(kind: DupeKind, members: DupeMember[]): DupeGroup {
+function makeGroup(kind: DupeKind, members: DupeMember[]): DupeGroup | undefined {
   const [center, ...rest] = members;
   rest.sort((x, y) => y.similarity - x.similarity || (x.path < y.path ? -1 : x.path > y.path ? 1 : x.start - y.start));
-  const ordered = [center!, ...rest];
+  // Two overlapping stretches of one file are one place, not two copies: keep the closer one.
+  const ordered: DupeMember[] = [];
+  for (const m of [center!, ...rest]) if (!ordered.some((o) => o.path === m.path && o.start <= m.end && m.start <= o.end)) ordered.push(m);
+  if (ordered.length < 2) return undefined;
   const score = rest.reduce((s, m) => s + m.similarity, 0) / Math.max(1, rest.length);
   const lines = Math.round(ordered.reduce((s, m) => s + m.end - m.start + 1, 0) / ordered.length);
   const id = createHash('sha1')

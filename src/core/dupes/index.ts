@@ -2,3 +2,5 @@ export { DupeIndex, TokenCache } from './dupeIndex';
 export { defaultDupeOptions, defaultThreshold } from './defaults';
 export { indexedSource } from './source';
 export type { DupeGroup, DupeKind, DupeMember, DupeOptions, DupeSource, DupeUpdateReport } from './types';
+export { DupeService, type IndexedRoot } from './service';
+export type { DupeReport } from './types';

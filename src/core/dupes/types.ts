@@ -61,3 +61,13 @@ export interface DupeUpdateReport {
   groupsRecomputed: number;
   seconds: number;
 }
+
+/** The clone groups of one folder, with what the update that produced them did. */
+export interface DupeReport {
+  root: string;
+  options: DupeOptions;
+  groups: DupeGroup[];
+  /** Groups before a limit was applied. */
+  total: number;
+  update: DupeUpdateReport;
+}
