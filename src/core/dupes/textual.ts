@@ -32,6 +32,8 @@ interface IndexedFile {
 
 /** A fingerprint shared by more files than this is matched by its surroundings, not all-pairs. */
 const BUCKET_ALL_PAIRS = 48;
+/** A clone more than this share import statements is the usual header of a module, not a copy. */
+const MAX_IMPORT_SHARE = 0.5;
 /** A renamed (not verbatim) match whose tokens are this repetitive is a table or a list, not a copy. */
 const MIN_DISTINCT_GRAMS = 0.35;
 
@@ -279,6 +281,9 @@ export class TextualIndex {
     const fa = fragment(a, sa, ea);
     const fb = fragment(b, sb, eb);
     if (fa.endLine - fa.startLine + 1 < this.options.minLines || fb.endLine - fb.startLine + 1 < this.options.minLines) return undefined;
+    // Import lists are kept only when copied verbatim (jscpd reports those too); renamed, they are
+    // just two modules importing similar things.
+    if (similarity < 1 && importShare(a.tokens, sa, ea) > MAX_IMPORT_SHARE) return undefined;
     return { id: this.nextPairId++, a: fa, b: fb, similarity };
   }
 }
@@ -363,6 +368,13 @@ function cover(covered: Map<string, number[]>, idA: number, idB: number, run: Ru
   const spans = covered.get(key);
   if (spans) spans.push(run.a, run.a + run.length);
   else covered.set(key, [run.a, run.a + run.length]);
+}
+
+/** Share of the tokens in [start, end) on import lines: every file of a folder imports the same things. */
+function importShare(tokens: TokenizedFile, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) if (tokens.importLines[tokens.line[i]!]) n++;
+  return n / Math.max(1, end - start);
 }
 
 function fragment(file: IndexedFile, start: number, end: number): TextFragment {

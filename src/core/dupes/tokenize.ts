@@ -63,16 +63,29 @@ export function tokenize(text: string, language: string): TokenizedFile {
   let lineFirstToken = '';
   const importLines: number[] = [];
   let previous = '';
+  // The import or export statement being read: its lines are flagged once it turns out to import
+  // something (`import`, or `export ... from`), however many lines its name list takes.
+  let statement: { start: number; depth: number; imports: boolean } | undefined;
+  const closeStatement = (end: number) => {
+    if (statement?.imports) for (let l = statement.start; l <= end; l++) importLines.push(l);
+    statement = undefined;
+  };
 
   const push = (normId: number, rawText: string) => {
     if (lines.length === 0 || lines[lines.length - 1] !== line) {
+      if (statement && statement.depth <= 0) closeStatement(lines[lines.length - 1]!);
       lineFirstToken = rawText;
-      if (IMPORT_HEADS.has(rawText) || rawText === '#include') importLines.push(line);
-    } else if (
-      (rawText === 'require' && (lineFirstToken === 'const' || lineFirstToken === 'var' || lineFirstToken === 'let')) ||
-      (rawText === 'from' && lineFirstToken === 'export')
-    ) {
+      if (!statement && (IMPORT_HEADS.has(rawText) || rawText === '#include' || rawText === 'export')) {
+        statement = { start: line, depth: 0, imports: rawText !== 'export' };
+      }
+    } else if (rawText === 'require' && (lineFirstToken === 'const' || lineFirstToken === 'var' || lineFirstToken === 'let')) {
       importLines.push(line);
+    }
+    if (statement) {
+      if (rawText === '{' || rawText === '(' || rawText === '[') statement.depth++;
+      else if (rawText === '}' || rawText === ')' || rawText === ']') statement.depth--;
+      else if (rawText === 'from') statement.imports = true;
+      else if (rawText === ';' && statement.depth <= 0) closeStatement(line);
     }
     norm.push(normId);
     raw.push(hashText(rawText));
@@ -178,6 +191,7 @@ export function tokenize(text: string, language: string): TokenizedFile {
     line = current;
   }
 
+  if (statement && lines.length > 0) closeStatement(lines[lines.length - 1]!);
   const importFlags = new Uint8Array(line + 1);
   for (const l of importLines) importFlags[l] = 1;
   return { norm: Int32Array.from(norm), raw: Int32Array.from(raw), line: Int32Array.from(lines), lineCount: line, importLines: importFlags };
