@@ -316,7 +316,7 @@ export class IndexStore {
           handle = await fs.open(this.shardPath(i), 'r');
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
-          return [i, { modelId: this.current.modelId, dimension: this.current.dimension, files: new Map() }, undefined];
+          return [i, { modelId: this.current.modelId, dimension: this.current.dimension, files: new Map(), vectors: new Int8Array(0) }, undefined];
         }
         try {
           const stat = await handle.stat();
@@ -351,7 +351,7 @@ export class IndexStore {
       }
       for (const [p, file] of contents.files) {
         if (mine.has(p)) continue;
-        const rows = file.chunks.map((c, j) => this.table.addQuantized(c, file.ints[j]!));
+        const rows = file.chunks.map((c, j) => this.table.addQuantized(c, contents.vectors, file.items[j]! * contents.dimension));
         shard.set(p, { state: file.state, chunks: file.chunks, rows });
         file.chunks.forEach((c, j) => this.byHash.set(c.hash, rows[j]!));
         this.files++;

@@ -27,6 +27,8 @@ export class VectorTable {
   private readonly free: number[] = [];
   private version = 0;
   private maskCache: { key: string; version: number; mask: Uint8Array } | undefined;
+  /** The kernel's matrix; a new view whenever it grows. */
+  private m: Int8Array = new Int8Array(0);
 
   constructor(readonly dimension: number) {
     this.kernel = createDotKernel(dimension);
@@ -45,7 +47,7 @@ export class VectorTable {
   add(chunk: StoredChunk, vector: Float32Array): number {
     if (vector.length !== this.dimension) throw new Error(`vector of ${vector.length} dimensions, index has ${this.dimension}`);
     const row = this.allocate();
-    const m = this.kernel.matrix();
+    const m = this.m;
     const off = row * this.kernel.stride;
     let maxAbs = 0;
     for (let i = 0; i < vector.length; i++) maxAbs = Math.max(maxAbs, Math.abs(vector[i]!));
@@ -55,13 +57,17 @@ export class VectorTable {
     return row;
   }
 
-  /** Adds a chunk whose vector is already int8 (read from disk). */
-  addQuantized(chunk: StoredChunk, ints: ArrayLike<number>): number {
-    if (ints.length !== this.dimension) throw new Error(`vector of ${ints.length} dimensions, index has ${this.dimension}`);
+  /** Adds a chunk whose vector is already int8 (read from disk): `dimension` values of `source` from `offset`. */
+  addQuantized(chunk: StoredChunk, source: Int8Array, offset = 0): number {
+    if (source.length - offset < this.dimension) throw new Error(`vector of ${source.length - offset} dimensions, index has ${this.dimension}`);
     const row = this.allocate();
-    const m = this.kernel.matrix();
-    const off = row * this.kernel.stride;
-    for (let i = 0; i < ints.length; i++) m[off + i] = Math.max(-127, Math.min(127, ints[i]!));
+    const m = this.m;
+    const base = row * this.kernel.stride;
+    for (let i = 0; i < this.dimension; i++) {
+      const x = source[offset + i]!;
+      // -128 is the one int8 value quantization never produces; keeping it out keeps the bounds symmetric.
+      m[base + i] = x === -128 ? -127 : x;
+    }
     this.finish(row, chunk);
     return row;
   }
@@ -88,7 +94,7 @@ export class VectorTable {
   /** The int8 values of a row (a view: copy it if the table may change meanwhile). */
   ints(row: number): Int8Array {
     const off = row * this.kernel.stride;
-    return this.kernel.matrix().subarray(off, off + this.dimension);
+    return this.m.subarray(off, off + this.dimension);
   }
 
   /** The stored float32 vector of a row. */
@@ -167,11 +173,12 @@ export class VectorTable {
   private allocate(): number {
     const row = this.free.pop();
     if (row !== undefined) {
-      this.kernel.matrix().fill(0, row * this.kernel.stride, (row + 1) * this.kernel.stride);
+      this.m.fill(0, row * this.kernel.stride, (row + 1) * this.kernel.stride);
       return row;
     }
     if (this.used >= this.kernel.capacity) {
       this.kernel.reserve(this.used + 1);
+      this.m = this.kernel.matrix();
       const cap = this.kernel.capacity;
       this.inv = grow(this.inv, cap);
       this.spread = grow(this.spread, cap);
@@ -181,12 +188,13 @@ export class VectorTable {
   }
 
   private finish(row: number, chunk: StoredChunk): void {
-    const ints = this.ints(row);
+    const m = this.m;
     let l1 = 0;
     let l2 = 0;
-    for (let i = 0; i < ints.length; i++) {
-      l1 += Math.abs(ints[i]!);
-      l2 += ints[i]! * ints[i]!;
+    for (let i = row * this.kernel.stride, end = i + this.dimension; i < end; i++) {
+      const x = m[i]!;
+      l1 += x < 0 ? -x : x;
+      l2 += x * x;
     }
     const inv = l2 > 0 ? 1 / Math.sqrt(l2) : 0;
     this.inv[row] = inv;
