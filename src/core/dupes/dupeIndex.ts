@@ -377,9 +377,17 @@ export function eligibleChunks(path: string, tokens: TokenizedFile | undefined, 
 function makeGroup(kind: DupeKind, members: DupeMember[]): DupeGroup | undefined {
   const [center, ...rest] = members;
   rest.sort((x, y) => y.similarity - x.similarity || (x.path < y.path ? -1 : x.path > y.path ? 1 : x.start - y.start));
-  // Two overlapping stretches of one file are one place, not two copies: keep the closer one.
+  // Two overlapping stretches of one file are one place, not two copies: they become one member
+  // spanning both, with the closer similarity.
   const ordered: DupeMember[] = [];
-  for (const m of [center!, ...rest]) if (!ordered.some((o) => o.path === m.path && o.start <= m.end && m.start <= o.end)) ordered.push(m);
+  for (const m of [center!, ...rest]) {
+    const same = ordered.find((o) => o.path === m.path && o.start <= m.end && m.start <= o.end);
+    if (!same) ordered.push({ ...m });
+    else {
+      same.start = Math.min(same.start, m.start);
+      same.end = Math.max(same.end, m.end);
+    }
+  }
   if (ordered.length < 2) return undefined;
   const score = rest.reduce((s, m) => s + m.similarity, 0) / Math.max(1, rest.length);
   const lines = Math.round(ordered.reduce((s, m) => s + m.end - m.start + 1, 0) / ordered.length);

@@ -34,8 +34,10 @@ interface IndexedFile {
 const BUCKET_ALL_PAIRS = 48;
 /** A clone more than this share import statements is the usual header of a module, not a copy. */
 const MAX_IMPORT_SHARE = 0.5;
+/** Lines of a verbatim import or re-export list from which it counts as a copied barrel file. */
+const LONG_IMPORT_LIST_LINES = 15;
 /** A renamed (not verbatim) match whose tokens are this repetitive is a table or a list, not a copy. */
-const MIN_DISTINCT_GRAMS = 0.35;
+const MIN_DISTINCT_GRAMS = 0.5;
 
 /**
  * Textual clones: maximal runs of at least `minTokens` normalized tokens (and `minLines` lines)
@@ -212,6 +214,9 @@ export class TextualIndex {
       segments = [{ ...core, length: Math.min(core.length, core.b - core.a) }];
     }
     trimEdges(na, segments);
+    const barrel = this.copiedImportList(a, b, segments, seen);
+    if (barrel) return [barrel];
+    trimImports(a.tokens, segments);
     let matched = 0;
     for (const s of segments) matched += s.length;
     if (matched < this.options.minTokens) return [];
@@ -247,6 +252,22 @@ export class TextualIndex {
     return exact;
   }
 
+  /**
+   * A short import header is how every module starts and is never a clone; but a long list of
+   * imports or re-exports copied (nearly) verbatim means a whole barrel file was duplicated.
+   */
+  private copiedImportList(a: IndexedFile, b: IndexedFile, segments: Run[], seen: Set<string>): TextPair | undefined {
+    if (segments.length !== 1) return undefined;
+    const { a: sa, b: sb, length } = segments[0]!;
+    if (length < this.options.minTokens || importShare(a.tokens, sa, sa + length) <= MAX_IMPORT_SHARE) return undefined;
+    if (a.tokens.line[sa + length - 1]! - a.tokens.line[sa]! + 1 < LONG_IMPORT_LIST_LINES) return undefined;
+    let equal = 0;
+    for (let i = 0; i < length; i++) if (a.tokens.raw[sa + i] === b.tokens.raw[sb + i]) equal++;
+    // Nearly verbatim: the module paths of two copies of a barrel often differ.
+    if (equal < 0.9 * length) return undefined;
+    return this.pair(a, sa, sa + length, b, sb, sb + length, equal / length, seen, true);
+  }
+
   /** Adds runs past small edits in one direction (1: forward, -1: backward) to `segments`. */
   private bridge(na: Int32Array, nb: Int32Array, segments: Run[], direction: 1 | -1, covered: Map<string, number[]>, idA: number, idB: number): void {
     let matched = segments.reduce((n, s) => n + s.length, 0);
@@ -274,16 +295,15 @@ export class TextualIndex {
     }
   }
 
-  private pair(a: IndexedFile, sa: number, ea: number, b: IndexedFile, sb: number, eb: number, similarity: number, seen: Set<string>): TextPair | undefined {
+  private pair(a: IndexedFile, sa: number, ea: number, b: IndexedFile, sb: number, eb: number, similarity: number, seen: Set<string>, importList = false): TextPair | undefined {
     const key = `${a.id}:${sa}:${ea}:${b.id}:${sb}:${eb}`;
     if (seen.has(key)) return undefined;
     seen.add(key);
     const fa = fragment(a, sa, ea);
     const fb = fragment(b, sb, eb);
     if (fa.endLine - fa.startLine + 1 < this.options.minLines || fb.endLine - fb.startLine + 1 < this.options.minLines) return undefined;
-    // Import lists are kept only when copied verbatim (jscpd reports those too); renamed, they are
-    // just two modules importing similar things.
-    if (similarity < 1 && importShare(a.tokens, sa, ea) > MAX_IMPORT_SHARE) return undefined;
+    // Even copied verbatim, a list of imports or re-exports is how modules start, not code to share.
+    if (!importList && importShare(a.tokens, sa, ea) > MAX_IMPORT_SHARE) return undefined;
     return { id: this.nextPairId++, a: fa, b: fb, similarity };
   }
 }
@@ -306,6 +326,16 @@ function trimEdges(na: Int32Array, segments: Run[]): void {
   while (last.length > 0 && OPENERS.has(na[last.a + last.length - 1]!)) last.length--;
 }
 
+/** Leading import statements are where every module starts, not part of what was copied. */
+function trimImports(tokens: TokenizedFile, segments: Run[]): void {
+  const first = segments[0]!;
+  while (first.length > 0 && tokens.importLines[tokens.line[first.a]!]) {
+    first.a++;
+    first.b++;
+    first.length--;
+  }
+}
+
 /** Equal normalized tokens at a[a..a+length) and b[b..b+length). */
 interface Run {
   a: number;
@@ -313,8 +343,8 @@ interface Run {
   length: number;
 }
 
-/** Tokens skipped on either side to step over one edit. */
-const MAX_SKIP = 6;
+/** Tokens skipped on either side to step over one edit (a short added line such as a log call). */
+const MAX_SKIP = 12;
 /** Equal tokens needed after an edit to continue the clone across it. */
 const BRIDGE_RUN = 10;
 /** Edited tokens allowed, as a share of the matched ones. */
