@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TransformersEmbedder } from '../../src/core/embed/embedder';
+import { WordPieceTokenizer } from '../../src/core/embed/wordPiece';
 import { BUNDLED_MODELS } from '../helpers/paths';
 
 const MODEL_DIR = path.join(BUNDLED_MODELS, 'nearby-code-small');
@@ -56,5 +57,32 @@ describe('bundled model nearby-code-small', () => {
     assert.equal(await rank('hash a password with a salt'), 'hash_password');
     assert.equal(await rank('download json from a url'), 'fetch_json');
     assert.equal(await rank('delay calling a function until input stops'), 'debounce');
+  });
+});
+
+describe('fast WordPiece tokenizer', () => {
+  test('gives the same ids as transformers.js on real sources and awkward text', async () => {
+    const { AutoTokenizer, env } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false;
+    env.localModelPath = `${BUNDLED_MODELS}${path.sep}`;
+    const reference = (await AutoTokenizer.from_pretrained('nearby-code-small')) as unknown as { encode(t: string): number[] };
+    const fast = WordPieceTokenizer.load(path.join(MODEL_DIR, 'tokenizer.json'));
+    assert.ok(fast, 'the bundled tokenizer is standard BERT WordPiece');
+    const texts = [
+      'The café naïve résumé 日本語 [MASK] token\u0000 x\u200b y 🙂 Ünïcödé',
+      'def retry_upload(client, path, attempts=5):\n\treturn client.put(path)  # ok?!',
+      'x'.repeat(150) + ' averyveryveryverylongidentifierthatisnotinthevocabulary_at_all',
+      '',
+    ];
+    const sources = path.join(__dirname, '..', '..', 'src');
+    for (const dir of ['core/chunk', 'core/embed', 'core/search']) {
+      for (const f of readdirSync(path.join(sources, dir))) if (f.endsWith('.ts')) texts.push(...readFileSync(path.join(sources, dir, f), 'utf8').split('\n'));
+    }
+    const mismatched = texts.filter((t) => JSON.stringify(reference.encode(t)) !== JSON.stringify(fast!.encode(t)));
+    assert.deepEqual(mismatched.slice(0, 3), []);
+    assert.ok(texts.length > 500, `compared ${texts.length} texts`);
+    const long = 'word '.repeat(400);
+    assert.equal(fast.encode(long, 256).length, 256, 'truncated to the window with [SEP] kept');
+    assert.equal(fast.encode(long, 256).at(-1), reference.encode('x').at(-1));
   });
 });

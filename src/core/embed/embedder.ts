@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { TokenCounter } from '../types';
 import { ModelError, readModelInfo, weightsFile, type ModelInfo } from './modelInfo';
 import type { ResolvedModel } from './resolveModel';
+import { WordPieceTokenizer } from './wordPiece';
 
 /** Turns texts into unit vectors. One instance owns one loaded model. */
 export interface Embedder extends TokenCounter {
@@ -42,6 +43,8 @@ async function localTransformers(modelDir: string): Promise<TransformersModule &
 /** The model's tokenizer alone, as the chunker counts with it: light enough for a parsing thread. */
 export async function loadTokenCounter(resolved: ResolvedModel): Promise<TokenCounter> {
   const info = await readModelInfo(resolved.dir, resolved.hubId);
+  const wordPiece = WordPieceTokenizer.load(path.join(resolved.dir, 'tokenizer.json'));
+  if (wordPiece) return { count: (text: string) => wordPiece.count(info.documentPrefix + text) };
   const { AutoTokenizer, name } = await localTransformers(resolved.dir);
   const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
   return { count: (text: string) => tokenizer.encode(info.documentPrefix + text).length };
@@ -57,11 +60,14 @@ export class TransformersEmbedder implements Embedder {
     private readonly tokenizer: LoadedTokenizer,
     private readonly model: LoadedModel,
     private readonly maxBatchTokens: number,
+    /** The fast path for BERT WordPiece vocabularies; other tokenizers go through transformers.js. */
+    private readonly wordPiece: WordPieceTokenizer | undefined,
+    private readonly Tensor: TransformersModule['Tensor'],
   ) {}
 
   static async load(resolved: ResolvedModel, options: EmbedderOptions = {}): Promise<TransformersEmbedder> {
     const info = await readModelInfo(resolved.dir, resolved.hubId);
-    const { AutoTokenizer, AutoModel, name } = await localTransformers(resolved.dir);
+    const { AutoTokenizer, AutoModel, Tensor, name } = await localTransformers(resolved.dir);
     try {
       const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
       const model = (await AutoModel.from_pretrained(name, {
@@ -71,7 +77,8 @@ export class TransformersEmbedder implements Embedder {
           interOpNumThreads: 1,
         },
       })) as unknown as LoadedModel;
-      return new TransformersEmbedder(info, tokenizer, model, options.maxBatchTokens ?? 16_384);
+      const wordPiece = WordPieceTokenizer.load(path.join(resolved.dir, 'tokenizer.json'));
+      return new TransformersEmbedder(info, tokenizer, model, options.maxBatchTokens ?? 16_384, wordPiece, Tensor);
     } catch (err) {
       throw new ModelError(
         'model-corrupt',
@@ -81,7 +88,8 @@ export class TransformersEmbedder implements Embedder {
   }
 
   count(text: string): number {
-    return this.tokenizer.encode(this.info.documentPrefix + text).length;
+    const prefixed = this.info.documentPrefix + text;
+    return this.wordPiece ? this.wordPiece.count(prefixed) : this.tokenizer.encode(prefixed).length;
   }
 
   async embedQuery(text: string): Promise<Float32Array> {
@@ -108,7 +116,7 @@ export class TransformersEmbedder implements Embedder {
   }
 
   private async run(texts: string[]): Promise<Float32Array[]> {
-    const inputs = this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
+    const inputs = this.wordPiece ? this.tensors(texts, this.wordPiece) : this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
     const output = await this.model(inputs as unknown as Record<string, unknown>);
     const hidden = output['last_hidden_state'] ?? Object.values(output)[0]!;
     const [batch, seq, dim] = hidden.dims as [number, number, number];
@@ -134,6 +142,26 @@ export class TransformersEmbedder implements Embedder {
       vectors.push(v);
     }
     return vectors;
+  }
+
+  /** Padded model inputs, as the transformers.js tokenizer would produce them. */
+  private tensors(texts: string[], wordPiece: WordPieceTokenizer): { input_ids: unknown; attention_mask: { data: BigInt64Array; dims: number[] }; token_type_ids: unknown } {
+    const encoded = texts.map((t) => wordPiece.encode(t, this.info.maxTokens));
+    const width = Math.max(...encoded.map((e) => e.length));
+    const ids = new BigInt64Array(texts.length * width);
+    const mask = new BigInt64Array(texts.length * width);
+    encoded.forEach((e, b) => {
+      for (let t = 0; t < e.length; t++) {
+        ids[b * width + t] = BigInt(e[t]!);
+        mask[b * width + t] = 1n;
+      }
+    });
+    const dims = [texts.length, width];
+    return {
+      input_ids: new this.Tensor('int64', ids, dims),
+      attention_mask: new this.Tensor('int64', mask, dims) as unknown as { data: BigInt64Array; dims: number[] },
+      token_type_ids: new this.Tensor('int64', new BigInt64Array(texts.length * width), dims),
+    };
   }
 
   async dispose(): Promise<void> {

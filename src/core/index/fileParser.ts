@@ -72,7 +72,10 @@ export class ThreadParser implements FileParser {
 
   /** Starts the thread and waits until its parsers and tokenizer are loaded. */
   static async start(entry: string, data: ParseThreadData): Promise<ThreadParser> {
-    const worker = new Worker(entry, { workerData: data });
+    // Running from source (tests), the thread loads the TypeScript entry through tsx.
+    const worker = entry.endsWith('.ts')
+      ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(entry)});`, { eval: true, workerData: data })
+      : new Worker(entry, { workerData: data });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       worker.once('error', onError);
