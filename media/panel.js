@@ -175,8 +175,96 @@
         q.value = m.query;
         search(true);
         break;
+      case 'dupes':
+        renderDupes(m);
+        break;
+      case 'dupesError':
+        dupesList.replaceChildren();
+        dupesEmpty.textContent = m.message;
+        break;
     }
   });
+
+  // Near-duplicates: groups load when the section is first opened, and on Refresh.
+  const dupes = $('dupes');
+  const dupesList = $('dupes-list');
+  const dupesEmpty = $('dupes-empty');
+  const dupesCount = $('dupes-count');
+  let dupesLoaded = false;
+
+  function loadDupes() {
+    dupesLoaded = true;
+    dupesEmpty.textContent = 'Looking for near-duplicates…';
+    vscode.postMessage({ type: 'dupes' });
+  }
+  dupes.addEventListener('toggle', () => {
+    if (dupes.open && !dupesLoaded) loadDupes();
+  });
+  $('dupes-refresh').addEventListener('click', loadDupes);
+
+  function location(member) {
+    return { root: member.root, path: member.path, start: member.start, end: member.end };
+  }
+
+  function renderDupes(m) {
+    dupesLoaded = true;
+    if (m.reveal) {
+      dupes.open = true;
+      dupes.scrollIntoView({ block: 'start' });
+    }
+    dupesList.replaceChildren();
+    dupesCount.textContent = m.total ? `(${m.total})` : '';
+    dupesEmpty.textContent = m.groups.length ? '' : 'No near-duplicates found.';
+    const multiRoot = new Set(m.groups.flatMap((g) => g.members.map((x) => x.root))).size > 1;
+    for (const group of m.groups) {
+      const item = document.createElement('li');
+      item.className = 'group';
+      const toggle = document.createElement('button');
+      toggle.type = 'button';
+      toggle.className = 'group-head';
+      toggle.setAttribute('aria-expanded', 'false');
+      const first = group.members[0];
+      const name = document.createElement('span');
+      name.className = 'group-title';
+      name.textContent = `${group.members.length} × ${Math.round(group.lines)} lines · ${first.path.split('/').pop()}:${first.start}`;
+      const badge = document.createElement('span');
+      badge.className = `group-kind ${group.kind}`;
+      badge.textContent = `${group.kind} ${group.score.toFixed(2)}`;
+      badge.title = group.kind === 'textual' ? 'same code, possibly renamed: share of identical tokens' : 'same meaning, written differently: cosine similarity';
+      toggle.append(name, badge);
+
+      const members = document.createElement('ul');
+      members.className = 'members';
+      members.hidden = true;
+      group.members.forEach((member, i) => {
+        const row = document.createElement('li');
+        row.className = 'member';
+        const link = document.createElement('button');
+        link.type = 'button';
+        link.className = 'member-link';
+        link.textContent = `${multiRoot ? member.folder + ' › ' : ''}${member.path}:${member.start}-${member.end}`;
+        link.title = i === 0 ? 'the group centre' : `similarity ${member.similarity.toFixed(2)}`;
+        link.addEventListener('click', () => open(location(member)));
+        row.append(link);
+        if (i > 0) {
+          const compare = document.createElement('button');
+          compare.type = 'button';
+          compare.className = 'compare';
+          compare.textContent = 'Compare';
+          compare.setAttribute('aria-label', `Compare ${member.path}:${member.start} with ${first.path}:${first.start}`);
+          compare.addEventListener('click', () => vscode.postMessage({ type: 'compare', a: location(first), b: location(member) }));
+          row.append(compare);
+        }
+        members.append(row);
+      });
+      toggle.addEventListener('click', () => {
+        members.hidden = !members.hidden;
+        toggle.setAttribute('aria-expanded', String(!members.hidden));
+      });
+      item.append(toggle, members);
+      dupesList.append(item);
+    }
+  }
 
   vscode.postMessage({ type: 'ready' });
   if (q.value.trim().length >= 2 && shownSeq === null) search(true);

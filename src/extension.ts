@@ -10,6 +10,7 @@ import { NearbyConfig } from './vscode/config';
 import { findSimilar } from './vscode/findSimilar';
 import { IndexService } from './vscode/indexService';
 import { LiveIndex } from './vscode/liveIndex';
+import { RangeCompare } from './vscode/compareRanges';
 import { PanelProvider } from './vscode/panel/panelProvider';
 import { showSearchPick } from './vscode/searchPick';
 import { StatusBar } from './vscode/statusBar';
@@ -21,9 +22,10 @@ export function activate(context: vscode.ExtensionContext): void {
   let config = NearbyConfig.read();
   const storage = context.storageUri ?? context.globalStorageUri;
   const service = new IndexService(context.extensionUri, path.join(storage.fsPath, 'index'), path.join(context.globalStorageUri.fsPath, 'models'), config, log);
-  const panel = new PanelProvider(context.extensionUri, service, () => config, log);
+  const ranges = new RangeCompare();
+  const panel = new PanelProvider(context.extensionUri, service, () => config, log, ranges);
   const live = new LiveIndex(service);
-  context.subscriptions.push(log, service, panel, live, new StatusBar(service));
+  context.subscriptions.push(log, service, ranges, panel, live, new StatusBar(service));
 
   const startIndexing = async () => {
     const first = firstIndexProgress(service);
@@ -41,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): void {
   command(CommandId.Rebuild, () => service.rebuild());
   command(CommandId.ShowPanel, () => vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`));
   command(CommandId.ShowLogs, () => log.show());
+  command(CommandId.ShowDupes, () => panel.showDupes());
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {

@@ -8,6 +8,7 @@ export const enum CommandId {
   Rebuild = 'nearby.rebuild',
   ShowPanel = 'nearby.showPanel',
   ShowLogs = 'nearby.showLogs',
+  ShowDupes = 'nearby.showDupes',
 }
 
 export const PANEL_VIEW_ID = 'nearby.panel';

@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { DupeReport } from '../core/dupes/types';
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../worker/client';
 import type { ModelSummary, RootHit, RootConfig, WorkerConfig } from '../worker/protocol';
@@ -75,6 +76,12 @@ export class IndexService extends Disposable {
   async similar(root: string, relPath: string, start: number, end: number, text: string | undefined, k: number): Promise<RootHit[]> {
     const client = await this.ensureClient();
     return client.request('similar', { root, path: relPath, start, end, k, previewLines: 12, ...(text !== undefined ? { text } : {}) });
+  }
+
+  /** Near-duplicate groups of every folder, highest impact first. */
+  async dupes(limit: number): Promise<DupeReport[]> {
+    const client = await this.ensureClient();
+    return client.request('dupes', { limit });
   }
 
   pause(): void {

@@ -35,6 +35,10 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-'));
     workspace = copyWorkspace(path.join(PROJECT, 'test', 'fixtures', 'repo'), path.join(dir, 'workspace'));
+    // A copy-pasted function with renamed variables: a textual near-duplicate pair.
+    const report = (name, unit) => `def ${name}(orders, tax_rate):\n    """Sum the ${unit} orders, apply tax and group totals by customer."""\n    totals = {}\n    for order in orders:\n        if order.get("cancelled"):\n            continue\n        amount = order["quantity"] * order["unit_price"]\n        amount = amount * (1 + tax_rate)\n        customer = order["customer_id"]\n        totals[customer] = totals.get(customer, 0) + round(amount, 2)\n    return sorted(totals.items(), key=lambda item: item[1], reverse=True)\n`;
+    writeFileSync(path.join(workspace, 'src', 'weekly_report.py'), report('weekly_totals', 'weekly'));
+    writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
     writeFileSync(path.join(workspace, 'docs', XSS_NAME), '# Hostile file\n\nThis page explains the script tag <script>alert("owned")</script> and image onerror handlers.\n');
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
     browser = await chromium.launch({
@@ -124,6 +128,24 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     assert.equal(await panel.locator('#results img, #results script').count(), 0, 'no element was created from file contents');
     assert.deepEqual(dialogs, [], 'no script ran');
     await page.screenshot({ path: path.join(SHOTS, 'panel-hostile.png') });
+  });
+
+  test('near-duplicates are grouped in the panel and Compare opens a diff', async () => {
+    await wb.runCommand('Nearby: Show Near-Duplicates');
+    const panel = wb.panel();
+    const group = panel.locator('.group', { hasText: 'report.py' }).first();
+    await group.waitFor({ timeout: 60_000 });
+    await group.locator('.group-head').click();
+    const members = await group.locator('.member-link').allTextContents();
+    assert.ok(members.some((m) => m.startsWith('src/weekly_report.py')) && members.some((m) => m.startsWith('src/monthly_report.py')), `members: ${members.join(' | ')}`);
+    await page.screenshot({ path: path.join(SHOTS, 'dupes.png') });
+    await group.locator('.compare').first().click();
+    await page.locator('.tab.active', { hasText: '↔' }).waitFor({ timeout: 20_000 });
+    // Both sides hold the member's lines: the renamed loop variable differs, the rest matches.
+    const diff = page.locator('.monaco-diff-editor').first();
+    await diff.locator('.view-lines', { hasText: 'for sale in sales' }).first().waitFor({ timeout: 20_000 });
+    await diff.locator('.view-lines', { hasText: 'for order in orders' }).first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'dupes-compare.png') });
   });
 
   test('the panel follows the light theme', async () => {

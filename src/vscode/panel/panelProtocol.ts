@@ -13,7 +13,29 @@ export type FromPanel =
   | { type: 'ready' }
   | { type: 'search'; seq: number; query: string; filters: PanelFilters }
   | { type: 'open'; root: string; path: string; start: number; end: number }
-  | { type: 'command'; command: 'pause' | 'resume' | 'rebuild' | 'cancel' };
+  | { type: 'command'; command: 'pause' | 'resume' | 'rebuild' | 'cancel' }
+  | { type: 'dupes' }
+  | { type: 'compare'; a: PanelLocation; b: PanelLocation };
+
+export interface PanelLocation {
+  root: string;
+  path: string;
+  start: number;
+  end: number;
+}
+
+export interface PanelDupeMember extends PanelLocation {
+  folder: string;
+  similarity: number;
+}
+
+export interface PanelDupeGroup {
+  id: string;
+  kind: 'textual' | 'semantic';
+  score: number;
+  lines: number;
+  members: PanelDupeMember[];
+}
 
 export interface PanelHit {
   root: string;
@@ -36,7 +58,9 @@ export type ToPanel =
   | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[] }
   | { type: 'status'; state: string; text: string; busy: boolean }
   | { type: 'error'; seq?: number; message: string }
-  | { type: 'setQuery'; query: string };
+  | { type: 'setQuery'; query: string }
+  | { type: 'dupes'; groups: PanelDupeGroup[]; total: number; reveal: boolean }
+  | { type: 'dupesError'; message: string };
 
 const MAX_QUERY = 2_000;
 const MAX_PATH = 4_096;
@@ -70,12 +94,26 @@ export function parsePanelMessage(v: unknown): FromPanel | undefined {
       }
       return { type: 'search', seq: v['seq'] as number, query: v['query'], filters };
     }
-    case 'open':
-      if (!isShortString(v['root'], MAX_PATH) || !isShortString(v['path'], MAX_PATH) || !isLine(v['start']) || !isLine(v['end']) || (v['end'] as number) < (v['start'] as number)) return undefined;
-      return { type: 'open', root: v['root'], path: v['path'], start: v['start'] as number, end: v['end'] as number };
+    case 'open': {
+      const loc = parseLocation(v);
+      return loc && { type: 'open', ...loc };
+    }
+    case 'dupes':
+      return { type: 'dupes' };
+    case 'compare': {
+      const a = parseLocation(v['a']);
+      const b = parseLocation(v['b']);
+      return a && b ? { type: 'compare', a, b } : undefined;
+    }
     case 'command':
       return typeof v['command'] === 'string' && COMMANDS.has(v['command']) ? { type: 'command', command: v['command'] as 'pause' } : undefined;
     default:
       return undefined;
   }
+}
+
+function parseLocation(v: unknown): PanelLocation | undefined {
+  if (!isRecord(v)) return undefined;
+  if (!isShortString(v['root'], MAX_PATH) || !isShortString(v['path'], MAX_PATH) || !isLine(v['start']) || !isLine(v['end']) || (v['end'] as number) < (v['start'] as number)) return undefined;
+  return { root: v['root'], path: v['path'], start: v['start'] as number, end: v['end'] as number };
 }

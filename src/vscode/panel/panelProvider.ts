@@ -8,7 +8,11 @@ import { Disposable } from '../dispose';
 import type { IndexService, IndexState } from '../indexService';
 import { openLocation } from '../locations';
 import { formatEta } from '../statusBar';
-import { parsePanelMessage, type FromPanel, type PanelHit, type ToPanel } from './panelProtocol';
+import type { RangeCompare } from '../compareRanges';
+import { parsePanelMessage, type FromPanel, type PanelDupeGroup, type PanelHit, type ToPanel } from './panelProtocol';
+
+// Groups shown in the panel: the ones with the most duplicated lines.
+const DUPE_GROUPS = 50;
 
 /** The sidebar: search box, filters, ranked results, Find Similar results and index status. */
 export class PanelProvider extends Disposable implements vscode.WebviewViewProvider {
@@ -21,6 +25,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
     private readonly service: IndexService,
     private readonly config: () => NearbyConfig,
     private readonly log: vscode.LogOutputChannel,
+    private readonly ranges: RangeCompare,
   ) {
     super();
     this.register(vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, this, { webviewOptions: { retainContextWhenHidden: true } }));
@@ -40,6 +45,33 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
   async showSimilar(title: string, hits: RootHit[]): Promise<void> {
     await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
     this.post({ type: 'results', seq: this.similarSeq--, mode: 'similar', title, query: '', hits: hits.map(toPanelHit) });
+  }
+
+  /** Reveals the panel with its near-duplicates section open and fresh. */
+  async showDupes(): Promise<void> {
+    await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
+    await this.loadDupes(true);
+  }
+
+  private async loadDupes(reveal: boolean): Promise<void> {
+    try {
+      const reports = await this.service.dupes(DUPE_GROUPS);
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      const groups = reports
+        .flatMap((r) => r.groups.map((g) => ({ g, root: r.root })))
+        .sort((x, y) => y.g.impact - x.g.impact)
+        .slice(0, DUPE_GROUPS)
+        .map(({ g, root }): PanelDupeGroup => ({
+          id: g.id,
+          kind: g.kind,
+          score: g.score,
+          lines: g.lines,
+          members: g.members.map((m) => ({ root, folder: folders.find((f) => f.uri.fsPath === root)?.name ?? path.basename(root), path: m.path, start: m.start, end: m.end, similarity: m.similarity })),
+        }));
+      this.post({ type: 'dupes', groups, total: reports.reduce((n, r) => n + r.total, 0), reveal });
+    } catch (err) {
+      this.post({ type: 'dupesError', message: (err as Error).message });
+    }
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -78,6 +110,12 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
       case 'open':
         if (!(await openLocation(message))) this.log.warn(`panel: refused to open ${message.path}: not inside a workspace folder`);
         return;
+      case 'dupes':
+        await this.loadDupes(false);
+        return;
+      case 'compare':
+        if (!(await this.ranges.compare(message.a, message.b))) this.log.warn(`panel: refused to compare ${message.a.path} and ${message.b.path}: not inside a workspace folder`);
+        return;
       case 'command': {
         const ids = { pause: CommandId.Pause, resume: CommandId.Resume, rebuild: CommandId.Rebuild, cancel: CommandId.Cancel } as const;
         await vscode.commands.executeCommand(ids[message.command]);
@@ -88,7 +126,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
 
   private post(message: ToPanel): void {
     if (this.view) void this.view.webview.postMessage(message);
-    else if (message.type === 'results') this.pending = [message];
+    else if (message.type === 'results' || message.type === 'dupes') this.pending = [...this.pending.filter((m) => m.type !== message.type), message];
   }
 
   private html(webview: vscode.Webview, media: vscode.Uri): string {
@@ -127,6 +165,12 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
 <div id="heading" class="heading" aria-live="polite"></div>
 <ul id="results" role="listbox" aria-label="Results"></ul>
 <div id="empty" class="empty"></div>
+<details id="dupes" class="dupes">
+  <summary>Near-duplicates <span id="dupes-count" class="count"></span></summary>
+  <div class="dupes-bar"><button id="dupes-refresh" type="button">Refresh</button></div>
+  <ul id="dupes-list" aria-label="Near-duplicate groups"></ul>
+  <div id="dupes-empty" class="empty"></div>
+</details>
 <footer id="status" class="status" role="status" aria-live="polite"></footer>
 <script nonce="${nonce}" src="${js}"></script>
 </body>
