@@ -25,6 +25,9 @@ if [ -f "$stamp" ]; then
   exit 0
 fi
 rm -rf "$host"
+# Under `npm test` the outer npm (Node 20) exports its user agent, which the inner installs would
+# take as their own config, and code-server's install script reads the Node version from it.
+unset npm_config_user_agent
 # Node 24 lives in its own folder: installing code-server beside it would re-run the node
 # package's setup script and swap the headers out from under node-gyp mid-build.
 mkdir -p "$host/node24" "$host/server"
