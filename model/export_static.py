@@ -30,17 +30,33 @@ def quantize_rows(e):
 
 
 def build_graph(q, scale):
+    """input_ids, attention_mask → sentence_embedding: the masked mean of the tokens' vectors,
+    computed inside the graph so the runtime returns one row per text, not one per token."""
     vocab, dim = q.shape
     ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
     mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
-    out = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", dim])
+    out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", dim])
     nodes = [
         helper.make_node("Gather", ["token_vectors_int8", "input_ids"], ["gathered"], axis=0),
         helper.make_node("Cast", ["gathered"], ["gathered_f"], to=TensorProto.FLOAT),
-        helper.make_node("Gather", ["token_scales", "input_ids"], ["scales"], axis=0),
-        helper.make_node("Mul", ["gathered_f", "scales"], ["last_hidden_state"]),
+        helper.make_node("Gather", ["token_scales", "input_ids"], ["scales"], axis=0),  # [b, s, 1]
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),  # [b, s]
+        helper.make_node("Unsqueeze", ["mask_f", "axis_2"], ["mask_3d"]),  # [b, s, 1]
+        helper.make_node("Mul", ["scales", "mask_3d"], ["weights"]),  # dequantisation and mask in one
+        helper.make_node("Transpose", ["weights"], ["weights_t"], perm=[0, 2, 1]),  # [b, 1, s]
+        helper.make_node("MatMul", ["weights_t", "gathered_f"], ["summed_3d"]),  # [b, 1, dim]
+        helper.make_node("Squeeze", ["summed_3d", "axis_1"], ["summed"]),  # [b, dim]
+        helper.make_node("ReduceSum", ["mask_f", "axis_1"], ["count"], keepdims=1),  # [b, 1]
+        helper.make_node("Max", ["count", "one"], ["count_safe"]),
+        helper.make_node("Div", ["summed", "count_safe"], ["sentence_embedding"]),
     ]
-    init = [numpy_helper.from_array(q, "token_vectors_int8"), numpy_helper.from_array(scale, "token_scales")]
+    init = [
+        numpy_helper.from_array(q, "token_vectors_int8"),
+        numpy_helper.from_array(scale, "token_scales"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_1"),
+        numpy_helper.from_array(np.array([2], dtype=np.int64), "axis_2"),
+        numpy_helper.from_array(np.array([1.0], dtype=np.float32), "one"),
+    ]
     graph = helper.make_graph(nodes, "nearby_static", [ids, mask], [out], init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="nearby")
     model.ir_version = IR_VERSION

@@ -118,7 +118,8 @@ export class TransformersEmbedder implements Embedder {
   private async run(texts: string[]): Promise<Float32Array[]> {
     const inputs = this.wordPiece ? this.tensors(texts, this.wordPiece) : this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
     const output = await this.model(inputs as unknown as Record<string, unknown>);
-    const hidden = output['last_hidden_state'] ?? Object.values(output)[0]!;
+    const hidden = output['sentence_embedding'] ?? output['last_hidden_state'] ?? Object.values(output)[0]!;
+    if (hidden.dims.length === 2) return this.rows(hidden.data, hidden.dims[0]!, hidden.dims[1]!);
     const [batch, seq, dim] = hidden.dims as [number, number, number];
     // Read through the tensors once: their properties sit behind a Proxy, slow in a hot loop.
     const data = hidden.data;
@@ -140,6 +141,16 @@ export class TransformersEmbedder implements Embedder {
       }
       if (this.info.normalize) normalizeInPlace(v);
       vectors.push(v);
+    }
+    return vectors;
+  }
+
+  /** A model that pools inside its graph (Nearby's own) returns one row per text. */
+  private rows(data: Float32Array, batch: number, dim: number): Float32Array[] {
+    const vectors: Float32Array[] = [];
+    for (let b = 0; b < batch; b++) {
+      const v = data.slice(b * dim, (b + 1) * dim);
+      vectors.push(this.info.normalize ? normalizeInPlace(v) : v);
     }
     return vectors;
   }
