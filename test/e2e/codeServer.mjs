@@ -61,7 +61,6 @@ export async function startCodeServer({ workspace, dataDir, settings = {}, vsix 
   return {
     url: `${url}/?folder=${encodeURIComponent(workspace)}`,
     userData,
-    settingsFile: path.join(userData, 'User', 'settings.json'),
     output: () => output,
     stop: () => {
       // The process group holds code-server and the extension host and watchers it forked.

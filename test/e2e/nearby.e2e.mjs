@@ -2,14 +2,12 @@
 // Debian's chromium. Run with `npm run test:e2e` (it installs the host on first use).
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test as nodeTest } from 'node:test';
-import { HOST, PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
-import { Workbench } from './workbench.mjs';
+import { PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
+import { Workbench, launchBrowser } from './workbench.mjs';
 
-const { chromium } = createRequire(path.join(HOST, 'server', 'package.json'))('playwright-core');
 const SHOTS = path.join(PROJECT, 'test-results');
 const XSS_NAME = '<img src=x onerror=alert(1)>.md';
 
@@ -41,12 +39,7 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
     writeFileSync(path.join(workspace, 'docs', XSS_NAME), '# Hostile file\n\nThis page explains the script tag <script>alert("owned")</script> and image onerror handlers.\n');
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    ({ browser, page } = await launchBrowser());
     page.on('dialog', (d) => {
       dialogs.push(d.message());
       void d.dismiss();

@@ -2,14 +2,12 @@
 // code-server with no network, point it at a local model folder, and search.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HOST, PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
-import { Workbench } from './workbench.mjs';
+import { PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
+import { Workbench, launchBrowser } from './workbench.mjs';
 
-const { chromium } = createRequire(path.join(HOST, 'server', 'package.json'))('playwright-core');
 const SHOTS = path.join(PROJECT, 'test-results');
 
 describe('the packaged .vsix', { timeout: 600_000 }, () => {
@@ -25,8 +23,7 @@ describe('the packaged .vsix', { timeout: 600_000 }, () => {
     const modelDir = path.join(dir, 'my-model');
     execFileSync('cp', ['-r', path.join(PROJECT, 'models', 'nearby-code-small'), modelDir]);
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data'), vsix, settings: { 'nearby.modelPath': modelDir } });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    ({ browser, page } = await launchBrowser());
     wb = new Workbench(page);
     await wb.open(server.url);
   });

@@ -1,4 +1,21 @@
 // Page object for the VS Code workbench: waits on conditions, never on fixed sleeps.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { HOST } from './codeServer.mjs';
+
+const { chromium } = createRequire(path.join(HOST, 'server', 'package.json'))('playwright-core');
+
+/** Debian's chromium, headless, with a workbench-sized page. */
+export async function launchBrowser() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  return { browser, page };
+}
+
 export class Workbench {
   constructor(page) {
     this.page = page;
