@@ -30,8 +30,11 @@ interface IndexedFile {
   prints: Fingerprints;
 }
 
-/** A fingerprint shared by more files than this is matched by its surroundings, not all-pairs. */
-const BUCKET_ALL_PAIRS = 48;
+/** Occurrences of one fingerprint compared with each occurrence, at most. */
+const MAX_CANDIDATES = 48;
+/** Tokens of context on each side of a fingerprint that a candidate must share on one side. */
+const CONTEXT = 8;
+const STRIDE = 4;
 /** A clone more than this share import statements is the usual header of a module, not a copy. */
 const MAX_IMPORT_SHARE = 0.5;
 /** Lines of a verbatim import or re-export list from which it counts as a copied barrel file. */
@@ -47,7 +50,10 @@ const MIN_DISTINCT_GRAMS = 0.5;
 export class TextualIndex {
   private readonly files = new Map<string, IndexedFile>();
   private readonly byId = new Map<number, IndexedFile>();
-  /** Fingerprint hash → flat [fileId, tokenOffset, fileId, tokenOffset, ...]. */
+  /**
+   * Fingerprint hash → flat [fileId, tokenOffset, before, after, ...], where before and after
+   * hash the CONTEXT tokens on either side of the gram.
+   */
   private readonly postings = new Map<number, number[]>();
   private readonly pairs = new Map<number, TextPair>();
   private readonly pairsByFile = new Map<string, Set<number>>();
@@ -95,7 +101,7 @@ export class TextualIndex {
       const list = this.postings.get(hashes[i]!);
       if (!list) continue;
       const kept: number[] = [];
-      for (let j = 0; j < list.length; j += 2) if (list[j] !== file.id) kept.push(list[j]!, list[j + 1]!);
+      for (let j = 0; j < list.length; j += STRIDE) if (list[j] !== file.id) kept.push(list[j]!, list[j + 1]!, list[j + 2]!, list[j + 3]!);
       if (kept.length === 0) this.postings.delete(hashes[i]!);
       else this.postings.set(hashes[i]!, kept);
     }
@@ -113,7 +119,8 @@ export class TextualIndex {
     for (let i = 0; i < hashes.length; i++) {
       let list = this.postings.get(hashes[i]!);
       if (!list) this.postings.set(hashes[i]!, (list = []));
-      list.push(file.id, positions[i]!);
+      const pos = positions[i]!;
+      list.push(file.id, pos, contextHash(tokens.norm, pos - CONTEXT), contextHash(tokens.norm, pos + this.shape.k));
     }
   }
 
@@ -132,12 +139,16 @@ export class TextualIndex {
     // clone is extended once however many fingerprints it contains.
     const covered = new Map<string, number[]>();
     const seen = new Set<string>();
+    const candidates: number[] = [];
     for (const id of [...changedIds].sort((x, y) => x - y)) {
       const file = this.byId.get(id)!;
       const { hashes, positions } = file.prints;
       for (let i = 0; i < hashes.length; i++) {
         const pos = positions[i]!;
-        for (const [otherId, otherPos] of this.candidates(hashes[i]!, id, pos)) {
+        const found = this.candidates(hashes[i]!, id, pos, file.tokens.norm, candidates);
+        for (let c = 0; c < found; c += 2) {
+          const otherId = candidates[c]!;
+          const otherPos = candidates[c + 1]!;
           // A pair of two changed files is found from the one with the smaller id.
           if (otherId !== id && changedIds.has(otherId) && otherId < id) continue;
           if (otherId === id && otherPos >= pos) continue;
@@ -157,35 +168,27 @@ export class TextualIndex {
     return partners;
   }
 
-  /** Occurrences of `hash` worth comparing with (fileId, pos). */
-  private *candidates(hash: number, fileId: number, pos: number): IterableIterator<[number, number]> {
+  /**
+   * Occurrences of `hash` worth comparing with (fileId, pos), written to `out` as flat pairs;
+   * returns how many numbers were written. A clone reaching past the gram by CONTEXT tokens on at
+   * least one side shares that side's context hash, so occurrences that share neither are skipped
+   * without being compared: most shared grams are common idioms, not clones.
+   */
+  private candidates(hash: number, fileId: number, pos: number, self: Int32Array, out: number[]): number {
     const list = this.postings.get(hash);
-    if (!list || list.length <= 2) return;
-    if (list.length / 2 <= BUCKET_ALL_PAIRS) {
-      for (let j = 0; j < list.length; j += 2) if (list[j] !== fileId || list[j + 1] !== pos) yield [list[j]!, list[j + 1]!];
-      return;
-    }
-    // A common fingerprint (a frequent idiom). A real clone of minTokens tokens extends at least k
-    // tokens past the gram on one side, so only occurrences with the same gram before or after
-    // can be clones of this one.
-    const k = this.shape.k;
-    const self = this.byId.get(fileId)!.tokens.norm;
-    const before = pos >= k ? gramHash(self, pos - k, k) : undefined;
-    const after = pos + 2 * k <= self.length ? gramHash(self, pos + k, k) : undefined;
-    let yielded = 0;
-    for (let j = 0; j < list.length; j += 2) {
-      const otherId = list[j]!;
-      const otherPos = list[j + 1]!;
-      if (otherId === fileId && otherPos === pos) continue;
-      const other = this.byId.get(otherId)!.tokens.norm;
-      const same =
-        (before !== undefined && otherPos >= k && gramHash(other, otherPos - k, k) === before) ||
-        (after !== undefined && otherPos + 2 * k <= other.length && gramHash(other, otherPos + k, k) === after);
-      if (!same) continue;
-      yield [otherId, otherPos];
+    if (!list || list.length <= STRIDE) return 0;
+    const before = contextHash(self, pos - CONTEXT);
+    const after = contextHash(self, pos + this.shape.k);
+    let n = 0;
+    for (let j = 0; j < list.length; j += STRIDE) {
+      if (list[j] === fileId && list[j + 1] === pos) continue;
+      if (list[j + 2] !== before && list[j + 3] !== after) continue;
+      out[n++] = list[j]!;
+      out[n++] = list[j + 1]!;
       // Hundreds of copies of one block: linking each to a few is enough to put them in one group.
-      if (++yielded >= BUCKET_ALL_PAIRS) return;
+      if (n >= 2 * MAX_CANDIDATES) break;
     }
+    return n;
   }
 
   /**
@@ -405,6 +408,12 @@ function importShare(tokens: TokenizedFile, start: number, end: number): number 
   let n = 0;
   for (let i = start; i < end; i++) if (tokens.importLines[tokens.line[i]!]) n++;
   return n / Math.max(1, end - start);
+}
+
+/** Hash of tokens[start..start+CONTEXT), or a value no hash takes when that runs off the file. */
+function contextHash(tokens: Int32Array, start: number): number {
+  if (start < 0 || start + CONTEXT > tokens.length) return Number.NaN;
+  return gramHash(tokens, start, CONTEXT);
 }
 
 function fragment(file: IndexedFile, start: number, end: number): TextFragment {

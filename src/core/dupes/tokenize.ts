@@ -52,9 +52,12 @@ const OPERATORS = [
 const BEFORE_REGEX = new Set(['(', ',', '=', ':', '[', '!', '&', '|', '?', '{', '}', ';', '+', '-', '*', '%', '<', '>', '~', '^', '=>', '==', '===', '!=', '!==', '&&', '||', '??', 'return', 'typeof', 'case', 'in', 'of', 'delete', 'void', 'throw', 'new', 'yield', 'await']);
 
 export function tokenize(text: string, language: string): TokenizedFile {
-  const norm: number[] = [];
-  const raw: number[] = [];
-  const lines: number[] = [];
+  // Typed buffers grown by doubling: a file of 10^5 tokens would otherwise make 3 x 10^5 boxed numbers.
+  let capacity = Math.max(64, text.length >> 2);
+  let norm = new Int32Array(capacity);
+  let raw = new Int32Array(capacity);
+  let lines = new Int32Array(capacity);
+  let count = 0;
   const hashComments = HASH_COMMENT.has(language) || language === 'php';
   const slashComments = !HASH_COMMENT.has(language);
   const regexLiterals = SLASH_REGEX.has(language);
@@ -72,8 +75,8 @@ export function tokenize(text: string, language: string): TokenizedFile {
   };
 
   const push = (normId: number, rawText: string) => {
-    if (lines.length === 0 || lines[lines.length - 1] !== line) {
-      if (statement && statement.depth <= 0) closeStatement(lines[lines.length - 1]!);
+    if (count === 0 || lines[count - 1] !== line) {
+      if (statement && statement.depth <= 0) closeStatement(lines[count - 1]!);
       lineFirstToken = rawText;
       if (!statement && (IMPORT_HEADS.has(rawText) || rawText === '#include' || rawText === 'export')) {
         statement = { start: line, depth: 0, imports: rawText !== 'export' };
@@ -87,9 +90,16 @@ export function tokenize(text: string, language: string): TokenizedFile {
       else if (rawText === 'from') statement.imports = true;
       else if (rawText === ';' && statement.depth <= 0) closeStatement(line);
     }
-    norm.push(normId);
-    raw.push(hashText(rawText));
-    lines.push(line);
+    if (count === capacity) {
+      capacity *= 2;
+      norm = grow(norm, capacity);
+      raw = grow(raw, capacity);
+      lines = grow(lines, capacity);
+    }
+    norm[count] = normId;
+    raw[count] = hashText(rawText);
+    lines[count] = line;
+    count++;
     previous = rawText;
   };
 
@@ -191,10 +201,16 @@ export function tokenize(text: string, language: string): TokenizedFile {
     line = current;
   }
 
-  if (statement && lines.length > 0) closeStatement(lines[lines.length - 1]!);
+  if (statement && count > 0) closeStatement(lines[count - 1]!);
   const importFlags = new Uint8Array(line + 1);
   for (const l of importLines) importFlags[l] = 1;
-  return { norm: Int32Array.from(norm), raw: Int32Array.from(raw), line: Int32Array.from(lines), lineCount: line, importLines: importFlags };
+  return { norm: norm.slice(0, count), raw: raw.slice(0, count), line: lines.slice(0, count), lineCount: line, importLines: importFlags };
+}
+
+function grow(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(capacity);
+  b.set(a);
+  return b;
 }
 
 /** FNV-1a, 32 bits: a stable id per token text, with no table to keep between runs. */
