@@ -83,6 +83,11 @@ export class DupeIndex {
     this.textual = new TextualIndex({ minTokens: options.minTokens, minLines: options.minLines });
   }
 
+  /** The tokens of an analysed file (for reports and calibration). */
+  tokensOf(path: string): TokenizedFile | undefined {
+    return this.textual.tokensOf(path);
+  }
+
   /** The groups, highest impact first. */
   groups(): DupeGroup[] {
     this.sorted ??= [...this.books.textual.all(), ...this.books.semantic.all()].sort(

@@ -34,7 +34,8 @@ interface IndexedFile {
 const MAX_CANDIDATES = 48;
 /** Tokens of context on each side of a fingerprint that a candidate must share on one side. */
 const CONTEXT = 8;
-const STRIDE = 4;
+/** Numbers per posting: file id, token offset, context before, context after, hash of the exact gram. */
+const STRIDE = 5;
 /** A clone more than this share import statements is the usual header of a module, not a copy. */
 const MAX_IMPORT_SHARE = 0.5;
 /** Lines of a verbatim import or re-export list from which it counts as a copied barrel file. */
@@ -51,8 +52,8 @@ export class TextualIndex {
   private readonly files = new Map<string, IndexedFile>();
   private readonly byId = new Map<number, IndexedFile>();
   /**
-   * Fingerprint hash → flat [fileId, tokenOffset, before, after, ...], where before and after
-   * hash the CONTEXT tokens on either side of the gram.
+   * Fingerprint hash → flat [fileId, tokenOffset, before, after, exact, ...], where before and
+   * after hash the CONTEXT tokens on either side of the gram and exact hashes its verbatim text.
    */
   private readonly postings = new Map<number, number[]>();
   private readonly pairs = new Map<number, TextPair>();
@@ -101,7 +102,7 @@ export class TextualIndex {
       const list = this.postings.get(hashes[i]!);
       if (!list) continue;
       const kept: number[] = [];
-      for (let j = 0; j < list.length; j += STRIDE) if (list[j] !== file.id) kept.push(list[j]!, list[j + 1]!, list[j + 2]!, list[j + 3]!);
+      for (let j = 0; j < list.length; j += STRIDE) if (list[j] !== file.id) for (let f = 0; f < STRIDE; f++) kept.push(list[j + f]!);
       if (kept.length === 0) this.postings.delete(hashes[i]!);
       else this.postings.set(hashes[i]!, kept);
     }
@@ -120,7 +121,7 @@ export class TextualIndex {
       let list = this.postings.get(hashes[i]!);
       if (!list) this.postings.set(hashes[i]!, (list = []));
       const pos = positions[i]!;
-      list.push(file.id, pos, contextHash(tokens.norm, pos - CONTEXT), contextHash(tokens.norm, pos + this.shape.k));
+      list.push(file.id, pos, contextHash(tokens.norm, pos - CONTEXT), contextHash(tokens.norm, pos + this.shape.k), gramHash(tokens.raw, pos, this.shape.k));
     }
   }
 
@@ -145,7 +146,7 @@ export class TextualIndex {
       const { hashes, positions } = file.prints;
       for (let i = 0; i < hashes.length; i++) {
         const pos = positions[i]!;
-        const found = this.candidates(hashes[i]!, id, pos, file.tokens.norm, candidates);
+        const found = this.candidates(hashes[i]!, file, pos, candidates);
         for (let c = 0; c < found; c += 2) {
           const otherId = candidates[c]!;
           const otherPos = candidates[c + 1]!;
@@ -174,19 +175,24 @@ export class TextualIndex {
    * least one side shares that side's context hash, so occurrences that share neither are skipped
    * without being compared: most shared grams are common idioms, not clones.
    */
-  private candidates(hash: number, fileId: number, pos: number, self: Int32Array, out: number[]): number {
+  private candidates(hash: number, file: IndexedFile, pos: number, out: number[]): number {
     const list = this.postings.get(hash);
     if (!list || list.length <= STRIDE) return 0;
+    const self = file.tokens.norm;
     const before = contextHash(self, pos - CONTEXT);
     const after = contextHash(self, pos + this.shape.k);
+    const verbatim = gramHash(file.tokens.raw, pos, this.shape.k);
     let n = 0;
-    for (let j = 0; j < list.length; j += STRIDE) {
-      if (list[j] === fileId && list[j + 1] === pos) continue;
-      if (list[j + 2] !== before && list[j + 3] !== after) continue;
-      out[n++] = list[j]!;
-      out[n++] = list[j + 1]!;
-      // Hundreds of copies of one block: linking each to a few is enough to put them in one group.
-      if (n >= 2 * MAX_CANDIDATES) break;
+    // Verbatim occurrences first: in a common idiom (a list of names, say) the cap below could
+    // otherwise be spent on look-alikes before the real copy is reached.
+    for (const wantVerbatim of [true, false]) {
+      for (let j = 0; j < list.length && n < 2 * MAX_CANDIDATES; j += STRIDE) {
+        if (list[j] === file.id && list[j + 1] === pos) continue;
+        if ((list[j + 4] === verbatim) !== wantVerbatim) continue;
+        if (list[j + 2] !== before && list[j + 3] !== after) continue;
+        out[n++] = list[j]!;
+        out[n++] = list[j + 1]!;
+      }
     }
     return n;
   }
