@@ -9,6 +9,8 @@ export interface SemanticChunk {
   path: string;
   startLine: number;
   endLine: number;
+  /** The definition the chunk belongs to, when the chunker knows it. */
+  symbol?: string;
   vector: Float32Array;
 }
 

@@ -36,6 +36,11 @@ const MAX_CANDIDATES = 48;
 const CONTEXT = 8;
 /** Numbers per posting: file id, token offset, context before, context after, hash of the exact gram. */
 const STRIDE = 5;
+/**
+ * Below this share of identical tokens, a structural match is mostly different code in the same
+ * shape (two code generators, two config tables), not a copy; judged on the bench's hand-read sample.
+ */
+const MIN_SIMILARITY = 0.65;
 /** A clone more than this share import statements is the usual header of a module, not a copy. */
 const MAX_IMPORT_SHARE = 0.5;
 /** Lines of a verbatim import or re-export list from which it counts as a copied barrel file. */
@@ -313,6 +318,7 @@ export class TextualIndex {
     if (fa.endLine - fa.startLine + 1 < this.options.minLines || fb.endLine - fb.startLine + 1 < this.options.minLines) return undefined;
     // Even copied verbatim, a list of imports or re-exports is how modules start, not code to share.
     if (!importList && importShare(a.tokens, sa, ea) > MAX_IMPORT_SHARE) return undefined;
+    if (similarity < MIN_SIMILARITY) return undefined;
     return { id: this.nextPairId++, a: fa, b: fb, similarity };
   }
 }
