@@ -172,7 +172,7 @@ export class DupeIndex {
         for (const p of gone) semantic.removePath(p);
         semantic.add(chunks);
         signal?.throwIfAborted();
-        const pairs = semantic.pairsFor(readable, (a, b) => !overlaps(a, b) && !partsOfOneDefinition(a, b) && !this.explainedTextually(a, b));
+        const pairs = semantic.pairsFor(readable, (a, b) => !overlaps(a, b) && !this.explainedTextually(a, b));
         for (const pair of pairs) this.semGraph.addEdge(pair.a, pair.b, pair.similarity);
         const newSemNodes = readable.flatMap((p) => semantic.keysOf(p));
         semResult = this.books.semantic.recompute(this.semGraph, oldSemNodes, newSemNodes, (star) => this.semanticGroup(star, semantic));
@@ -408,11 +408,6 @@ function lineJaccard(a: { start: number; end: number }, b: { start: number; end:
   const inter = Math.min(a.end, b.end) - Math.max(a.start, b.start) + 1;
   if (inter <= 0) return 0;
   return inter / (Math.max(a.end, b.end) - Math.min(a.start, b.start) + 1);
-}
-
-/** Pieces of one long function or switch read alike by construction; they are not copies of each other. */
-function partsOfOneDefinition(a: SemanticChunk, b: SemanticChunk): boolean {
-  return a.path === b.path && a.symbol !== undefined && a.symbol === b.symbol;
 }
 
 function overlaps(a: SemanticChunk, b: SemanticChunk): boolean {
