@@ -47,11 +47,18 @@ describe('worker process', () => {
       let killed = false;
       const done = c.request('index', {});
       const firstPid = c.pid;
-      await new Promise<void>((resolve) => {
+      // Pausing mid-run commits what is done (the indexer flushes before it waits), so the kill
+      // lands between a commit and the end however fast this machine indexes.
+      let paused = false;
+      const killedMidRun = new Promise<void>((resolve) => {
         const timer = setInterval(() => {
           const last = events.filter((e) => e.type === 'progress').at(-1);
-          const midRun = last?.type === 'progress' && last.progress.phase === 'indexing' && last.progress.filesDone < last.progress.filesTotal;
-          if (midRun && committed(path.join(dir, 'index')) && !killed) {
+          const midRun = last?.type === 'progress' && last.progress.phase === 'indexing' && last.progress.filesDone > 0 && last.progress.filesDone < last.progress.filesTotal;
+          if (midRun && !paused) {
+            paused = true;
+            c.pause();
+          }
+          if (paused && committed(path.join(dir, 'index')) && !killed) {
             killed = true;
             process.kill(firstPid!, 'SIGKILL');
             clearInterval(timer);
@@ -59,6 +66,10 @@ describe('worker process', () => {
           }
         }, 5);
       });
+      const finishedFirst = done.then(() => {
+        if (!killed) assert.fail('the run finished before it could be killed');
+      });
+      await Promise.race([killedMidRun, finishedFirst]);
       const results = await done;
       const summary = results[root]!;
       assert.ok(events.some((e) => e.type === 'restarting' && /SIGKILL/.test(e.reason)), 'restart was announced');
