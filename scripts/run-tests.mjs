@@ -19,7 +19,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 // One file at a time: several load the real model and the machine has two cores.
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+// A test that hangs fails after ten minutes instead of holding CI until its own limit.
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);
