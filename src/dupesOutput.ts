@@ -21,7 +21,7 @@ export function dupesText(reports: readonly DupeReport[]): string {
     r.groups.forEach((g, i) => {
       out.push('');
       out.push(`${String(i + 1).padStart(3)}. ${g.kind} × ${g.members.length}, ~${g.lines} lines each, impact ${g.impact}, score ${g.score.toFixed(3)}  [${g.id}]`);
-      for (const m of g.members) out.push(`       ${m.similarity === 1 ? ' centre' : m.similarity.toFixed(3).padStart(7)}  ${m.path}:${m.start}-${m.end}`);
+      g.members.forEach((m, j) => out.push(`       ${j === 0 ? ' centre' : m.similarity.toFixed(3).padStart(7)}  ${m.path}:${m.start}-${m.end}`));
     });
     out.push('');
     out.push(`  (${r.update.filesChanged} files analysed, ${r.update.filesFromCache} from cache, ${r.update.semanticChunks} chunks compared by meaning, ${r.update.seconds.toFixed(2)} s)`);
