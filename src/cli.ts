@@ -110,17 +110,30 @@ function searchMode(value: string | undefined): SearchMode {
   return value as SearchMode;
 }
 
+// The checkout (or installed package) this CLI runs from: dist/cli.js, or src/cli.ts under tsx.
+const PROJECT_DIR = path.join(__dirname, '..');
+const BUNDLED_MODELS = path.join(PROJECT_DIR, 'models');
+const MODEL_CACHE = path.join(userCacheDir(), 'models');
+const FROM_SOURCE = __filename.endsWith('.ts');
+const WORKER = {
+  workerPath: FROM_SOURCE ? path.join(__dirname, 'worker', 'main.ts') : path.join(__dirname, 'worker.js'),
+  execArgv: FROM_SOURCE ? ['--import', 'tsx'] : [],
+};
+
+/** Writes a report as indented JSON, creating its folder. */
+async function writeJson(file: string, data: unknown): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+}
+
 function openClient(root: string, onProgress?: ProgressLine): WorkerClient {
-  const fromSource = __filename.endsWith('.ts');
-  const here = __dirname;
   const absRoot = path.resolve(root);
   return new WorkerClient({
-    workerPath: fromSource ? path.join(here, 'worker', 'main.ts') : path.join(here, 'worker.js'),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    ...WORKER,
     config: {
       ...(opts.model ? { model: opts.model } : {}),
-      bundledModelsDir: path.join(here, '..', 'models'),
-      modelCacheDir: path.join(userCacheDir(), 'models'),
+      bundledModelsDir: BUNDLED_MODELS,
+      modelCacheDir: MODEL_CACHE,
       threads: intOption('threads', opts.threads, defaultThreads()),
       roots: [{ root: absRoot, indexDir: path.resolve(opts['index-dir'] ?? defaultIndexDir(absRoot)) }],
     },
@@ -201,28 +214,20 @@ async function main(): Promise<number> {
 
 /** `nearby bench index`: indexing throughput and footprint on a real tree (default: node_modules). */
 async function benchIndex(): Promise<number> {
-  const projectDir = path.join(__dirname, '..');
-  const root = path.resolve(opts.root ?? path.join(projectDir, 'node_modules'));
-  const bundledModelsDir = path.join(projectDir, 'models');
-  const modelCacheDir = path.join(userCacheDir(), 'models');
-  const model = await resolveModel({ bundledDir: bundledModelsDir, cacheDir: modelCacheDir, ...(opts.model ? { model: opts.model } : {}) });
-  const fromSource = __filename.endsWith('.ts');
+  const root = path.resolve(opts.root ?? path.join(PROJECT_DIR, 'node_modules'));
+  const model = await resolveModel({ bundledDir: BUNDLED_MODELS, cacheDir: MODEL_CACHE, ...(opts.model ? { model: opts.model } : {}) });
   const report = await runIndexBench({
     root,
-    workerPath: fromSource ? path.join(__dirname, 'worker', 'main.ts') : path.join(__dirname, 'worker.js'),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-    bundledModelsDir,
-    modelCacheDir,
+    ...WORKER,
+    bundledModelsDir: BUNDLED_MODELS,
+    modelCacheDir: MODEL_CACHE,
     model,
     threads: intOption('threads', opts.threads, defaultThreads()),
     naiveChunks: intOption('naive-chunks', opts['naive-chunks'], 3000),
     log: (line) => process.stderr.write(`bench index: ${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  if (typeof opts.json === 'string') {
-    await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
-    await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-  }
+  if (typeof opts.json === 'string') await writeJson(opts.json, report);
   return 0;
 }
 
@@ -232,12 +237,11 @@ async function evaluate(which: string | undefined): Promise<number> {
   const split = opts.split ?? 'test';
   if (split !== 'dev' && split !== 'test') throw new UsageError(`--split must be dev or test, got "${split}"`);
   const modes = opts.mode ? [searchMode(opts.mode)] : SEARCH_MODES;
-  const projectDir = path.join(__dirname, '..');
-  const evalDir = process.env['NEARBY_EVAL_DIR'] ?? path.join(projectDir, '..', 'shared', 'eval');
+  const evalDir = process.env['NEARBY_EVAL_DIR'] ?? path.join(PROJECT_DIR, '..', 'shared', 'eval');
   const engine = await Engine.open({
     ...(opts.model ? { model: opts.model } : {}),
-    bundledModelsDir: path.join(projectDir, 'models'),
-    modelCacheDir: path.join(userCacheDir(), 'models'),
+    bundledModelsDir: BUNDLED_MODELS,
+    modelCacheDir: MODEL_CACHE,
     threads: intOption('threads', opts.threads, defaultThreads()),
     roots: [],
   });
@@ -247,7 +251,7 @@ async function evaluate(which: string | undefined): Promise<number> {
     for (const suite of which === 'all' ? SUITES : [which]) {
       let pairs;
       try {
-        pairs = loadSuite(suite, split, projectDir, evalDir);
+        pairs = loadSuite(suite, split, PROJECT_DIR, evalDir);
       } catch (err) {
         if (!(err instanceof SuiteUnavailable)) throw err;
         process.stderr.write(`nearby eval: skipped ${err.message}\n`);
@@ -258,20 +262,13 @@ async function evaluate(which: string | undefined): Promise<number> {
       const progress = new ProgressLine(process.stderr);
       const results = await evaluateRetrieval(label, pairs, engine.embedder, modes, (done, total) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done }));
       progress.done();
-      for (const r of results) {
-        const file = path.join('reports', 'eval', `${label}-${r.mode}.json`);
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, `${JSON.stringify(r, null, 2)}\n`);
-      }
+      for (const r of results) await writeJson(path.join('reports', 'eval', `${label}-${r.mode}.json`), r);
       reports.push(...results);
     }
   } finally {
     await engine.dispose();
   }
-  if (typeof opts.json === 'string') {
-    await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
-    await writeFile(opts.json, `${JSON.stringify(reports, null, 2)}\n`);
-  }
+  if (typeof opts.json === 'string') await writeJson(opts.json, reports);
   printEvalTable(reports);
   return failed ? 1 : 0;
 }
@@ -289,8 +286,7 @@ async function bench(what: string | undefined, rest: string[]): Promise<number> 
   const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!]);
   printStoreTable(report.sizes);
   if (typeof opts.json === 'string') {
-    await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
-    await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+    await writeJson(opts.json, report);
     process.stderr.write(`report written to ${opts.json}\n`);
   }
   return 0;

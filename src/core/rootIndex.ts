@@ -1,11 +1,9 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { normalizeInPlace, type Embedder } from './embed/embedder';
 import type { FileParser } from './index/fileParser';
 import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexer';
 import type { IndexSummary } from './index/progress';
 import type { ScanOptions } from './scan/scanner';
-import { decodeSource } from './scan/readSourceFile';
 import type { RankedChunk, SearchMode } from './search/hybrid';
 import { LexicalIndex } from './search/lexicalIndex';
 import { rankChunks } from './search/rank';
@@ -148,15 +146,9 @@ export class RootIndex {
     const worker = async () => {
       for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
         const chunks = this.store.chunksOf(p);
-        let lines: string[];
-        try {
-          const decoded = decodeSource(await fs.readFile(path.join(this.root, p)));
-          if (!decoded.ok) continue;
-          lines = decoded.text.split(/\r?\n/);
-        } catch {
-          continue; // gone since it was indexed: the next index run drops it
-        }
-        if (!this.lexical.has(p)) {
+        const lines = await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER);
+        // Unreadable or gone since it was indexed: the next index run drops it.
+        if (lines && !this.lexical.has(p)) {
           this.lexical.putFile(p, chunks.map((chunk) => ({ chunk, text: lines.slice(chunk.startLine - 1, chunk.endLine).join('\n') })));
         }
       }
