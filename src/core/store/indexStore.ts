@@ -321,7 +321,7 @@ export class IndexStore {
         }
         try {
           const stat = await handle.stat();
-          const data = await handle.readFile();
+          const data = await readWhole(handle, stat.size);
           const contents = decodeShard(data);
           if (contents.modelId !== this.current.modelId || contents.dimension !== this.current.dimension) {
             throw new Error(`written by model ${contents.modelId}/${contents.dimension}`);
@@ -425,6 +425,19 @@ export class IndexStore {
   private shardPath(i: number): string {
     return path.join(this.dir, 'shards', this.shardName(i), 'index.json');
   }
+}
+
+/** One read for the whole file: `readFile` reads in 512 KB pieces, a thread-pool round trip each. */
+async function readWhole(handle: fs.FileHandle, size: number): Promise<Buffer> {
+  const data = Buffer.allocUnsafe(size);
+  let at = 0;
+  while (at < size) {
+    const { bytesRead } = await handle.read(data, at, size - at, at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+  }
+  // A file that shrank meanwhile is cut short here and rejected by the decoder.
+  return data.subarray(0, at);
 }
 
 async function stampOf(file: string): Promise<string | undefined> {

@@ -61,13 +61,7 @@ export class VectorTable {
   addQuantized(chunk: StoredChunk, source: Int8Array, offset = 0): number {
     if (source.length - offset < this.dimension) throw new Error(`vector of ${source.length - offset} dimensions, index has ${this.dimension}`);
     const row = this.allocate();
-    const m = this.m;
-    const base = row * this.kernel.stride;
-    for (let i = 0; i < this.dimension; i++) {
-      const x = source[offset + i]!;
-      // -128 is the one int8 value quantization never produces; keeping it out keeps the bounds symmetric.
-      m[base + i] = x === -128 ? -127 : x;
-    }
+    this.m.set(source.subarray(offset, offset + this.dimension), row * this.kernel.stride);
     this.finish(row, chunk);
     return row;
   }
@@ -192,7 +186,9 @@ export class VectorTable {
     let l1 = 0;
     let l2 = 0;
     for (let i = row * this.kernel.stride, end = i + this.dimension; i < end; i++) {
-      const x = m[i]!;
+      let x = m[i]!;
+      // -128 is the one int8 value quantization never produces; keeping it out keeps the bounds symmetric.
+      if (x === -128) m[i] = x = -127;
       l1 += x < 0 ? -x : x;
       l2 += x * x;
     }
