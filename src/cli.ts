@@ -275,9 +275,9 @@ async function evaluate(which: string | undefined): Promise<number> {
 
 async function bench(what: string | undefined, rest: string[]): Promise<number> {
   if (what === 'store-one') {
-    const [impl, n, dim] = rest;
-    if (impl !== 'nearby' && impl !== 'vectra') throw new UsageError('store-one needs nearby|vectra');
-    process.stdout.write(`${JSON.stringify(await runStoreBenchOne(impl, Number(n), Number(dim)))}\n`);
+    const [impl, n, dim, phase, dir] = rest;
+    if ((impl !== 'nearby' && impl !== 'vectra') || (phase !== 'build' && phase !== 'open') || !dir) throw new UsageError('store-one needs nearby|vectra <n> <dim> build|open <dir>');
+    process.stdout.write(`${JSON.stringify(await runStoreBenchOne(impl, Number(n), Number(dim), phase, dir))}\n`);
     return 0;
   }
   if (what === 'index') return benchIndex();

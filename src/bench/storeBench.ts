@@ -1,9 +1,11 @@
 /**
  * `nearby bench store`: Nearby's sharded store against stock Vectra `LocalIndex` on the same
- * random unit vectors. Each (implementation, size) runs in its own process so peak RSS is its own.
+ * random unit vectors. Each (implementation, size) is built in one process and opened in a fresh
+ * one, as an editor opens an index it wrote in an earlier session: the load is not timed in a
+ * process still holding the index it just built. Peak RSS is the larger of the two.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,10 +23,14 @@ export interface StoreFigures {
 }
 
 type Impl = 'nearby' | 'vectra';
+export type StorePhase = 'build' | 'open';
 const CHUNKS_PER_FILE = 10;
 const QUERIES = 200;
 /** One-file updates timed (each a different file); the median is reported. */
 const UPDATES = 11;
+
+type Built = { insert_ms: number; rss_mb: number } | (VectraFailure & { rss_mb: number });
+type Opened = Pick<StoreFigures, 'load_ms' | 'query_p50_ms' | 'query_p95_ms' | 'update_ms' | 'rss_mb'>;
 
 /** Parent side: runs every size for both implementations and returns the report. */
 export function runStoreBench(sizes: number[], dimension: number, selfArgs: string[]): { sizes: Record<string, unknown>[] } {
@@ -39,37 +45,51 @@ export function runStoreBench(sizes: number[], dimension: number, selfArgs: stri
         continue;
       }
       process.stderr.write(`bench store: ${impl} n=${n}...\n`);
-      const r = spawnSync(process.execPath, [...selfArgs, 'bench', 'store-one', impl, String(n), String(dimension)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      const last = r.stdout.trim().split('\n').pop() ?? '';
+      const dir = mkdtempSync(path.join(os.tmpdir(), `nearby-bench-${impl}-`));
       try {
-        row[impl] = JSON.parse(last);
-      } catch {
-        row[impl] = { error: (r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status} ${r.signal ?? ''}`).slice(0, 300) };
+        const run = <T>(phase: StorePhase): T | { error: string } => {
+          const r = spawnSync(process.execPath, [...selfArgs, 'bench', 'store-one', impl, String(n), String(dimension), phase, dir], { encoding: 'utf8', maxBuffer: 1 << 24 });
+          try {
+            return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T;
+          } catch {
+            return { error: (r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status} ${r.signal ?? ''}`).slice(0, 300) };
+          }
+        };
+        const built = run<Built>('build');
+        if ('error' in built) {
+          row[impl] = built;
+          if (impl === 'vectra') vectraFailedAt = { n, error: built.error };
+          continue;
+        }
+        const disk_bytes = diskBytes(dir);
+        const opened = run<Opened>('open');
+        row[impl] = 'error' in opened ? { ...built, error: opened.error } : { insert_ms: built.insert_ms, ...opened, disk_bytes, rss_mb: Math.max(built.rss_mb, opened.rss_mb) };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      const error = (row[impl] as { error?: string }).error;
-      if (impl === 'vectra' && error) vectraFailedAt = { n, error };
     }
     report.push(row);
   }
   return { sizes: report };
 }
 
-/** Child side: one implementation at one size; prints one JSON line. */
-export async function runStoreBenchOne(impl: Impl, n: number, dimension: number): Promise<StoreFigures | (VectraFailure & Pick<StoreFigures, 'rss_mb'>)> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `nearby-bench-${impl}-`));
-  try {
-    // Generated per file on demand, so the input data does not count in either store's RSS.
-    const vectors = (f: number) => randomVectors(Math.min(CHUNKS_PER_FILE, n - f * CHUNKS_PER_FILE), dimension, Math.imul(f + 1, 0x9e3779b1) >>> 0);
-    const files = Math.ceil(n / CHUNKS_PER_FILE);
-    const queries = randomVectors(QUERIES, dimension, 2);
-    const update = randomVectors(CHUNKS_PER_FILE * UPDATES, dimension, 3);
-    const figures = impl === 'nearby' ? await benchNearby(dir, files, vectors, queries, update, dimension) : await benchVectra(dir, files, vectors, queries, update);
-    const rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
-    if ('error' in figures) return { ...figures, rss_mb };
-    return { ...figures, disk_bytes: await diskBytes(dir), rss_mb };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Child side: one phase of one implementation at one size, on `dir`; prints one JSON line. */
+export async function runStoreBenchOne(impl: Impl, n: number, dimension: number, phase: StorePhase, dir: string): Promise<Built | Opened> {
+  // Generated per file on demand, so the input data does not count in either store's RSS.
+  const vectors = (f: number) => randomVectors(Math.min(CHUNKS_PER_FILE, n - f * CHUNKS_PER_FILE), dimension, Math.imul(f + 1, 0x9e3779b1) >>> 0);
+  const files = Math.ceil(n / CHUNKS_PER_FILE);
+  const queries = randomVectors(QUERIES, dimension, 2);
+  const update = randomVectors(CHUNKS_PER_FILE * UPDATES, dimension, 3);
+  const identity = { modelId: 'bench', dimension, chunkerVersion: 1 };
+  const figures =
+    phase === 'build'
+      ? impl === 'nearby'
+        ? await buildNearby(dir, identity, files, vectors)
+        : await buildVectra(dir, files, vectors, queries)
+      : impl === 'nearby'
+        ? await openNearby(dir, identity, queries, update)
+        : await openVectra(dir, queries, update);
+  return { ...figures, rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
 function chunkOf(file: number, i: number): StoredChunk {
@@ -77,18 +97,21 @@ function chunkOf(file: number, i: number): StoredChunk {
   return { path: p, startLine: i * 20 + 1, endLine: i * 20 + 18, language: 'typescript', kind: 'code', symbol: `fn${file}_${i}`, hash: `${file.toString(16)}-${i}` };
 }
 
-async function benchNearby(dir: string, files: number, vectors: (f: number) => Float32Array[], queries: Float32Array[], update: Float32Array[], dimension: number): Promise<Omit<StoreFigures, 'disk_bytes' | 'rss_mb'>> {
-  const identity = { modelId: 'bench', dimension, chunkerVersion: 1 };
-  let t = performance.now();
+type Identity = { modelId: string; dimension: number; chunkerVersion: number };
+
+async function buildNearby(dir: string, identity: Identity, files: number, vectors: (f: number) => Float32Array[]): Promise<{ insert_ms: number }> {
+  const t = performance.now();
   const { store } = await IndexStore.open(dir, identity);
   for (let f = 0; f < files; f++) {
     const vs = vectors(f);
     store.putFile(chunkOf(f, 0).path, { mtimeMs: f, size: f }, vs.map((_, i) => chunkOf(f, i)), vs);
   }
   await store.close();
-  const insert_ms = performance.now() - t;
+  return { insert_ms: round(performance.now() - t) };
+}
 
-  t = performance.now();
+async function openNearby(dir: string, identity: Identity, queries: Float32Array[], update: Float32Array[]): Promise<Omit<Opened, 'rss_mb'>> {
+  const t = performance.now();
   const loaded = (await IndexStore.open(dir, identity)).store;
   loaded.search(queries[0]!, 10); // as for Vectra, whose first query is what reads the file
   const load_ms = performance.now() - t;
@@ -113,12 +136,12 @@ async function benchNearby(dir: string, files: number, vectors: (f: number) => F
   }
   await loaded.close();
   if ((await IndexStore.open(dir, identity)).store.search(update[0]!, 1)[0]?.hash !== 'new-0-0') throw new Error('update not on disk');
-  return { insert_ms: round(insert_ms), load_ms: round(load_ms), ...percentiles(times), update_ms: round(median(updates)) };
+  return { load_ms: round(load_ms), ...percentiles(times), update_ms: round(median(updates)) };
 }
 
-async function benchVectra(dir: string, files: number, vectors: (f: number) => Float32Array[], queries: Float32Array[], update: Float32Array[]): Promise<Omit<StoreFigures, 'disk_bytes' | 'rss_mb'> | VectraFailure> {
+async function buildVectra(dir: string, files: number, vectors: (f: number) => Float32Array[], queries: Float32Array[]): Promise<{ insert_ms: number } | VectraFailure> {
   const { LocalIndex } = await import('vectra');
-  let t = performance.now();
+  const t = performance.now();
   const index = new LocalIndex(dir);
   await index.createIndex({ version: 1 });
   await index.beginUpdate();
@@ -139,9 +162,12 @@ async function benchVectra(dir: string, files: number, vectors: (f: number) => F
     const times = await timeVectraQueries(index, queries);
     return { error: (err as Error).message.slice(0, 200), ...percentiles(times), note: 'save failed; queries ran on the items Vectra held in memory' };
   }
-  const insert_ms = performance.now() - t;
+  return { insert_ms: round(performance.now() - t) };
+}
 
-  t = performance.now();
+async function openVectra(dir: string, queries: Float32Array[], update: Float32Array[]): Promise<Omit<Opened, 'rss_mb'>> {
+  const { LocalIndex } = await import('vectra');
+  const t = performance.now();
   const loaded = new LocalIndex(dir);
   await loaded.queryItems(Array.from(queries[0]!), '', 10);
   const load_ms = performance.now() - t;
@@ -161,7 +187,7 @@ async function benchVectra(dir: string, files: number, vectors: (f: number) => F
     const top = await loaded.queryItems(Array.from(update[u * CHUNKS_PER_FILE]!), '', 1);
     if (top[0]?.item.metadata['hash'] !== `new-${u}-0`) throw new Error('update not visible to search');
   }
-  return { insert_ms: round(insert_ms), load_ms: round(load_ms), ...percentiles(times), update_ms: round(median(updates)) };
+  return { load_ms: round(load_ms), ...percentiles(times), update_ms: round(median(updates)) };
 }
 
 interface VectraFailure {
@@ -196,10 +222,10 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-async function diskBytes(dir: string): Promise<number> {
+function diskBytes(dir: string): number {
   let total = 0;
-  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))).size;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += statSync(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).size;
   }
   return total;
 }

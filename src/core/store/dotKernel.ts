@@ -1,3 +1,5 @@
+import { compileModule, ensureMemory, I32, oneFunctionModule, op, uleb, V128, wasm, type WasmMemory } from './wasm';
+
 /**
  * Integer dot products of one query against every row of an int8 matrix, the inner loop of search.
  *
@@ -23,22 +25,6 @@ export interface DotKernel {
   readonly simd: boolean;
 }
 
-const PAGE = 65536;
-
-// The project's lib settings carry no WebAssembly typings (they come with the DOM lib); the little
-// used here is declared locally.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
 export function createDotKernel(dimension: number): DotKernel {
   const stride = Math.ceil(dimension / 16) * 16;
   try {
@@ -51,14 +37,7 @@ export function createDotKernel(dimension: number): DotKernel {
 let compiled: object | undefined | null;
 
 function wasmModule(): object | undefined {
-  if (compiled === undefined) {
-    try {
-      const bytes = assembleDotModule();
-      compiled = wasm?.validate(bytes) ? new wasm.Module(bytes) : null;
-    } catch {
-      compiled = null;
-    }
-  }
+  if (compiled === undefined) compiled = compileModule(assembleDotModule()) ?? null;
   return compiled ?? undefined;
 }
 
@@ -87,9 +66,7 @@ class WasmDotKernel implements DotKernel {
   reserve(rows: number): void {
     if (rows <= this.cap) return;
     const cap = Math.max(rows, Math.ceil(this.cap * 1.5), 1024);
-    const bytes = this.matrixOffset + cap * this.stride + cap * 4;
-    const pages = Math.ceil(bytes / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (pages > 0) this.memory.grow(pages);
+    ensureMemory(this.memory, this.matrixOffset + cap * this.stride + cap * 4);
     this.cap = cap;
   }
 
@@ -168,13 +145,8 @@ class JsDotKernel implements DotKernel {
  * Memory is imported as `m.m`. Overflow is ruled out by the caller's choice of query scale.
  */
 export function assembleDotModule(): Uint8Array {
-  const I32 = 0x7f;
-  const V128 = 0x7b;
   const [Q, M, ROWS, STRIDE, OUT, R, END, P, QP, ACC, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const i32const = (n: number) => [0x41, ...sleb(n)];
-  const simd = (op: number) => [0xfd, ...uleb(op)];
+  const { get, set, i32: i32const, simd } = op;
   const v128load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
   const I32_ADD = 0x6a;
   const I32_MUL = 0x6c;
@@ -215,46 +187,5 @@ export function assembleDotModule(): Uint8Array {
     0x0b, // end block
     0x0b, // end function
   ];
-  const func = [...vec([[4, I32], [2, V128]]), ...body];
-  const name = (s: string) => vec([...s].map((c) => [c.charCodeAt(0)]));
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])]])),
-    ...section(2, vec([[...name('m'), ...name('m'), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name('dots'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
-  ]);
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, bytes: number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
+  return oneFunctionModule('dots', 5, 0, [[4, I32], [2, V128]], body);
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { removeStaleTemporaries, writeFileAtomic } from './atomicWrite';
 import type { FileState, IndexIdentity, IndexManifest, ScoredChunk, SearchFilter, StoredChunk } from './records';
 import { VectorTable } from './vectorTable';
-import { decodeShard, encodeShard, type DecodedShard } from './vectraShard';
+import { encodeShard, ShardDecoder, type DecodedShard } from './vectraShard';
 import { WriterLock, type WriterLockOptions } from './writerLock';
 
 export const STORE_FORMAT_VERSION = 1;
@@ -57,7 +57,8 @@ export class IndexStore {
   private readonly versions: number[];
   /** Stamp (inode, size, mtime) of each shard file as last read or written by this process. */
   private readonly stamps: (string | undefined)[];
-  private readonly byHash = new Map<string, number>();
+  /** Hash → a row holding that text's vector; built on first use, so that opening an index does not wait for it. */
+  private byHash: Map<string, number> | undefined;
   /** Rows no longer searchable whose vectors stay readable (for reuse) until the next full flush. */
   private retired: { row: number; hash: string }[] = [];
   private readonly table: VectorTable;
@@ -126,7 +127,7 @@ export class IndexStore {
 
   /** A stored vector for identical text anywhere in the index: moved or renamed code is not re-embedded. */
   vectorFor(hash: string): Float32Array | undefined {
-    const row = this.byHash.get(hash);
+    const row = this.hashIndex().get(hash);
     return row === undefined ? undefined : this.table.vector(row);
   }
 
@@ -143,7 +144,7 @@ export class IndexStore {
     if (old) this.retireRows(old);
     else this.files++;
     shard.set(p, { state, chunks, rows });
-    chunks.forEach((c, i) => this.byHash.set(c.hash, rows[i]!));
+    if (this.byHash) chunks.forEach((c, i) => this.byHash!.set(c.hash, rows[i]!));
     this.touch(p);
   }
 
@@ -309,35 +310,30 @@ export class IndexStore {
   /** (Re)reads the given shards into memory. Returns the ones that could not be read. */
   private async loadShards(indices: number[]): Promise<string[]> {
     const dropped: string[] = [];
-    // One shard at a time, the next one's bytes read while this one is decoded: never every
-    // shard's bytes and parsed contents in memory at once (100k chunks: peak RSS 466 → 333 MB).
-    const readShard = async (i: number): Promise<[number, DecodedShard | undefined, string | undefined]> => {
-        let handle: fs.FileHandle;
+    // One shard at a time through one decoder, the next one's bytes read while this one's chunks
+    // are added: never every shard's bytes and contents in memory at once.
+    const decoder = new ShardDecoder();
+    let next = indices.length > 0 ? this.readShard(indices[0]!, decoder) : undefined;
+    for (let k = 0; k < indices.length; k++) {
+      const read = await next!;
+      const i = indices[k]!;
+      let contents: DecodedShard | undefined;
+      if (read === 'missing') contents = { modelId: this.current.modelId, dimension: this.current.dimension, files: new Map(), vectors: new Int8Array(0), sums: new Int32Array(0) };
+      else if (typeof read === 'object') {
         try {
-          handle = await fs.open(this.shardPath(i), 'r');
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
-          return [i, { modelId: this.current.modelId, dimension: this.current.dimension, files: new Map(), vectors: new Int8Array(0) }, undefined];
-        }
-        try {
-          const stat = await handle.stat();
-          const data = await readWhole(handle, stat.size);
-          const contents = decodeShard(data);
+          contents = decoder.decode();
           if (contents.modelId !== this.current.modelId || contents.dimension !== this.current.dimension) {
             throw new Error(`written by model ${contents.modelId}/${contents.dimension}`);
           }
-          return [i, contents, `${stat.ino}:${stat.size}:${stat.mtimeMs}`];
         } catch (err) {
           dropped.push(`${this.shardName(i)}: ${(err as Error).message}`);
-          return [i, undefined, undefined];
-        } finally {
-          await handle.close();
+          contents = undefined;
         }
-    };
-    let next = indices.length > 0 ? readShard(indices[0]!) : undefined;
-    for (let k = 0; k < indices.length; k++) {
-      const [i, contents, stamp] = await next!;
-      next = k + 1 < indices.length ? readShard(indices[k + 1]!) : undefined;
+      } else dropped.push(`${this.shardName(i)}: ${read}`);
+      // The decoder's input is free again (its output stays put until the next decode): the next
+      // read can start. It touches the decoder only after its first await, i.e. after the
+      // synchronous adding below.
+      next = k + 1 < indices.length ? this.readShard(indices[k + 1]!, decoder) : undefined;
       const shard = this.shards[i]!;
       const mine = this.changed[i]!;
       for (const [p, entry] of shard) {
@@ -346,7 +342,7 @@ export class IndexStore {
         shard.delete(p);
         this.files--;
       }
-      this.stamps[i] = stamp;
+      this.stamps[i] = typeof read === 'object' && contents ? read.stamp : undefined;
       if (!contents) {
         // Rewritten (without the unreadable files) on the next flush; they are indexed again.
         this.dirty.add(i);
@@ -354,13 +350,51 @@ export class IndexStore {
       }
       for (const [p, file] of contents.files) {
         if (mine.has(p)) continue;
-        const rows = file.chunks.map((c, j) => this.table.addQuantized(c, contents.vectors, file.items[j]! * contents.dimension));
+        const rows = this.table.addQuantizedRun(file.chunks, contents.vectors, contents.sums, file.first);
         shard.set(p, { state: file.state, chunks: file.chunks, rows });
-        file.chunks.forEach((c, j) => this.byHash.set(c.hash, rows[j]!));
+        if (this.byHash) file.chunks.forEach((c, j) => this.byHash!.set(c.hash, rows[j]!));
         this.files++;
       }
     }
     return dropped;
+  }
+
+  /** Reads shard `i`'s file into the decoder's buffer: its stamp, 'missing', or why it could not be read. */
+  private async readShard(i: number, decoder: ShardDecoder): Promise<{ stamp: string } | 'missing' | string> {
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.shardPath(i), 'r');
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message;
+    }
+    try {
+      const stat = await handle.stat();
+      // One read for the whole file (`readFile` reads in 512 KB pieces, a thread-pool round trip each).
+      const into = decoder.buffer(stat.size);
+      let at = 0;
+      while (at < into.length) {
+        const { bytesRead } = await handle.read(into, at, into.length - at, at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      // A file that shrank meanwhile is cut short; the decoder rejects it.
+      if (at < into.length) decoder.buffer(at);
+      return { stamp: `${stat.ino}:${stat.size}:${stat.mtimeMs}` };
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private hashIndex(): Map<string, number> {
+    if (!this.byHash) {
+      this.byHash = new Map();
+      // Retired rows first: their vectors stay readable until recycled, and live rows win.
+      for (const { row, hash } of this.retired) this.byHash.set(hash, row);
+      for (const shard of this.shards) for (const entry of shard.values()) entry.chunks.forEach((c, j) => this.byHash!.set(c.hash, entry.rows[j]!));
+    }
+    return this.byHash;
   }
 
   private retireRows(entry: FileEntry): void {
@@ -373,7 +407,7 @@ export class IndexStore {
   /** After a flush made removals final, frees their rows and forgets vectors of text that is gone. */
   private recycleRetired(): void {
     for (const { row, hash } of this.retired) {
-      if (this.byHash.get(hash) === row) this.byHash.delete(hash);
+      if (this.byHash?.get(hash) === row) this.byHash.delete(hash);
       this.table.recycle(row);
     }
     this.retired = [];
@@ -425,19 +459,6 @@ export class IndexStore {
   private shardPath(i: number): string {
     return path.join(this.dir, 'shards', this.shardName(i), 'index.json');
   }
-}
-
-/** One read for the whole file: `readFile` reads in 512 KB pieces, a thread-pool round trip each. */
-async function readWhole(handle: fs.FileHandle, size: number): Promise<Buffer> {
-  const data = Buffer.allocUnsafe(size);
-  let at = 0;
-  while (at < size) {
-    const { bytesRead } = await handle.read(data, at, size - at, at);
-    if (bytesRead === 0) break;
-    at += bytesRead;
-  }
-  // A file that shrank meanwhile is cut short here and rejected by the decoder.
-  return data.subarray(0, at);
 }
 
 async function stampOf(file: string): Promise<string | undefined> {

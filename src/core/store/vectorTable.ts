@@ -51,19 +51,36 @@ export class VectorTable {
     const off = row * this.kernel.stride;
     let maxAbs = 0;
     for (let i = 0; i < vector.length; i++) maxAbs = Math.max(maxAbs, Math.abs(vector[i]!));
+    // Never -128: the one int8 value with no positive twin would break the symmetric bounds of `spread`.
     const scale = maxAbs > 0 ? 127 / maxAbs : 0;
-    for (let i = 0; i < vector.length; i++) m[off + i] = Math.round(vector[i]! * scale);
-    this.finish(row, chunk);
+    let l1 = 0;
+    let l2 = 0;
+    for (let i = 0; i < vector.length; i++) {
+      const x = Math.round(vector[i]! * scale);
+      m[off + i] = x;
+      l1 += Math.abs(x);
+      l2 += x * x;
+    }
+    this.finish(row, chunk, l1, l2);
     return row;
   }
 
-  /** Adds a chunk whose vector is already int8 (read from disk): `dimension` values of `source` from `offset`. */
-  addQuantized(chunk: StoredChunk, source: Int8Array, offset = 0): number {
-    if (source.length - offset < this.dimension) throw new Error(`vector of ${source.length - offset} dimensions, index has ${this.dimension}`);
-    const row = this.allocate();
-    this.m.set(source.subarray(offset, offset + this.dimension), row * this.kernel.stride);
-    this.finish(row, chunk);
-    return row;
+  /**
+   * Adds a file's chunks whose vectors are already int8 in -127..127 (read from disk): rows
+   * `first`, `first + 1`, … of `source`, `dimension` values each, with their sums of |x| and x² at
+   * `2 * row` and `2 * row + 1` of `sums`. Returns the table row of each chunk.
+   */
+  addQuantizedRun(chunks: readonly StoredChunk[], source: Int8Array, sums: Int32Array, first: number): number[] {
+    const d = this.dimension;
+    if (source.length < (first + chunks.length) * d) throw new Error(`${chunks.length} vectors from item ${first} of ${source.length / d}`);
+    const rows = chunks.map(() => this.allocate());
+    // Taken after `allocate`, which may grow the matrix.
+    const m = this.m;
+    const stride = this.kernel.stride;
+    if (stride === d && rows.every((r, j) => r === rows[0]! + j)) m.set(source.subarray(first * d, (first + rows.length) * d), rows[0]! * stride);
+    else rows.forEach((r, j) => m.set(source.subarray((first + j) * d, (first + j + 1) * d), r * stride));
+    rows.forEach((r, j) => this.finish(r, chunks[j]!, sums[2 * (first + j)]!, sums[2 * (first + j) + 1]!));
+    return rows;
   }
 
   /** Takes a row out of search; its vector stays readable until `recycle`. */
@@ -181,17 +198,7 @@ export class VectorTable {
     return this.used++;
   }
 
-  private finish(row: number, chunk: StoredChunk): void {
-    const m = this.m;
-    let l1 = 0;
-    let l2 = 0;
-    for (let i = row * this.kernel.stride, end = i + this.dimension; i < end; i++) {
-      let x = m[i]!;
-      // -128 is the one int8 value quantization never produces; keeping it out keeps the bounds symmetric.
-      if (x === -128) m[i] = x = -127;
-      l1 += x < 0 ? -x : x;
-      l2 += x * x;
-    }
+  private finish(row: number, chunk: StoredChunk, l1: number, l2: number): void {
     const inv = l2 > 0 ? 1 / Math.sqrt(l2) : 0;
     this.inv[row] = inv;
     this.spread[row] = l1 * inv;

@@ -1,4 +1,5 @@
 import type { FileState, StoredChunk } from './records';
+import { createVectorDigits, type VectorDigits } from './vectorDigits';
 
 /**
  * One shard on disk is a complete Vectra index file (`index.json`): Vectra's own `LocalIndex` can
@@ -19,16 +20,18 @@ export interface EncodableFile extends ShardFileEntry {
 }
 
 export interface DecodedFile extends ShardFileEntry {
-  /** Item number of each chunk in `DecodedShard.vectors`. */
-  items: number[];
+  /** Item number of the file's first chunk in `DecodedShard.vectors`; the others follow it in order. */
+  first: number;
 }
 
 export interface DecodedShard {
   modelId: string;
   dimension: number;
   files: Map<string, DecodedFile>;
-  /** Every item's int8 vector, `dimension` values each, in item order. */
+  /** Every item's int8 vector in -127..127, `dimension` values each, in item order (each file's together). */
   vectors: Int8Array;
+  /** Per item, the sum of |x| and the sum of x² over its vector: the row norms search needs, without another pass. */
+  sums: Int32Array;
 }
 
 interface VectraItem {
@@ -123,105 +126,220 @@ class ByteWriter {
 }
 
 /**
- * Parses a shard; throws on anything malformed so the caller can discard the shard as a whole.
- * Shards this module wrote are read by a byte scanner that puts vector digits straight into int8
- * (loading 500k chunks through `JSON.parse` alone takes seconds and gigabytes); anything else
- * goes through `JSON.parse`.
+ * Reads shards, one at a time, in memory it keeps between them: a shard's bytes go into
+ * `buffer(size)` (a file can be read straight into it), `decode()` parses them. Fresh memory for
+ * every shard costs a page fault per 4 KB and a full garbage collection for almost every shard
+ * of a large index; reused, neither happens.
  */
-export function decodeShard(data: Buffer): DecodedShard {
-  let fast: DecodedShard | undefined;
-  try {
-    fast = decodeOwnFormat(data);
-  } catch {
-    fast = undefined;
+export class ShardDecoder {
+  private readonly digits: VectorDigits = createVectorDigits();
+  private size = 0;
+
+  /** Room for a shard's `size` bytes; valid until the next call on this decoder. */
+  buffer(size: number): Buffer {
+    this.size = size;
+    return this.digits.input(size);
   }
-  return fast ?? decodeGeneric(data.toString('utf8'));
+
+  /**
+   * Parses the bytes put in `buffer`; throws on anything malformed so the caller can discard the
+   * shard as a whole. The result's `vectors` and `sums` may live in the decoder's memory: use
+   * them before the next call on it. Shards Nearby wrote are read by a byte scanner that puts
+   * vector digits straight into int8 (500k chunks through `JSON.parse` take seconds and
+   * gigabytes); anything else goes through `JSON.parse`.
+   */
+  decode(): DecodedShard {
+    let fast: DecodedShard | undefined;
+    try {
+      fast = decodeOwnFormat(this.digits);
+    } catch {
+      fast = undefined;
+    }
+    // `bytes()` again: decoding may have moved the memory.
+    return fast ?? decodeGeneric(this.digits.bytes().toString('utf8', 0, this.size));
+  }
 }
 
-const ITEM_START = Buffer.from('{"id":');
-const METADATA = Buffer.from('"metadata":');
-const VECTOR = Buffer.from(',"vector":[');
+const ID = Buffer.from('{"id":');
+const METADATA = Buffer.from(',"metadata":{"path":');
+const START = Buffer.from(',"start":');
+const END = Buffer.from(',"end":');
+const LANGUAGE = Buffer.from(',"language":');
+const KIND = Buffer.from(',"kind":');
+const HASH = Buffer.from(',"hash":');
+const SYMBOL = Buffer.from(',"symbol":');
+const VECTOR = Buffer.from('},"vector":[');
 const NORM = Buffer.from(',"norm":');
 const NEARBY = Buffer.from('],"nearby":');
 const HEAD = Buffer.from('{"version":1,"metadata_config":{},"items":[');
 
-function decodeOwnFormat(buf: Buffer): DecodedShard | undefined {
-  if (buf.compare(HEAD, 0, HEAD.length, 0, HEAD.length) !== 0) return undefined;
+/**
+ * The exact layout `encodeShard` writes, read byte by byte: metadata straight into chunk objects
+ * (a file's path string shared by its chunks), vector digits straight into int8. Returns undefined
+ * for anything else, which then goes through `JSON.parse`. On a 500k-chunk index this is most of
+ * the load, and a generic `JSON.parse` of the metadata alone took longer than all the rest.
+ */
+function decodeOwnFormat(digits: VectorDigits): DecodedShard | undefined {
+  let buf = digits.bytes();
+  if (!buf.subarray(0, HEAD.length).equals(HEAD)) return undefined;
   const nearbyAt = buf.lastIndexOf(NEARBY);
   if (nearbyAt < 0 || buf[buf.length - 1] !== 0x7d) return undefined;
   const nearby = JSON.parse(buf.toString('utf8', nearbyAt + NEARBY.length, buf.length - 1)) as NearbySection;
   const { modelId, dimension } = nearby;
+  if (!Number.isInteger(dimension) || dimension <= 0) return undefined;
   const files = filesOf(nearby);
 
-  // A plain Uint8Array: element reads on it stay on V8's fastest path.
-  const b = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  // All metadata objects are copied side by side into one JSON array and parsed in one call.
-  const metas = Buffer.allocUnsafe(nearbyAt + 2);
-  let metaLen = 0;
-  metas[metaLen++] = 0x5b;
-  let vectors = new Int8Array(dimension * 256);
+  // Each value takes at least two bytes ("7,"): room for every item the bytes can hold.
+  const capacity = Math.floor(nearbyAt / (2 * dimension));
+  digits.reserve(capacity, dimension);
+  buf = digits.bytes();
+  const r = new ShardReader(buf, HEAD.length, nearbyAt);
   let count = 0;
-  let pos = HEAD.length;
-  while (pos < nearbyAt) {
-    if (buf.compare(ITEM_START, 0, ITEM_START.length, pos, pos + ITEM_START.length) !== 0) return undefined;
-    const metaStart = buf.indexOf(METADATA, pos) + METADATA.length;
-    const vecAt = buf.indexOf(VECTOR, metaStart);
-    if (metaStart < METADATA.length || vecAt < 0 || vecAt > nearbyAt) return undefined;
-    if (count > 0) metas[metaLen++] = 0x2c;
-    metaLen += buf.copy(metas, metaLen, metaStart, vecAt);
-    if ((count + 1) * dimension > vectors.length) {
-      const grown = new Int8Array(vectors.length * 2);
-      grown.set(vectors);
-      vectors = grown;
+  let file: DecodedFile | undefined;
+  const path = new Reused();
+  const language = new Reused();
+  const kind = new Reused();
+  while (r.p < nearbyAt) {
+    if (!r.skip(ID) || !r.skipString() || !r.skip(METADATA)) return undefined;
+    const filePath = r.string(path);
+    if (filePath === undefined || !r.skip(START)) return undefined;
+    const startLine = r.int();
+    if (!r.skip(END)) return undefined;
+    const endLine = r.int();
+    if (!r.skip(LANGUAGE)) return undefined;
+    const lang = r.string(language);
+    if (lang === undefined || !r.skip(KIND)) return undefined;
+    const k = r.string(kind);
+    if (k === undefined || !r.skip(HASH)) return undefined;
+    const hash = r.string();
+    if (hash === undefined || startLine < 0 || endLine < 0) return undefined;
+    const chunk: StoredChunk = { path: filePath, startLine, endLine, language: lang, kind: k === 'doc' ? 'doc' : 'code', hash };
+    if (r.skip(SYMBOL)) {
+      const symbol = r.string();
+      if (symbol === undefined) return undefined;
+      chunk.symbol = symbol;
     }
-    const p = readInts(b, vecAt + VECTOR.length, vectors, count * dimension, dimension);
-    if (p < 0) return undefined;
+    if (!r.skip(VECTOR)) return undefined;
+    if (file?.chunks[0]?.path !== filePath) {
+      file = files.get(filePath);
+      if (!file) throw new Error(`item ${count} belongs to no file`);
+      // Nearby writes a file's items together; a file seen before is some other writer's order.
+      if (file.chunks.length > 0) return undefined;
+      file.first = count;
+    }
+    file.chunks.push(chunk);
+    if (count >= capacity) return undefined;
+    r.p = digits.read(r.p, nearbyAt, count, dimension);
+    if (r.p < 0 || !r.skip(NORM)) return undefined;
+    // The norm is a plain number (Vectra's own field); Nearby has the integers' sums instead.
+    while (r.p < nearbyAt && r.b[r.p] !== 0x7d) r.p++;
+    if (r.p >= nearbyAt) return undefined;
     count++;
-    if (buf.compare(NORM, 0, NORM.length, p, p + NORM.length) !== 0) return undefined;
-    const close = buf.indexOf(0x7d, p);
-    if (close < 0) return undefined;
-    pos = close + 1;
-    if (b[pos] === 0x2c) pos++;
-    else if (pos !== nearbyAt) return undefined;
+    r.p++;
+    if (r.b[r.p] === 0x2c) r.p++;
+    else if (r.p !== nearbyAt) return undefined;
   }
-  metas[metaLen++] = 0x5d;
-  const parsed = JSON.parse(metas.toString('utf8', 0, metaLen)) as Record<string, string | number>[];
-  parsed.forEach((m, i) => place(files, m, i));
-  return { modelId, dimension, files, vectors: vectors.subarray(0, count * dimension) };
+  return { modelId, dimension, files, vectors: digits.vectors().subarray(0, count * dimension), sums: digits.sums().subarray(0, 2 * count) };
 }
 
-/**
- * Reads `count` comma-separated integers in -127..127 ending with `]` from `b` at `p` into `out`
- * from `at`; returns the position after the `]`, or -1 if the bytes are anything else. A value at
- * a time, with at most three digits, rather than a byte at a time: this loop is most of a load.
- */
-function readInts(b: Uint8Array, p: number, out: Int8Array, at: number, count: number): number {
-  const end = at + count;
-  for (let n = at; n < end; n++) {
-    let c = b[p++]!;
-    let sign = 1;
-    if (c === 0x2d) {
-      sign = -1;
-      c = b[p++]!;
-    }
-    let v = c - 0x30;
-    if (v < 0 || v > 9) return -1;
-    c = b[p++]!;
-    let d = c - 0x30;
-    if (d >= 0 && d <= 9) {
-      v = v * 10 + d;
-      c = b[p++]!;
-      d = c - 0x30;
-      if (d >= 0 && d <= 9) {
-        v = v * 10 + d;
-        if (v > 127) return -1;
-        c = b[p++]!;
+/** The last string read for one field, kept so that the next identical bytes reuse it. */
+class Reused {
+  start = 0;
+  length = -1;
+  value = '';
+}
+
+/** A position in a shard's bytes, and the few JSON pieces Nearby's own layout is made of. */
+class ShardReader {
+  /** A plain Uint8Array: element reads on it stay on V8's fastest path. */
+  readonly b: Uint8Array;
+
+  constructor(
+    private readonly buf: Buffer,
+    public p: number,
+    readonly end: number,
+  ) {
+    this.b = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Steps over `pattern` if the bytes at the position are exactly it. */
+  skip(pattern: Uint8Array): boolean {
+    const { b, p } = this;
+    if (p + pattern.length > this.end) return false;
+    for (let i = 0; i < pattern.length; i++) if (b[p + i] !== pattern[i]) return false;
+    this.p = p + pattern.length;
+    return true;
+  }
+
+  skipString(): boolean {
+    const { b } = this;
+    if (b[this.p] !== 0x22) return false;
+    for (let p = this.p + 1; p < this.end; p++) {
+      const c = b[p];
+      if (c === 0x5c) p++;
+      else if (c === 0x22) {
+        this.p = p + 1;
+        return true;
       }
     }
-    if (c !== (n + 1 === end ? 0x5d : 0x2c)) return -1;
-    out[n] = sign * v;
+    return false;
   }
-  return p;
+
+  /** A JSON string; plain ASCII without escapes is sliced directly, anything else goes through JSON.parse. */
+  string(last?: Reused): string | undefined {
+    const { b } = this;
+    const start = this.p;
+    if (b[start] !== 0x22) return undefined;
+    let plain = true;
+    let p = start + 1;
+    for (; p < this.end; p++) {
+      const c = b[p]!;
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        plain = false;
+        p++;
+      } else if (c >= 0x80) plain = false;
+    }
+    if (p >= this.end) return undefined;
+    this.p = p + 1;
+    const length = p - start - 1;
+    if (last && length === last.length && sameBytes(b, start + 1, last.start, length)) return last.value;
+    let value: string;
+    if (plain) value = this.buf.toString('latin1', start + 1, p);
+    else {
+      try {
+        value = JSON.parse(this.buf.toString('utf8', start, p + 1)) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    if (last) {
+      last.start = start + 1;
+      last.length = length;
+      last.value = value;
+    }
+    return value;
+  }
+
+  /** A non-negative integer of at most 9 digits, or -1. */
+  int(): number {
+    const { b } = this;
+    let p = this.p;
+    let v = 0;
+    for (; p < this.end && p - this.p < 10; p++) {
+      const d = b[p]! - 0x30;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (p === this.p || p - this.p > 9) return -1;
+    this.p = p;
+    return v;
+  }
+}
+
+function sameBytes(b: Uint8Array, x: number, y: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
 }
 
 function decodeGeneric(json: string): DecodedShard {
@@ -229,28 +347,46 @@ function decodeGeneric(json: string): DecodedShard {
   if (!data.nearby || !Array.isArray(data.items)) throw new Error('not a Nearby shard (no "nearby" section)');
   const { modelId, dimension } = data.nearby;
   const files = filesOf(data.nearby);
-  const vectors = new Int8Array(data.items.length * dimension);
+  const itemsOf = new Map<DecodedFile, VectraItem[]>();
   data.items.forEach((item, i) => {
     if (item.vector.length !== dimension) throw new Error(`item ${item.id} has ${item.vector.length} dimensions, expected ${dimension}`);
-    // Written by something else (floats): bring it to int8 the way Nearby stores every vector.
-    let maxAbs = 0;
-    for (const x of item.vector) maxAbs = Math.max(maxAbs, Math.abs(x));
-    const scale = maxAbs > 0 ? 127 / maxAbs : 0;
-    item.vector.forEach((x, j) => (vectors[i * dimension + j] = Math.round(x * scale)));
-    place(files, item.metadata, i);
+    const file = files.get(String(item.metadata['path']));
+    if (!file) throw new Error(`item ${i} belongs to no file`);
+    file.chunks.push(chunkOf(item.metadata));
+    const items = itemsOf.get(file);
+    if (items) items.push(item);
+    else itemsOf.set(file, [item]);
   });
-  return { modelId, dimension, files, vectors };
+  // Vectors laid out file by file, as Nearby writes them.
+  const vectors = new Int8Array(data.items.length * dimension);
+  const sums = new Int32Array(2 * data.items.length);
+  let n = 0;
+  for (const file of files.values()) {
+    file.first = n;
+    for (const item of itemsOf.get(file) ?? []) {
+      // Written by something else (floats): bring it to int8 the way Nearby stores every vector.
+      let maxAbs = 0;
+      for (const x of item.vector) maxAbs = Math.max(maxAbs, Math.abs(x));
+      const scale = maxAbs > 0 ? 127 / maxAbs : 0;
+      item.vector.forEach((x, j) => {
+        const v = Math.round(x * scale);
+        vectors[n * dimension + j] = v;
+        sums[2 * n] += Math.abs(v);
+        sums[2 * n + 1] += v * v;
+      });
+      n++;
+    }
+  }
+  return { modelId, dimension, files, vectors, sums };
 }
 
 function filesOf(nearby: NearbySection): Map<string, DecodedFile> {
   const files = new Map<string, DecodedFile>();
-  for (const [path, [mtimeMs, size]] of Object.entries(nearby.files)) files.set(path, { state: { mtimeMs, size }, chunks: [], items: [] });
+  for (const [path, [mtimeMs, size]] of Object.entries(nearby.files)) files.set(path, { state: { mtimeMs, size }, chunks: [], first: 0 });
   return files;
 }
 
-function place(files: Map<string, DecodedFile>, m: Record<string, string | number>, i: number): void {
-  const file = files.get(String(m['path']));
-  if (!file) throw new Error(`item ${i} belongs to no file`);
+function chunkOf(m: Record<string, string | number>): StoredChunk {
   const chunk: StoredChunk = {
     path: String(m['path']),
     startLine: Number(m['start']),
@@ -260,6 +396,5 @@ function place(files: Map<string, DecodedFile>, m: Record<string, string | numbe
     hash: String(m['hash']),
   };
   if (m['symbol'] !== undefined) chunk.symbol = String(m['symbol']);
-  file.chunks.push(chunk);
-  file.items.push(i);
+  return chunk;
 }
