@@ -45,21 +45,25 @@ export class RootIndex {
     private readonly scan: ScanOptions,
     /** Set when opening discarded an old index or some unreadable shards. */
     readonly openNotes: string[],
+    /** Files another process re-indexed, whose keyword entries are still to be brought in step. */
+    private readonly reloaded: Set<string>,
     private readonly parser?: FileParser,
   ) {
-    this.lexicalReady = this.fillLexical();
+    this.lexicalReady = this.fillLexical([...store.paths()]);
   }
 
   /** Keyword index over the same chunks, rebuilt from the files at open and kept in step by the indexer. */
   private readonly lexical = new LexicalIndex();
   private readonly lexicalReady: Promise<void>;
+  private lastRefresh = Date.now();
 
   static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}, parser?: FileParser): Promise<RootIndex> {
     const identity = { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion };
-    const opened = await IndexStore.open(indexDir, identity);
+    const reloaded = new Set<string>();
+    const opened = await IndexStore.open(indexDir, identity, { onReloaded: (paths) => paths.forEach((p) => reloaded.add(p)) });
     const notes = opened.droppedShards.map((s) => `discarded unreadable shard ${s}; its files will be indexed again`);
     if (opened.rebuiltBecause) notes.unshift(`rebuilding the index: ${opened.rebuiltBecause}`);
-    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, notes, parser);
+    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, notes, reloaded, parser);
   }
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
@@ -68,6 +72,7 @@ export class RootIndex {
     await this.store.acquireWriter();
     let summary: IndexSummary;
     try {
+      await this.syncLexical();
       summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical, ...(this.parser ? { parser: this.parser } : {}) }, options);
     } finally {
       await this.store.releaseWriter();
@@ -88,12 +93,13 @@ export class RootIndex {
 
   /** `vector` is the query's embedding (shared by every root), absent in keyword-only mode. */
   async searchQuery(query: string, vector: Float32Array | undefined, options: SearchOptions = {}): Promise<SearchHit[]> {
-    await this.lexicalReady;
+    await this.catchUp();
     const ranked = rankChunks(this.store, this.lexical, query, vector, { k: options.k ?? 10, mode: options.mode ?? 'hybrid', ...(options.filter ? { filter: options.filter } : {}) });
     return this.withPreviews(ranked, options.previewLines);
   }
 
   async searchVector(vector: Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
+    await this.catchUp();
     const hits = this.store.search(vector, options.k ?? 10, options.filter).map((h) => ({ ...h, vectorScore: h.score }));
     return this.withPreviews(hits, options.previewLines);
   }
@@ -140,17 +146,36 @@ export class RootIndex {
     };
   }
 
-  /** Reads every indexed file once and cuts it at the stored chunk ranges. */
-  private async fillLexical(): Promise<void> {
-    const pending = [...this.store.paths()];
+  /**
+   * A reader (another process holds the writer lock, or none does) picks up what was written
+   * since it last looked, at most once a second: two windows on one folder both see one's edits.
+   */
+  private async catchUp(): Promise<void> {
+    await this.lexicalReady;
+    if (!this.store.isWriter && Date.now() - this.lastRefresh >= 1000) {
+      this.lastRefresh = Date.now();
+      await this.store.refresh();
+    }
+    await this.syncLexical();
+  }
+
+  /** Keyword entries of files another process re-indexed, read again from the files. */
+  private async syncLexical(): Promise<void> {
+    if (this.reloaded.size === 0) return;
+    const paths = [...this.reloaded];
+    this.reloaded.clear();
+    await this.fillLexical(paths);
+  }
+
+  /** Reads the given indexed files once each and cuts them at their stored chunk ranges. */
+  private async fillLexical(pending: string[]): Promise<void> {
     const worker = async () => {
       for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
         const chunks = this.store.chunksOf(p);
-        const lines = await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER);
+        const lines = chunks.length > 0 ? await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER) : undefined;
         // Unreadable or gone since it was indexed: the next index run drops it.
-        if (lines && !this.lexical.has(p)) {
-          this.lexical.putFile(p, chunks.map((chunk) => ({ chunk, text: lines.slice(chunk.startLine - 1, chunk.endLine).join('\n') })));
-        }
+        if (lines) this.lexical.putFile(p, chunks.map((chunk) => ({ chunk, text: lines.slice(chunk.startLine - 1, chunk.endLine).join('\n') })));
+        else this.lexical.removeFile(p);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));

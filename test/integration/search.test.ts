@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -61,5 +61,32 @@ describe('search with the bundled model', () => {
     const hits = await engine.similar(root, 'src/uploads.py', 9, 19, { k: 5 });
     assert.ok(hits.length > 0);
     assert.ok(hits.every((h) => !(h.path === 'src/uploads.py' && h.startLine <= 19 && h.endLine >= 9)));
+  });
+});
+
+// Two windows on one folder: the second opens the same index, cannot write while the first does,
+// and still sees the first one's edits (vectors and keywords) on its next search.
+describe('a second process on the same folder', () => {
+  test('sees what the writer indexed after it opened', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-it-'));
+    const root = path.join(dir, 'repo');
+    cpSync(FIXTURE_REPO, root, { recursive: true });
+    const open = () => Engine.open({ bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
+    const writer = await open();
+    const reader = await open();
+    try {
+      await writer.roots.get(root)!.index();
+      writeFileSync(path.join(root, 'src', 'invoices.py'), 'def render_invoice_pdf(invoice):\n    """Render an invoice as a PDF document with line items and totals."""\n    pages = layout(invoice.lines)\n    return pdf_bytes(pages)\n');
+      await writer.roots.get(root)!.index();
+      await new Promise((r) => setTimeout(r, 1100));
+      const hits = await reader.search('render invoice pdf document', { k: 3 });
+      assert.equal(hits[0]?.path, 'src/invoices.py', JSON.stringify(hits.map((h) => h.path)));
+      const keywords = await reader.search('render_invoice_pdf', { k: 1, mode: 'lexical' });
+      assert.equal(keywords[0]?.path, 'src/invoices.py', 'the keyword side knows the new file too');
+    } finally {
+      await reader.dispose();
+      await writer.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

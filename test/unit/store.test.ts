@@ -144,6 +144,34 @@ describe('IndexStore', () => {
     }
   });
 
+  test('a reader picks up what another writer committed, and is told which files changed', async () => {
+    const t = tempTree();
+    try {
+      const vs = randomUnitVectors(3, 16, 11);
+      const writer = (await IndexStore.open(t.root, identity, 4)).store;
+      writer.putFile('a.py', { mtimeMs: 1, size: 1 }, [chunk('a.py', 1, 'ha')], [vs[0]!]);
+      await writer.flush();
+      const told: string[][] = [];
+      const reader = (await IndexStore.open(t.root, identity, { shardCount: 4, onReloaded: (paths) => told.push(paths.sort()) })).store;
+      assert.equal(reader.chunkCount, 1);
+
+      await writer.acquireWriter();
+      writer.putFile('b.py', { mtimeMs: 2, size: 2 }, [chunk('b.py', 1, 'hb')], [vs[1]!]);
+      writer.removeFile('a.py');
+      await writer.releaseWriter();
+      assert.equal(reader.search(vs[1]!, 1)[0]?.hash, 'ha', 'a reader sees its snapshot until it refreshes');
+      await reader.refresh();
+      assert.deepEqual(told.flat().sort(), ['a.py', 'b.py']);
+      assert.equal(reader.search(vs[1]!, 1)[0]?.hash, 'hb');
+      assert.deepEqual([...reader.paths()], ['b.py']);
+      told.length = 0;
+      await reader.refresh();
+      assert.deepEqual(told, [], 'nothing changed, nothing reported');
+    } finally {
+      t.dispose();
+    }
+  });
+
   test('removeFile and re-used vectors by content hash', async () => {
     const t = tempTree();
     try {

@@ -43,10 +43,6 @@ export class LexicalIndex {
     return this.alive;
   }
 
-  has(path: string): boolean {
-    return this.byPath.has(path);
-  }
-
   paths(): IterableIterator<string> {
     return this.byPath.keys();
   }

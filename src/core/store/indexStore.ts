@@ -20,6 +20,11 @@ export interface StoreOptions {
   lock?: WriterLockOptions;
   /** Where a failed background write is reported (it is retried on the next flush). */
   onBackgroundError?: (err: Error) => void;
+  /**
+   * Told the paths whose chunks changed because another process rewrote their shards, whenever
+   * this store reads those shards again (`refresh`, or before writing).
+   */
+  onReloaded?: (paths: string[]) => void;
 }
 
 export interface OpenResult {
@@ -304,11 +309,17 @@ export class IndexStore {
         if ((await stampOf(this.shardPath(i))) !== this.stamps[i]) changed.push(i);
       }),
     );
-    return this.loadShards(changed);
+    const reloaded = new Set<string>();
+    const dropped = await this.loadShards(changed, reloaded);
+    if (reloaded.size > 0) this.options.onReloaded?.([...reloaded]);
+    return dropped;
   }
 
-  /** (Re)reads the given shards into memory. Returns the ones that could not be read. */
-  private async loadShards(indices: number[]): Promise<string[]> {
+  /**
+   * (Re)reads the given shards into memory; the paths it replaces or removes go into `reloaded`.
+   * Returns the shards that could not be read.
+   */
+  private async loadShards(indices: number[], reloaded?: Set<string>): Promise<string[]> {
     const dropped: string[] = [];
     // One shard at a time through one decoder, the next one's bytes read while this one's chunks
     // are added: never every shard's bytes and contents in memory at once.
@@ -341,6 +352,7 @@ export class IndexStore {
         this.retireRows(entry);
         shard.delete(p);
         this.files--;
+        reloaded?.add(p);
       }
       this.stamps[i] = typeof read === 'object' && contents ? read.stamp : undefined;
       if (!contents) {
@@ -354,6 +366,7 @@ export class IndexStore {
         shard.set(p, { state: file.state, chunks: file.chunks, rows });
         if (this.byHash) file.chunks.forEach((c, j) => this.byHash!.set(c.hash, rows[j]!));
         this.files++;
+        reloaded?.add(p);
       }
     }
     return dropped;
