@@ -91,6 +91,32 @@
     return parts.join('\n');
   }
 
+  /** A Find Similar hit the near-duplicate detectors would group with the selection: what kind, and a diff. */
+  function likenessBadge(hit, source) {
+    const { kind, similarity, lines } = hit.likeness;
+    const wrap = document.createElement('div');
+    wrap.className = 'hit-dupe';
+    const badge = document.createElement('span');
+    badge.className = `group-kind ${kind}`;
+    badge.textContent = `${kind === 'textual' ? 'textual clone' : 'near-duplicate'} ${similarity.toFixed(2)}`;
+    badge.title = kind === 'textual' ? `${lines} lines of the same code, possibly renamed: share of identical tokens` : 'same meaning, written differently: cosine similarity at the near-duplicate threshold';
+    wrap.append(badge);
+    if (source) {
+      const compare = document.createElement('button');
+      compare.type = 'button';
+      compare.className = 'compare';
+      compare.textContent = 'Compare';
+      compare.setAttribute('aria-label', `Compare ${hit.path}:${hit.start} with the selection`);
+      compare.addEventListener('click', (e) => {
+        e.stopPropagation();
+        vscode.postMessage({ type: 'compare', a: source, b: location(hit) });
+      });
+      compare.addEventListener('keydown', (e) => e.stopPropagation());
+      wrap.append(compare);
+    }
+    return wrap;
+  }
+
   function open(hit) {
     vscode.postMessage({ type: 'open', root: hit.root, path: hit.path, start: hit.start, end: hit.end });
   }
@@ -131,7 +157,9 @@
       snippet.className = 'hit-snippet';
       appendHighlighted(snippet, hit.preview.split('\n').slice(0, 8).join('\n'), words);
 
-      item.append(head, where, snippet);
+      item.append(head, where);
+      if (message.mode === 'similar' && hit.likeness) item.append(likenessBadge(hit, message.source));
+      item.append(snippet);
       item.addEventListener('click', () => open(hit));
       item.addEventListener('keydown', (e) => {
         if (e.key === 'Enter' || e.key === ' ') {

@@ -180,8 +180,8 @@ async function main(): Promise<number> {
       const root = path.resolve(opts.root);
       const client = openClient(root);
       try {
-        const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 });
-        printHits(hits);
+        const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : (await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })).hits;
+        printHits(hits, command === 'similar');
         return 0;
       } finally {
         await client.dispose();
@@ -303,15 +303,26 @@ function parseRange(spec: string, root: string): { path: string; start: number; 
   return { path: rel, start, end };
 }
 
-function printHits(hits: RootHit[]): void {
+/** `similar` rows also say whether the hit is a near-duplicate of the selection (`duplicate`, or null). */
+function printHits(hits: RootHit[], similar: boolean): void {
   if (opts.json) {
-    const rows = hits.map((h) => ({ path: h.path, start: h.startLine, end: h.endLine, score: round(h.score), language: h.language, kind: h.kind, symbol: h.symbol ?? null }));
+    const rows = hits.map((h) => ({
+      path: h.path,
+      start: h.startLine,
+      end: h.endLine,
+      score: round(h.score),
+      language: h.language,
+      kind: h.kind,
+      symbol: h.symbol ?? null,
+      ...(similar ? { duplicate: h.likeness ? { kind: h.likeness.kind, similarity: round(h.likeness.similarity), lines: h.likeness.lines } : null } : {}),
+    }));
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
   if (hits.length === 0) process.stdout.write('no results (is the folder indexed? run: nearby index <root>)\n');
   hits.forEach((h, i) => {
-    process.stdout.write(`${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}\n`);
+    const dupe = h.likeness ? `  [${h.likeness.kind} near-duplicate ${h.likeness.similarity.toFixed(2)}${h.likeness.kind === 'textual' ? `, ${h.likeness.lines} lines` : ''}]` : '';
+    process.stdout.write(`${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}${dupe}\n`);
     for (const line of (h.preview ?? '').split('\n').slice(0, 3)) if (line.trim()) process.stdout.write(`      ${line.slice(0, 100)}\n`);
   });
 }

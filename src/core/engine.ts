@@ -1,4 +1,6 @@
 import { Chunker, CHUNKER_VERSION } from './chunk';
+import { languageOf } from './chunk/languages';
+import { defaultDupeOptions, likenessOf } from './dupes';
 import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
@@ -26,6 +28,12 @@ export interface EngineOptions {
 
 export interface RootSearchHit extends SearchHit {
   root: string;
+}
+
+export interface SimilarResult {
+  /** What was compared: the selection, or the chunk around the cursor. */
+  range: { path: string; startLine: number; endLine: number };
+  hits: RootSearchHit[];
 }
 
 /**
@@ -89,15 +97,27 @@ export class Engine {
   /**
    * Chunks like lines `start..end` of `root/relPath` (or like `text`, for unsaved editor contents),
    * in every root; the range itself is left out. A single line with no text stands for the chunk
-   * around it: "the current function".
+   * around it: "the current function". Hits the near-duplicate detectors would group with the
+   * selection carry their `likeness`, judged by the same rules and threshold.
    */
-  async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions & { text?: string } = {}): Promise<RootSearchHit[]> {
+  async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions & { text?: string } = {}): Promise<SimilarResult> {
     const source = this.roots.get(root);
     if (!source) throw new Error(`${root} is not an indexed folder.`);
     let range = { path: relPath, startLine: start, endLine: end };
     if (options.text === undefined && start === end) range = source.chunkAround(relPath, start) ?? range;
-    const vector = options.text !== undefined ? await source.embedText(relPath, options.text) : await source.embedRange(relPath, range.startLine, range.endLine);
-    return this.searchAll(vector, options, { root: source.root, range });
+    const text = options.text ?? (await source.rangeText(relPath, range.startLine, range.endLine));
+    if (text === undefined || text.trim() === '') throw new Error(`Nothing to compare: ${relPath}:${range.startLine}-${range.endLine} is empty or unreadable.`);
+    const hits = await this.searchAll(await source.embedText(relPath, text), options, { root: source.root, range });
+    const selection = { text, language: languageOf(relPath) };
+    const dupeOptions = defaultDupeOptions(this.embedder.info.id);
+    const labelled = await Promise.all(
+      hits.map(async (hit) => {
+        const hitText = await this.roots.get(hit.root)?.rangeText(hit.path, hit.startLine, hit.endLine);
+        const likeness = hitText && likenessOf(selection, { text: hitText, language: hit.language, cosine: hit.score, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
+        return likeness ? { ...hit, likeness } : hit;
+      }),
+    );
+    return { range, hits: labelled };
   }
 
   private async searchAll(vector: Float32Array, options: SearchOptions, exclude?: { root: string; range: { path: string; startLine: number; endLine: number } }): Promise<RootSearchHit[]> {

@@ -7,6 +7,7 @@ import type { ScanOptions } from './scan/scanner';
 import type { RankedChunk, SearchMode } from './search/hybrid';
 import { LexicalIndex } from './search/lexicalIndex';
 import { rankChunks } from './search/rank';
+import type { Likeness } from './dupes';
 import { readLines } from './search/readLines';
 import { IndexStore } from './store/indexStore';
 import type { SearchFilter } from './store/records';
@@ -14,6 +15,8 @@ import type { SearchFilter } from './store/records';
 export interface SearchHit extends RankedChunk {
   /** The first lines of the chunk, for display. Absent if the file can no longer be read. */
   preview?: string;
+  /** Find Similar: set when the near-duplicate detectors would group the hit with the selection. */
+  likeness?: Likeness;
 }
 
 export interface SearchOptions {
@@ -104,11 +107,9 @@ export class RootIndex {
     return this.withPreviews(hits, options.previewLines);
   }
 
-  /** The vector of lines `start..end` of `relPath`, as a chunk of code would be embedded. */
-  async embedRange(relPath: string, start: number, end: number): Promise<Float32Array> {
-    const lines = await readLines(path.join(this.root, relPath), start, end);
-    if (!lines || lines.join('').trim() === '') throw new Error(`Nothing to compare: ${relPath}:${start}-${end} is empty or unreadable.`);
-    return this.embedText(relPath, lines.join('\n'));
+  /** Lines `start..end` of `relPath` as they are on disk now; undefined when unreadable. */
+  async rangeText(relPath: string, start: number, end: number): Promise<string | undefined> {
+    return (await readLines(path.join(this.root, relPath), start, end))?.join('\n');
   }
 
   /** A text larger than the model window is represented by the mean of its chunks' vectors. */

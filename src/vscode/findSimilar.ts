@@ -31,10 +31,10 @@ export async function findSimilar(service: IndexService, panel: PanelProvider, c
   }
   const what = sel.isEmpty ? `the code around ${relPath}:${start}` : `${relPath}:${start}-${end}`;
   try {
-    const hits = await vscode.window.withProgress({ location: { viewId: 'nearby.panel' }, title: 'Finding similar code' }, () =>
+    const reply = await vscode.window.withProgress({ location: { viewId: 'nearby.panel' }, title: 'Finding similar code' }, () =>
       service.similar(folder.uri.fsPath, relPath, start, end, text, config.resultCount),
     );
-    await panel.showSimilar(`Similar to ${what}`, hits);
+    await panel.showSimilar(`Similar to ${what}`, folder.uri.fsPath, reply);
   } catch (err) {
     void vscode.window.showWarningMessage(`Nearby: Find Similar failed: ${(err as Error).message}`);
   }

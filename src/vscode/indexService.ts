@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { DupeReport } from '../core/dupes/types';
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../worker/client';
-import type { ModelSummary, RootHit, RootConfig, WorkerConfig } from '../worker/protocol';
+import type { ModelSummary, RootHit, RootConfig, SimilarReply, WorkerConfig } from '../worker/protocol';
 import type { SearchFilter } from '../core/store/records';
 import { editorExcludes, type NearbyConfig } from './config';
 import { Disposable } from './dispose';
@@ -73,7 +73,7 @@ export class IndexService extends Disposable {
   }
 
   /** `text` is the selection as the editor has it (it may be unsaved); without it, the chunk at `start`. */
-  async similar(root: string, relPath: string, start: number, end: number, text: string | undefined, k: number): Promise<RootHit[]> {
+  async similar(root: string, relPath: string, start: number, end: number, text: string | undefined, k: number): Promise<SimilarReply> {
     const client = await this.ensureClient();
     return client.request('similar', { root, path: relPath, start, end, k, previewLines: 12, ...(text !== undefined ? { text } : {}) });
   }

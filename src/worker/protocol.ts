@@ -38,6 +38,12 @@ export interface RootHit extends SearchHit {
   root: string;
 }
 
+export interface SimilarReply {
+  /** What was compared: the selection, or the chunk around the cursor. */
+  range: { path: string; startLine: number; endLine: number };
+  hits: RootHit[];
+}
+
 export interface DupesParams {
   /** One indexed folder; all of them when absent. */
   root?: string;
@@ -55,7 +61,7 @@ export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
   index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: string[] }; result: Record<string, IndexSummary> };
   search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: RootHit[] };
-  similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: RootHit[] };
+  similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: SimilarReply };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
   dupes: { params: DupesParams; result: DupeReport[] };
 }

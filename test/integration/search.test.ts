@@ -58,7 +58,7 @@ describe('search with the bundled model', () => {
   });
 
   test('find similar leaves out the selection itself', async () => {
-    const hits = await engine.similar(root, 'src/uploads.py', 9, 19, { k: 5 });
+    const { hits } = await engine.similar(root, 'src/uploads.py', 9, 19, { k: 5 });
     assert.ok(hits.length > 0);
     assert.ok(hits.every((h) => !(h.path === 'src/uploads.py' && h.startLine <= 19 && h.endLine >= 9)));
   });

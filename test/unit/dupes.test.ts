@@ -108,6 +108,21 @@ describe('near-duplicate groups (real model, real index on disk)', () => {
     assert.equal(groupsWith(got, 'src/billing/invoices.ts', 'src/shipping/parcels.ts').length, 1);
   });
 
+  test('Find Similar labels its hits with the same detectors: clones, near-duplicates, and merely similar code', async () => {
+    const copied = await engine.similar(root, 'src/billing/invoices.ts', 4, 22, { k: 10 });
+    const verbatim = copied.hits.find((h) => h.path === 'src/billing/legacyInvoices.ts');
+    assert.equal(verbatim?.likeness?.kind, 'textual', JSON.stringify(copied.hits));
+    assert.ok(verbatim!.likeness!.similarity > 0.95 && verbatim!.likeness!.lines >= 18, JSON.stringify(verbatim!.likeness));
+    assert.ok(copied.hits.filter((h) => h !== verbatim).every((h) => !h.likeness), 'nothing else here is a near-duplicate of it');
+    assert.deepEqual(copied.range, { path: 'src/billing/invoices.ts', startLine: 4, endLine: 22 });
+
+    const rewritten = await engine.similar(root, 'src/billing/retry.ts', 2, 2, { k: 5 });
+    assert.ok(rewritten.range.startLine <= 2 && rewritten.range.endLine >= 10, `an empty selection stands for the function around the cursor: ${JSON.stringify(rewritten.range)}`);
+    const resend = rewritten.hits.find((h) => h.path === 'src/shipping/resend.ts');
+    assert.equal(resend?.likeness?.kind, 'semantic', JSON.stringify(rewritten.hits));
+    assert.ok(resend!.likeness!.similarity >= defaultDupeOptions(engine.embedder.info.id).threshold);
+  });
+
   // Last: it edits the copied fixture.
   test('an edit recomputes only the groups of the changed file, and undoing it comes from the cache', async () => {
     const labels = path.join(root, 'src', 'shipping', 'labels.ts');

@@ -52,10 +52,12 @@ export interface PanelHit {
   vectorScore?: number;
   /** Query terms the chunk contains (stemmed), for highlighting and the tooltip. */
   matched?: string[];
+  /** Find Similar: why the near-duplicate detectors would group this hit with the selection. */
+  likeness?: { kind: 'textual' | 'semantic'; similarity: number; lines: number };
 }
 
 export type ToPanel =
-  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[] }
+  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[]; source?: PanelLocation }
   | { type: 'status'; state: string; text: string; busy: boolean }
   | { type: 'error'; seq?: number; message: string }
   | { type: 'setQuery'; query: string }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RootHit } from '../../worker/protocol';
+import type { RootHit, SimilarReply } from '../../worker/protocol';
 import { CommandId, PANEL_VIEW_ID } from '../commandIds';
 import type { NearbyConfig } from '../config';
 import { Disposable } from '../dispose';
@@ -41,10 +41,11 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
     view.onDidDispose(() => (this.view = undefined));
   }
 
-  /** Shows Find Similar results in the panel, revealing it. */
-  async showSimilar(title: string, hits: RootHit[]): Promise<void> {
+  /** Shows Find Similar results in the panel, revealing it; near-duplicates of the selection can be compared with it. */
+  async showSimilar(title: string, root: string, reply: SimilarReply): Promise<void> {
     await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
-    this.post({ type: 'results', seq: this.similarSeq--, mode: 'similar', title, query: '', hits: hits.map(toPanelHit) });
+    const source = { root, path: reply.range.path, start: reply.range.startLine, end: reply.range.endLine };
+    this.post({ type: 'results', seq: this.similarSeq--, mode: 'similar', title, query: '', hits: reply.hits.map(toPanelHit), source });
   }
 
   /** Reveals the panel with its near-duplicates section open and fresh. */
@@ -190,6 +191,7 @@ function toPanelHit(h: RootHit): PanelHit {
   if (h.vectorScore !== undefined) hit.vectorScore = h.vectorScore;
   if (h.matched) hit.matched = h.matched;
   if (h.symbol) hit.symbol = h.symbol;
+  if (h.likeness) hit.likeness = h.likeness;
   return hit;
 }
 
