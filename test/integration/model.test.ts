@@ -72,6 +72,7 @@ describe('fast WordPiece tokenizer', () => {
       'The café naïve résumé 日本語 [MASK] token\u0000 x\u200b y 🙂 Ünïcödé',
       'def retry_upload(client, path, attempts=5):\n\treturn client.put(path)  # ok?!',
       'x'.repeat(150) + ' averyveryveryverylongidentifierthatisnotinthevocabulary_at_all',
+      'ascii\u0001con\u000btrol\fchars\r\n\tand\u007fdel SHOUT_CASE {}[]<>~`|^',
       '',
     ];
     const sources = path.join(__dirname, '..', '..', 'src');
@@ -80,6 +81,7 @@ describe('fast WordPiece tokenizer', () => {
     }
     const mismatched = texts.filter((t) => JSON.stringify(reference.encode(t)) !== JSON.stringify(fast!.encode(t)));
     assert.deepEqual(mismatched.slice(0, 3), []);
+    assert.deepEqual(texts.filter((t) => fast!.count(t) !== fast!.encode(t).length).slice(0, 3), [], 'count is the length of encode');
     assert.ok(texts.length > 500, `compared ${texts.length} texts`);
     const long = 'word '.repeat(400);
     assert.equal(fast.encode(long, 256).length, 256, 'truncated to the window with [SEP] kept');
