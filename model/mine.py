@@ -4,6 +4,7 @@ packages downloaded by fetch_sources.sh, offline.
 Python: docstring -> function/class source with the docstring removed (ast).
 JavaScript/TypeScript: JSDoc description -> the function/class/method after it.
 Go: the `//` doc comment -> the func after it.
+Rust: the `///` doc comment -> the fn/struct/enum/trait/impl after it (Debian librust-*-dev crates).
 Markdown: heading path -> section text.
 
 Writes work/pairs.jsonl (train), work/heldout.jsonl (whole packages never trained on, for
@@ -19,6 +20,7 @@ import re
 import subprocess
 import tarfile
 import tempfile
+import textwrap
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -26,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 EVAL_DIR = HERE.parent.parent / "shared" / "eval"
+OWN_EVAL_DIR = HERE.parent / "eval" / "heldout"
 MAX_CODE_CHARS = 2400
 BAD_LICENCES = re.compile(r"\b(A?GPL|LGPL|GNU (Affero |Lesser )?General Public)", re.I)
 PERMISSIVE = re.compile(r"\b(MIT|Expat|BSD|Apache|ISC|PSF|Python|Zlib|MPL|Unlicense|CC0|0BSD|BlueOak)", re.I)
@@ -123,11 +126,15 @@ def python_licence(meta):
 
 # ---------------------------------------------------------------- JavaScript / TypeScript
 
+RUST_RAW = re.compile(r'r(#*)"')
+RUST_CHAR = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'")
 JSDOC = re.compile(r"/\*\*((?:(?!\*/).)*?)\*/[ \t]*\n([ \t]*)((?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*[\w$]+|class\s+[\w$]+|(?:const|let|var)\s+[\w$]+\s*=|(?:static\s+|async\s+|get\s+|set\s+|public\s+|private\s+|protected\s+)*[\w$]+\s*\([^)\n]*\)\s*(?::\s*[^{\n]+)?\{|[\w$.]+\s*=\s*function))", re.S)
 
 
-def brace_block(text, start):
-    """The text from `start` to the brace that closes the first `{` after it (strings skipped)."""
+def brace_block(text, start, rust=False):
+    """The text from `start` to the brace that closes the first `{` after it (strings skipped).
+    With rust=True, comments, raw strings and char literals are skipped too, and a lone `'` is a
+    lifetime (`'a`), not the start of a string."""
     i = text.find("{", start)
     if i < 0 or i - start > 400:
         return None
@@ -139,7 +146,24 @@ def brace_block(text, start):
                 i += 1
             elif ch == quote:
                 quote = None
-        elif ch in "'\"`":
+        elif rust and text.startswith("//", i):
+            nl = text.find("\n", i)
+            i = len(text) if nl < 0 else nl
+            continue
+        elif rust and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+            continue
+        elif rust and ch == "r" and RUST_RAW.match(text, i) and not (text[i - 1].isalnum() or text[i - 1] == "_"):
+            m = RUST_RAW.match(text, i)
+            end = text.find('"' + m.group(1), m.end())
+            i = len(text) if end < 0 else end + 1 + len(m.group(1))
+            continue
+        elif rust and ch == "'":
+            m = RUST_CHAR.match(text, i)
+            i = m.end() if m else i + 1  # a char literal is skipped whole; a lifetime is just a name
+            continue
+        elif ch in ("\"" if rust else "'\"`"):
             quote = ch
         elif ch == "{":
             depth += 1
@@ -196,6 +220,85 @@ def go_pairs(source):
         yield query, code[:MAX_CODE_CHARS], name.group(1) if name else ""
 
 
+# ---------------------------------------------------------------- Rust
+
+# The item after a `///` comment and its attributes: a fn (free, method or trait default), struct,
+# enum, trait or impl. Matched on one line: a single regex over doc, attributes and head together
+# backtracked exponentially on some files (cargo's fingerprint.rs held the miner for minutes).
+RUST_HEAD = re.compile(
+    r"[ \t]*(?:pub(?:\([^)\n]*\))?\s+)?(?:default\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?(?:extern\s+\"[^\"]*\"\s+)?"
+    r"(fn|struct|enum|trait|impl|union)\b"
+)
+
+
+def rust_items(source):
+    """(doc lines, attribute text, offset of the item's first line, head line, kind) per documented item."""
+    lines = source.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines):
+        if not lines[i].lstrip().startswith("///"):
+            i += 1
+            continue
+        doc_start = i
+        while i < len(lines) and lines[i].lstrip().startswith("///"):
+            i += 1
+        doc = "\n".join(lines[doc_start:i])
+        attr_start = i
+        # Attributes (`#[inline]`, `#[derive(...)]`), a multi-line one until its brackets close.
+        while i < len(lines) and lines[i].lstrip().startswith("#["):
+            depth = 0
+            while i < len(lines):
+                depth += lines[i].count("[") - lines[i].count("]")
+                i += 1
+                if depth <= 0:
+                    break
+        if i >= len(lines):
+            break
+        m = RUST_HEAD.match(lines[i])
+        if m:
+            attrs = "".join(line + "\n" for line in lines[attr_start:i])
+            yield doc, attrs, starts[i], lines[i], m.group(1)
+
+
+def rust_doc_text(lines):
+    """The `///` comment as plain text: markers off, intra-doc links reduced to their words."""
+    text = "\n".join(re.sub(r"^\s*///\s?", "", l) for l in lines.splitlines())
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # [text](url)
+    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)  # [text][ref]
+    text = re.sub(r"\[`?([^\]`]+)`?\]", r"\1", text)  # [`Name`]
+    return text
+
+
+def rust_pairs(source):
+    for doc, attrs, start, head, kind in rust_items(source):
+        query = first_paragraph(rust_doc_text(doc))
+        if not good_query(query) or query.startswith(("Deprecated", "Safety")):
+            continue
+        # A declaration that ends before any body (`fn f(&self);`, `struct S(u8);`) has no code.
+        brace, semi = source.find("{", start), source.find(";", start)
+        if brace < 0 or 0 <= semi < brace:
+            continue
+        code = brace_block(source, start, rust=True)
+        if not code or code.count("\n") < 2:
+            continue
+        indent = re.match(r"[ \t]*", head).group(0)
+        code = textwrap.dedent(attrs + code if not indent else "\n".join(
+            l[len(indent):] if l.startswith(indent) else l for l in (attrs + code).splitlines()))
+        if kind == "impl":
+            name = re.sub(r"\s+", " ", head.strip().rstrip("{").strip())[:80]
+        else:
+            found = re.search(kind + r"\s+([A-Za-z_][\w]*)", head)
+            name = found.group(1) if found else ""
+        yield query, code.strip("\n")[:MAX_CODE_CHARS], name
+
+
+# Inside a crate, tests, benchmarks and examples are not library code.
+RUST_NON_LIBRARY = re.compile(r"^usr/share/cargo/registry/[^/]+/(tests|benches|examples|fuzz)/")
+
+
 def deb_sources(path):
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["dpkg-deb", "-x", str(path), tmp], check=True)
@@ -207,7 +310,9 @@ def deb_sources(path):
             # The `Files: *` stanza is upstream's licence; others cover Debian's packaging.
             upstream = re.search(r"^Files:\s*\*\s*$.*?^License:\s*(.+)$", text, re.M | re.S)
             licence = upstream.group(1).strip() if upstream else "unknown"
-        files = [(str(p.relative_to(root)), p.read_text("utf-8", "replace")) for p in root.rglob("*") if p.is_file() and p.suffix in (".go", ".md") and not p.name.endswith("_test.go") and p.stat().st_size < 800_000]
+        files = [(str(p.relative_to(root)), p.read_text("utf-8", "replace")) for p in root.rglob("*")
+                 if p.is_file() and p.suffix in (".go", ".rs", ".md") and not p.name.endswith("_test.go") and p.stat().st_size < 800_000
+                 and not RUST_NON_LIBRARY.search(str(p.relative_to(root)))]
     return licence, files
 
 
@@ -267,10 +372,23 @@ def collect():
         pkg, ver = path.name.split("_")[0], path.name.split("_")[1]
         lic, files = deb_sources(path)
         for fname, text in files:
-            lang = "markdown" if fname.endswith(".md") else "go"
-            pairs = markdown_pairs(text) if lang == "markdown" else go_pairs(text)
+            lang = "markdown" if fname.endswith(".md") else "rust" if fname.endswith(".rs") else "go"
+            pairs = markdown_pairs(text) if lang == "markdown" else rust_pairs(text) if lang == "rust" else go_pairs(text)
             for q, c, n in pairs:
                 yield lang, pkg, ver, lic, q, c, n
+
+
+def own_eval_sets():
+    """Normalised code and packages of the project's committed held-out sets (eval/heldout): they
+    stay out of training even when a rebuild with more packages meets a copy of their code first
+    elsewhere (de-duplication keeps the first copy it sees)."""
+    prints, packages = set(), set()
+    for f in OWN_EVAL_DIR.glob("*.jsonl"):
+        for line in f.open(encoding="utf-8"):
+            row = json.loads(line)
+            prints.add(normalise_code(row["code"]))
+            packages.add(row["pkg"])
+    return prints, packages
 
 
 def eval_fingerprints():
@@ -297,9 +415,10 @@ def main():
     ap.add_argument("--max-per-package", type=int, default=25000, help="keeps one huge package from dominating the data")
     args = ap.parse_args()
     contaminated, eval_present = eval_fingerprints()
+    own_eval, own_eval_packages = own_eval_sets()
     seen_code = set()
     stats = defaultdict(lambda: {"pairs": 0})
-    removed_eval = removed_dup = skipped_licence = capped = 0
+    removed_eval = removed_own_eval = removed_dup = skipped_licence = capped = 0
     per_package = Counter()
     train = (WORK / "pairs.jsonl").open("w")
     heldout = (WORK / "heldout.jsonl").open("w")
@@ -320,7 +439,10 @@ def main():
             continue
         seen_code.add(norm)
         bucket = int(hashlib.sha256(f"{args.seed}:{pkg}".encode()).hexdigest(), 16) % 10_000
-        out = heldout if bucket < args.heldout_fraction * 10_000 else train
+        out = heldout if bucket < args.heldout_fraction * 10_000 or pkg in own_eval_packages else train
+        if out is train and norm in own_eval:
+            removed_own_eval += 1
+            continue
         out.write(json.dumps({"lang": lang, "pkg": pkg, "query": query, "code": code, "name": name}) + "\n")
         key = (pkg, ver, lic, lang, out is heldout)
         stats[key]["pairs"] += 1
@@ -329,6 +451,7 @@ def main():
     manifest = {
         "eval_folder_present": eval_present,
         "removed_as_eval_contamination": removed_eval,
+        "removed_as_heldout_eval_code": removed_own_eval,
         "removed_duplicates": removed_dup,
         "skipped_copyleft_pairs": skipped_licence,
         "dropped_over_package_cap": capped,
@@ -344,7 +467,7 @@ def main():
     manifest["totals"] = {f"{split}/{lang}": n for (split, lang), n in sorted(totals.items())}
     (HERE / "data-manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(json.dumps(manifest["totals"], indent=1))
-    print(f"eval folder present: {eval_present}; removed as contamination: {removed_eval}; duplicates: {removed_dup}; copyleft skipped: {skipped_licence}; over package cap: {capped}")
+    print(f"eval folder present: {eval_present}; removed as contamination: {removed_eval}; as held-out eval code: {removed_own_eval}; duplicates: {removed_dup}; copyleft skipped: {skipped_licence}; over package cap: {capped}")
 
 
 if __name__ == "__main__":
