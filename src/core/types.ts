@@ -24,3 +24,9 @@ export type ChunkKind = 'code' | 'doc';
 export interface TokenCounter {
   count(text: string): number;
 }
+
+/** The model's tokenizer as the parsing side uses it: counts, and model inputs when it can make them fast. */
+export interface ModelTokenizer extends TokenCounter {
+  /** A document's model input ids (prefix, specials, cut to the window); absent for slow tokenizers. */
+  encodeDocument?(text: string): Int32Array;
+}

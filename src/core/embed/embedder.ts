@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { TokenCounter } from '../types';
+import type { ModelTokenizer, TokenCounter } from '../types';
 import { ModelError, readModelInfo, weightsFile, type ModelInfo } from './modelInfo';
 import type { ResolvedModel } from './resolveModel';
 import { WordPieceTokenizer } from './wordPiece';
@@ -7,7 +7,8 @@ import { WordPieceTokenizer } from './wordPiece';
 /** Turns texts into unit vectors. One instance owns one loaded model. */
 export interface Embedder extends TokenCounter {
   readonly info: ModelInfo;
-  embedDocuments(texts: readonly string[]): Promise<Float32Array[]>;
+  /** `ids[i]`, when given, is text i already tokenized by `encodeDocument` of this model's tokenizer. */
+  embedDocuments(texts: readonly string[], ids?: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
@@ -41,10 +42,15 @@ async function localTransformers(modelDir: string): Promise<TransformersModule &
 }
 
 /** The model's tokenizer alone, as the chunker counts with it: light enough for a parsing thread. */
-export async function loadTokenCounter(resolved: ResolvedModel): Promise<TokenCounter> {
+export async function loadTokenCounter(resolved: ResolvedModel): Promise<ModelTokenizer> {
   const info = await readModelInfo(resolved.dir, resolved.hubId);
   const wordPiece = WordPieceTokenizer.load(path.join(resolved.dir, 'tokenizer.json'));
-  if (wordPiece) return { count: (text: string) => wordPiece.count(info.documentPrefix + text) };
+  if (wordPiece) {
+    return {
+      count: (text: string) => wordPiece.count(info.documentPrefix + text),
+      encodeDocument: (text: string) => Int32Array.from(wordPiece.encode(info.documentPrefix + text, info.maxTokens)),
+    };
+  }
   const { AutoTokenizer, name } = await localTransformers(resolved.dir);
   const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
   return { count: (text: string) => tokenizer.encode(info.documentPrefix + text).length };
@@ -97,18 +103,21 @@ export class TransformersEmbedder implements Embedder {
     return vector!;
   }
 
-  async embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
+  async embedDocuments(texts: readonly string[], ids?: readonly (Int32Array | undefined)[]): Promise<Float32Array[]> {
     const prefixed = texts.map((t) => this.info.documentPrefix + t);
+    // With the fast tokenizer every text becomes ids (here, or ahead on the parsing thread), and
+    // batches are cut by exact token counts; otherwise by a length estimate.
+    const encoded = this.wordPiece ? prefixed.map((t, i) => ids?.[i] ?? Int32Array.from(this.wordPiece!.encode(t, this.info.maxTokens))) : undefined;
+    const size = (i: number) => (encoded ? encoded[i]!.length : Math.min(this.info.maxTokens, Math.ceil(prefixed[i]!.length / 2)));
     // Similar lengths in one batch waste less work on padding.
-    const order = prefixed.map((_, i) => i).sort((a, b) => prefixed[a]!.length - prefixed[b]!.length);
+    const order = prefixed.map((_, i) => i).sort((a, b) => size(a) - size(b));
     const result = new Array<Float32Array>(texts.length);
     let start = 0;
     while (start < order.length) {
       let end = start + 1;
-      const longest = () => Math.min(this.info.maxTokens, Math.ceil(prefixed[order[end - 1]!]!.length / 2));
-      while (end < order.length && (end + 1 - start) * longest() <= this.maxBatchTokens) end++;
+      while (end < order.length && (end + 1 - start) * size(order[end]!) <= this.maxBatchTokens) end++;
       const batch = order.slice(start, end);
-      const vectors = await this.run(batch.map((i) => prefixed[i]!));
+      const vectors = encoded ? await this.infer(this.tensors(batch.map((i) => encoded[i]!))) : await this.run(batch.map((i) => prefixed[i]!));
       batch.forEach((i, j) => (result[i] = vectors[j]!));
       start = end;
     }
@@ -116,7 +125,13 @@ export class TransformersEmbedder implements Embedder {
   }
 
   private async run(texts: string[]): Promise<Float32Array[]> {
-    const inputs = this.wordPiece ? this.tensors(texts, this.wordPiece) : this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
+    const inputs = this.wordPiece
+      ? this.tensors(texts.map((t) => Int32Array.from(this.wordPiece!.encode(t, this.info.maxTokens))))
+      : this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
+    return this.infer(inputs);
+  }
+
+  private async infer(inputs: { attention_mask: { data: BigInt64Array; dims: number[] } }): Promise<Float32Array[]> {
     const output = await this.model(inputs as unknown as Record<string, unknown>);
     const hidden = output['sentence_embedding'] ?? output['last_hidden_state'] ?? Object.values(output)[0]!;
     if (hidden.dims.length === 2) return this.rows(hidden.data, hidden.dims[0]!, hidden.dims[1]!);
@@ -156,22 +171,24 @@ export class TransformersEmbedder implements Embedder {
   }
 
   /** Padded model inputs, as the transformers.js tokenizer would produce them. */
-  private tensors(texts: string[], wordPiece: WordPieceTokenizer): { input_ids: unknown; attention_mask: { data: BigInt64Array; dims: number[] }; token_type_ids: unknown } {
-    const encoded = texts.map((t) => wordPiece.encode(t, this.info.maxTokens));
+  private tensors(encoded: Int32Array[]): { input_ids: unknown; attention_mask: { data: BigInt64Array; dims: number[] }; token_type_ids: unknown } {
     const width = Math.max(...encoded.map((e) => e.length));
-    const ids = new BigInt64Array(texts.length * width);
-    const mask = new BigInt64Array(texts.length * width);
+    const ids = new BigInt64Array(encoded.length * width);
+    const mask = new BigInt64Array(encoded.length * width);
+    // Written as the low halves of the int64s (little-endian, as on every platform VS Code runs on): no BigInt per token.
+    const idWords = new Int32Array(ids.buffer);
+    const maskWords = new Int32Array(mask.buffer);
     encoded.forEach((e, b) => {
-      for (let t = 0; t < e.length; t++) {
-        ids[b * width + t] = BigInt(e[t]!);
-        mask[b * width + t] = 1n;
+      for (let t = 0, at = 2 * b * width; t < e.length; t++, at += 2) {
+        idWords[at] = e[t]!;
+        maskWords[at] = 1;
       }
     });
-    const dims = [texts.length, width];
+    const dims = [encoded.length, width];
     return {
       input_ids: new this.Tensor('int64', ids, dims),
       attention_mask: new this.Tensor('int64', mask, dims) as unknown as { data: BigInt64Array; dims: number[] },
-      token_type_ids: new this.Tensor('int64', new BigInt64Array(texts.length * width), dims),
+      token_type_ids: new this.Tensor('int64', new BigInt64Array(encoded.length * width), dims),
     };
   }
 

@@ -2,10 +2,20 @@ import { Worker } from 'node:worker_threads';
 import type { ResolvedModel } from '../embed/resolveModel';
 import { readSourceFile } from '../scan/readSourceFile';
 import type { SkipReason } from '../scan/skipReasons';
-import type { Chunk, TokenCounter } from '../types';
+import { termCounts, type TermCounts } from '../search/codeTokens';
+import type { Chunk, ModelTokenizer } from '../types';
 import type { FileChunker } from './indexer';
 
-export type ParsedFile = { ok: true; chunks: Chunk[] } | { ok: false; reason: SkipReason; detail: string };
+/**
+ * What parsing works out for each chunk besides cutting it, so that the thread running the model
+ * need not: its keyword terms, and its model input ids when the tokenizer makes them fast.
+ */
+export interface PreparedChunk {
+  ids?: Int32Array;
+  terms: TermCounts;
+}
+
+export type ParsedFile = { ok: true; chunks: Chunk[]; prepared: PreparedChunk[] } | { ok: false; reason: SkipReason; detail: string };
 
 /** Reads a file and cuts it into chunks: the part of indexing that comes before the model. */
 export interface FileParser {
@@ -21,14 +31,19 @@ export interface ParseSettings {
 export class InlineParser implements FileParser {
   constructor(
     private readonly chunker: FileChunker,
-    private readonly tokens: TokenCounter,
+    private readonly tokens: ModelTokenizer,
     private readonly settings: ParseSettings,
   ) {}
 
   async parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
     const read = await readSourceFile(absPath, maxBytes);
     if (!read.ok) return read;
-    return { ok: true, chunks: await this.chunker.chunkFile(relPath, read.text, { maxTokens: this.settings.maxTokens, tokens: this.tokens }) };
+    const chunks = await this.chunker.chunkFile(relPath, read.text, { maxTokens: this.settings.maxTokens, tokens: this.tokens });
+    const prepared = chunks.map((c): PreparedChunk => {
+      const ids = this.tokens.encodeDocument?.(c.text);
+      return ids ? { ids, terms: termCounts(c.text) } : { terms: termCounts(c.text) };
+    });
+    return { ok: true, chunks, prepared };
   }
 
   async dispose(): Promise<void> {}

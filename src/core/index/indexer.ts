@@ -5,7 +5,7 @@ import type { LexicalIndex } from '../search/lexicalIndex';
 import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
 import type { Chunk, TokenCounter } from '../types';
-import { InlineParser, type FileParser, type ParsedFile } from './fileParser';
+import { InlineParser, type FileParser, type ParsedFile, type PreparedChunk } from './fileParser';
 import { PauseGate } from './pauseGate';
 import { planIndex } from './plan';
 import type { IndexProgress, IndexSummary } from './progress';
@@ -46,6 +46,12 @@ export interface IndexRunOptions {
 interface PendingFile {
   file: ScannedFile;
   chunks: Chunk[];
+  prepared: PreparedChunk[];
+}
+
+interface QueuedText {
+  text: string;
+  ids: Int32Array | undefined;
 }
 
 const MAX_WARNINGS = 200;
@@ -90,7 +96,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
 
   // Files whose chunks are all known or queued, waiting for the batch they are in to be embedded.
   let pending: PendingFile[] = [];
-  let queued = new Map<string, string>(); // hash → text, waiting to be embedded
+  let queued = new Map<string, QueuedText>(); // by hash, waiting to be embedded
   // Reading and parsing the next batch overlaps with the model embedding this one; at most one
   // batch is in flight, which bounds memory (back-pressure) and keeps commits in file order.
   let inFlight: Promise<void> = Promise.resolve();
@@ -107,9 +113,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     options.onProgress?.(progress);
   };
 
-  const embedBatch = async (files: PendingFile[], texts: Map<string, string>) => {
+  const embedBatch = async (files: PendingFile[], texts: Map<string, QueuedText>) => {
     const hashes = [...texts.keys()];
-    const vectors = hashes.length > 0 ? await embedder.embedDocuments(hashes.map((h) => texts.get(h)!)) : [];
+    const entries = hashes.map((h) => texts.get(h)!);
+    const vectors = hashes.length > 0 ? await embedder.embedDocuments(entries.map((e) => e.text), entries.map((e) => e.ids)) : [];
     embeddedThisRun += hashes.length;
     commitPending(files, new Map(hashes.map((h, i) => [h, vectors[i]!])));
     for (const h of hashes) inFlightHashes.delete(h);
@@ -137,7 +144,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   };
 
   const commitPending = (files: PendingFile[], fresh: Map<string, Float32Array>) => {
-    for (const { file, chunks } of files) {
+    for (const { file, chunks, prepared } of files) {
       const oldHashes = countHashes(store.chunksOf(file.path));
       const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? fresh.get(c.hash)!);
       for (const c of chunks) {
@@ -147,7 +154,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
       const stored = chunks.map(toStored);
       store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors);
-      parts.lexical?.putFile(file.path, stored.map((chunk, i) => ({ chunk, text: chunks[i]!.text })));
+      parts.lexical?.putFile(file.path, stored.map((chunk, i) => ({ chunk, terms: prepared[i]!.terms })));
       summary.filesIndexed++;
     }
   };
@@ -188,18 +195,18 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         }
         continue;
       }
-      const chunks = read.chunks;
+      const { chunks, prepared } = read;
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
-      for (const c of chunks) {
+      for (const [i, c] of chunks.entries()) {
         if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash)) summary.chunksReused++;
         else {
-          queued.set(c.hash, c.text);
+          queued.set(c.hash, { text: c.text, ids: prepared[i]!.ids });
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
         }
       }
-      pending.push({ file, chunks });
+      pending.push({ file, chunks, prepared });
       if (queued.size >= batchSize) await dispatch();
     }
     await dispatch();

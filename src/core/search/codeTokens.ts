@@ -50,6 +50,18 @@ export function codeTerms(text: string, out: string[] = []): string[] {
   return out;
 }
 
+/** A text's terms, each once, with how often it occurs: what the keyword index stores per chunk. */
+export interface TermCounts {
+  terms: string[];
+  counts: Uint16Array;
+}
+
+export function termCounts(text: string): TermCounts {
+  const counts = new Map<string, number>();
+  for (const t of codeTerms(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return { terms: [...counts.keys()], counts: Uint16Array.from(counts.values(), (n) => Math.min(n, 65_535)) };
+}
+
 /** Distinct query terms, in order. */
 export function queryTerms(query: string): string[] {
   return [...new Set(codeTerms(query))];

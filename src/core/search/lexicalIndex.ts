@@ -1,5 +1,5 @@
 import type { StoredChunk } from '../store/records';
-import { codeTerms, queryTerms } from './codeTokens';
+import { codeTerms, queryTerms, type TermCounts } from './codeTokens';
 
 export interface LexicalHit {
   chunk: StoredChunk;
@@ -47,22 +47,28 @@ export class LexicalIndex {
     return this.byPath.keys();
   }
 
-  /** Replaces everything known about `path` with `chunks` (each with the text it was cut from). */
-  putFile(path: string, chunks: readonly { chunk: StoredChunk; text: string }[]): void {
+  /**
+   * Replaces everything known about `path` with `chunks`, each with the text it was cut from or
+   * that text's terms already counted (`termCounts`, on the parsing thread).
+   */
+  putFile(path: string, chunks: readonly ({ chunk: StoredChunk; text: string } | { chunk: StoredChunk; terms: TermCounts })[]): void {
     this.removeFile(path);
     const ids: number[] = [];
     const pathTerms = codeTerms(path);
-    for (const { chunk, text } of chunks) {
+    for (const entry of chunks) {
+      const { chunk } = entry;
       const freqs = new Map<number, number>();
       let length = 0;
-      const add = (terms: string[], weight: number) => {
-        for (const t of terms) {
+      const add = (terms: readonly string[], weight: number, counts?: Uint16Array) => {
+        terms.forEach((t, i) => {
           const id = this.termId(t);
-          freqs.set(id, Math.min(65_535, (freqs.get(id) ?? 0) + weight));
-          length += weight;
-        }
+          const n = weight * (counts ? counts[i]! : 1);
+          freqs.set(id, Math.min(65_535, (freqs.get(id) ?? 0) + n));
+          length += n;
+        });
       };
-      add(codeTerms(text), 1);
+      if ('terms' in entry) add(entry.terms.terms, 1, entry.terms.counts);
+      else add(codeTerms(entry.text), 1);
       if (chunk.symbol) add(codeTerms(chunk.symbol), SYMBOL_WEIGHT);
       add(pathTerms, PATH_WEIGHT);
       const doc = this.docs.length;
