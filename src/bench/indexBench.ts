@@ -3,11 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Chunker } from '../core/chunk';
+import { Chunker, CHUNKER_VERSION } from '../core/chunk';
 import { TransformersEmbedder } from '../core/embed/embedder';
 import type { ResolvedModel } from '../core/embed/resolveModel';
 import { readSourceFile } from '../core/scan/readSourceFile';
 import { scanFiles } from '../core/scan/scanner';
+import { LexicalIndex } from '../core/search/lexicalIndex';
+import { IndexStore } from '../core/store/indexStore';
 import { WorkerClient } from '../worker/client';
 import type { WorkerConfig } from '../worker/protocol';
 
@@ -68,19 +70,31 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     const rawRate = unique.length / ((performance.now() - t) / 1000);
     o.log(`raw model: ${unique.length} texts at ${rawRate.toFixed(0)} chunks/s`);
 
-    // Naive: read, chunk and embed one chunk per call, in file order, as simple extensions do.
+    // Naive: what a simple extension does, in one thread: read a file, chunk it, embed one chunk
+    // per call, store the file (vectors and keywords, as the pipeline does). Every k-th file, so the
+    // sample has the corpus's mix of languages and sizes.
+    const naiveDir = await mkdtemp(path.join(os.tmpdir(), 'nearby-bench-naive-'));
+    const naiveStore = (await IndexStore.open(naiveDir, { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion: CHUNKER_VERSION })).store;
+    const naiveKeywords = new LexicalIndex();
+    // Files per sampled file: the corpus's chunks over the sample's, about `naiveChunks` chunks in all.
+    const every = Math.max(1, Math.floor(texts.length / o.naiveChunks));
     let done = 0;
     t = performance.now();
-    for (const f of files) {
-      if (done >= o.naiveChunks) break;
+    for (let i = 0; i < files.length && done < o.naiveChunks; i += every) {
+      const f = files[i]!;
       const read = await readSourceFile(f.absPath, 1_000_000);
       if (!read.ok) continue;
-      for (const c of await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder })) {
-        await embedder.embedDocuments([c.text]);
-        done++;
-      }
+      const chunks = await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder });
+      const vectors: Float32Array[] = [];
+      for (const c of chunks) vectors.push((await embedder.embedDocuments([c.text]))[0]!);
+      const stored = chunks.map(({ text: _, ...chunk }) => chunk);
+      naiveStore.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, stored, vectors);
+      naiveKeywords.putFile(f.path, stored.map((chunk, j) => ({ chunk, text: chunks[j]!.text })));
+      done += chunks.length;
     }
+    await naiveStore.flush();
     const naiveRate = done / ((performance.now() - t) / 1000);
+    await rm(naiveDir, { recursive: true, force: true });
     o.log(`naive: ${done} chunks at ${naiveRate.toFixed(0)} chunks/s`);
 
     return {

@@ -73,6 +73,8 @@ describe('fast WordPiece tokenizer', () => {
       'def retry_upload(client, path, attempts=5):\n\treturn client.put(path)  # ok?!',
       'x'.repeat(150) + ' averyveryveryverylongidentifierthatisnotinthevocabulary_at_all',
       'ascii\u0001con\u000btrol\fchars\r\n\tand\u007fdel SHOUT_CASE {}[]<>~`|^',
+      'const label = "Naïve café"; // © 2024 Ünïcödé GmbH\n  return label.trim();',
+      'plain words then 日本語text, emoji🙂inside and\u00a0no-break\u2003em space ΣΑΣ [SEP] done',
       '',
     ];
     const sources = path.join(__dirname, '..', '..', 'src');

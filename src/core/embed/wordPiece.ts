@@ -72,16 +72,36 @@ export class WordPieceTokenizer {
   }
 
   private eachPiece(text: string, emit: (ids: readonly number[]) => void): void {
-    // Special tokens are bracketed ([MASK]): text without a bracket needs no split.
-    const parts = this.specialPattern && text.includes('[') ? text.split(this.specialPattern) : [text];
+    const parts = this.specialPattern?.test(text) ? text.split(this.specialPattern) : [text];
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
       // split() with a capture group puts the special tokens at odd positions.
       if (i % 2 === 1) emit([this.special.get(part)!]);
-      else if (!part) continue;
-      else if (isPlainAscii(part)) this.eachAsciiPiece(part.toLowerCase(), emit);
-      else for (const word of preTokenize(normalize(part))) emit(this.word(word));
+      else if (part) this.eachPlainOrNot(part, emit);
     }
+  }
+
+  /**
+   * Printable ASCII goes to the fast scanner; only the whitespace-delimited stretches that hold
+   * anything else (an accented word, an emoji, a control character) take the general path. Both
+   * split at whitespace first, so the stretches are tokenized as they would be in place, and one
+   * non-ASCII character no longer sends a whole chunk down the slow path.
+   */
+  private eachPlainOrNot(text: string, emit: (ids: readonly number[]) => void): void {
+    const n = text.length;
+    let plainFrom = 0;
+    for (let i = 0; i < n; i++) {
+      if (isPlainCode(text.charCodeAt(i))) continue;
+      let start = i;
+      while (start > plainFrom && !isAsciiSpace(text.charCodeAt(start - 1))) start--;
+      let end = i + 1;
+      while (end < n && !isAsciiSpace(text.charCodeAt(end))) end++;
+      if (start > plainFrom) this.eachAsciiPiece(text.slice(plainFrom, start).toLowerCase(), emit);
+      for (const word of preTokenize(normalize(text.slice(start, end)))) emit(this.word(word));
+      plainFrom = end;
+      i = end - 1;
+    }
+    if (plainFrom < n) this.eachAsciiPiece((plainFrom > 0 ? text.slice(plainFrom) : text).toLowerCase(), emit);
   }
 
   /**
@@ -205,13 +225,13 @@ function isWordCode(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a);
 }
 
-/** Tab, line breaks and printable ASCII only: no control character to drop, nothing to fold but case. */
-function isPlainAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7e || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d)) return false;
-  }
-  return true;
+/** Tab, line breaks and printable ASCII: no control character to drop, nothing to fold but case. */
+function isPlainCode(c: number): boolean {
+  return c <= 0x7e && (c >= 0x20 || c === 0x09 || c === 0x0a || c === 0x0d);
+}
+
+function isAsciiSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
 /**

@@ -36,18 +36,32 @@ export function codeTerms(text: string, out: string[] = []): string[] {
   for (const match of text.matchAll(WORD)) {
     const word = match[0];
     if (word.length > 64) continue; // hashes, base64 and other noise
-    const parts = word.match(PART) ?? [];
-    // Separators dropped, so `retry_upload`, `retryUpload` and `RetryUpload` are one term.
-    const whole = word.toLowerCase().replace(/[_$]/g, '');
-    if (parts.length > 1 && whole.length > 1) out.push(whole);
-    for (const part of parts) {
-      const p = part.toLowerCase();
-      if (p.length < 2 && !/\d/.test(p)) continue;
-      if (STOPWORDS.has(p)) continue;
-      out.push(stem(p));
-    }
+    for (const t of termsOfWord(word)) out.push(t);
   }
   return out;
+}
+
+// Code repeats its words: each one's terms are worked out once (per process, bounded).
+const wordTerms = new Map<string, readonly string[]>();
+
+function termsOfWord(word: string): readonly string[] {
+  let terms = wordTerms.get(word);
+  if (terms) return terms;
+  const out: string[] = [];
+  const parts = word.match(PART) ?? [];
+  // Separators dropped, so `retry_upload`, `retryUpload` and `RetryUpload` are one term.
+  const whole = word.toLowerCase().replace(/[_$]/g, '');
+  if (parts.length > 1 && whole.length > 1) out.push(whole);
+  for (const part of parts) {
+    const p = part.toLowerCase();
+    if (p.length < 2 && !/\d/.test(p)) continue;
+    if (STOPWORDS.has(p)) continue;
+    out.push(stem(p));
+  }
+  terms = out;
+  if (wordTerms.size >= 100_000) wordTerms.clear();
+  wordTerms.set(word, terms);
+  return terms;
 }
 
 /** A text's terms, each once, with how often it occurs: what the keyword index stores per chunk. */

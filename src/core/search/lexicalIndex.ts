@@ -1,5 +1,5 @@
 import type { StoredChunk } from '../store/records';
-import { codeTerms, queryTerms, type TermCounts } from './codeTokens';
+import { queryTerms, termCounts, type TermCounts } from './codeTokens';
 
 export interface LexicalHit {
   chunk: StoredChunk;
@@ -36,6 +36,8 @@ export class LexicalIndex {
   private docTermIds: Int32Array[] = [];
   private docTermFreqs: Uint16Array[] = [];
   private readonly byPath = new Map<string, number[]>();
+  /** Per term id, 1 + its place among the terms of the chunk being added (0 otherwise): no map per chunk. */
+  private slot = new Int32Array(1024);
   private alive = 0;
   private totalLength = 0;
 
@@ -54,32 +56,36 @@ export class LexicalIndex {
   putFile(path: string, chunks: readonly ({ chunk: StoredChunk; text: string } | { chunk: StoredChunk; terms: TermCounts })[]): void {
     this.removeFile(path);
     const ids: number[] = [];
-    const pathTerms = codeTerms(path);
+    const pathTerms = termCounts(path);
     for (const entry of chunks) {
       const { chunk } = entry;
-      const freqs = new Map<number, number>();
+      const termIds: number[] = [];
+      const freqs: number[] = [];
       let length = 0;
-      const add = (terms: readonly string[], weight: number, counts?: Uint16Array) => {
-        terms.forEach((t, i) => {
-          const id = this.termId(t);
-          const n = weight * (counts ? counts[i]! : 1);
-          freqs.set(id, Math.min(65_535, (freqs.get(id) ?? 0) + n));
+      const add = ({ terms, counts }: TermCounts, weight: number) => {
+        for (let i = 0; i < terms.length; i++) {
+          const id = this.termId(terms[i]!);
+          const n = weight * counts[i]!;
           length += n;
-        });
+          const at = this.slot[id]!;
+          if (at > 0) freqs[at - 1] = Math.min(65_535, freqs[at - 1]! + n);
+          else {
+            freqs.push(Math.min(65_535, n));
+            this.slot[id] = termIds.push(id);
+          }
+        }
       };
-      if ('terms' in entry) add(entry.terms.terms, 1, entry.terms.counts);
-      else add(codeTerms(entry.text), 1);
-      if (chunk.symbol) add(codeTerms(chunk.symbol), SYMBOL_WEIGHT);
+      add('terms' in entry ? entry.terms : termCounts(entry.text), 1);
+      if (chunk.symbol) add(termCounts(chunk.symbol), SYMBOL_WEIGHT);
       add(pathTerms, PATH_WEIGHT);
+      for (const id of termIds) this.slot[id] = 0;
       const doc = this.docs.length;
-      const termIds = Int32Array.from(freqs.keys());
-      const termFreqs = Uint16Array.from(freqs.values());
       this.docs.push(chunk);
       this.docLength.push(length);
-      this.docTermIds.push(termIds);
-      this.docTermFreqs.push(termFreqs);
+      this.docTermIds.push(Int32Array.from(termIds));
+      this.docTermFreqs.push(Uint16Array.from(freqs));
       for (let i = 0; i < termIds.length; i++) {
-        this.append(termIds[i]!, doc, termFreqs[i]!);
+        this.append(termIds[i]!, doc, freqs[i]!);
         this.docFreq[termIds[i]!]!++;
       }
       this.alive++;
@@ -145,6 +151,11 @@ export class LexicalIndex {
       this.terms.push(term);
       this.postings.push({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 });
       this.docFreq.push(0);
+      if (id >= this.slot.length) {
+        const grown = new Int32Array(this.slot.length * 2);
+        grown.set(this.slot);
+        this.slot = grown;
+      }
     }
     return id;
   }
