@@ -16,6 +16,8 @@ export interface Chunk {
   text: string;
   /** sha256 (hex) of `text`: the key under which the vector is stored and re-used. */
   hash: string;
+  /** The model input for `text` (see `TokenCounter.lineIds`), when it could be assembled from the lines. */
+  tokenIds?: Int32Array;
 }
 
 export type ChunkKind = 'code' | 'doc';
@@ -23,10 +25,13 @@ export type ChunkKind = 'code' | 'doc';
 /** Counts tokens with the model's own tokenizer, so chunks never exceed the model window. */
 export interface TokenCounter {
   count(text: string): number;
-}
-
-/** The model's tokenizer as the parsing side uses it: counts, and model inputs when it can make them fast. */
-export interface ModelTokenizer extends TokenCounter {
-  /** A document's model input ids (prefix, specials, cut to the window); absent for slow tokenizers. */
-  encodeDocument?(text: string): Int32Array;
+  /**
+   * Set for tokenizers that split at whitespace before anything else (BERT WordPiece): the ids of
+   * one line, without special tokens. A text's tokens are then exactly its lines' tokens plus the
+   * specials, so a chunk's size adds up from its lines and its model input is assembled from
+   * them: each line is tokenized once, however many candidate chunks it is part of.
+   */
+  lineIds?(line: string): readonly number[];
+  /** With `lineIds`: the model input around a text's ids (prefix and specials, cut to the window). */
+  modelInput?(ids: readonly number[]): Int32Array;
 }

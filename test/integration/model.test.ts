@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TransformersEmbedder } from '../../src/core/embed/embedder';
+import { Chunker } from '../../src/core/chunk';
+import { loadTokenCounter, TransformersEmbedder } from '../../src/core/embed/embedder';
 import { WordPieceTokenizer } from '../../src/core/embed/wordPiece';
+
 import { BUNDLED_MODELS } from '../helpers/paths';
 
 const MODEL_DIR = path.join(BUNDLED_MODELS, 'nearby-code-small');
@@ -88,5 +90,37 @@ describe('fast WordPiece tokenizer', () => {
     const long = 'word '.repeat(400);
     assert.equal(fast.encode(long, 256).length, 256, 'truncated to the window with [SEP] kept');
     assert.equal(fast.encode(long, 256).at(-1), reference.encode('x').at(-1));
+  });
+});
+
+describe('chunks assembled from line ids', () => {
+  test('same chunks as exact counting, and each chunk carries exactly its model input', async () => {
+    const tokens = await loadTokenCounter({ dir: MODEL_DIR, source: 'bundled' });
+    assert.ok(tokens.lineIds && tokens.modelInput, 'the bundled tokenizer splits at whitespace first');
+    const countOnly = { count: tokens.count };
+    const fast = WordPieceTokenizer.load(path.join(MODEL_DIR, 'tokenizer.json'))!;
+    const chunker = await Chunker.create();
+    try {
+      const sources = path.join(__dirname, '..', '..', 'src');
+      const files = ['core/chunk/pieces.ts', 'core/store/indexStore.ts', 'core/embed/wordPiece.ts', 'vscode/panel/panelProvider.ts'].map((f) => path.join(sources, f));
+      files.push(path.join(__dirname, '..', '..', 'README.md'), path.join(__dirname, '..', 'fixtures', 'repo', 'src', 'uploads.py'));
+      let checked = 0;
+      for (const file of files) {
+        const text = readFileSync(file, 'utf8') + '\nconst s = "naïve café ©";\n' + 'x'.repeat(3000);
+        for (const maxTokens of [64, 256]) {
+          const assembled = await chunker.chunkFile(path.basename(file), text, { maxTokens, tokens });
+          const counted = await chunker.chunkFile(path.basename(file), text, { maxTokens, tokens: countOnly });
+          assert.deepEqual(assembled.map(({ tokenIds: _, ...c }) => c), counted, `${file} at ${maxTokens}`);
+          for (const c of assembled) {
+            if (!c.tokenIds) continue; // a slice of an overlong line is tokenized where it is embedded
+            assert.deepEqual([...c.tokenIds], fast.encode(c.text, 256), `${c.path}:${c.startLine}`);
+            checked++;
+          }
+        }
+      }
+      assert.ok(checked > 100, `checked ${checked} chunks`);
+    } finally {
+      chunker.dispose();
+    }
   });
 });

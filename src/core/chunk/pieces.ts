@@ -27,6 +27,8 @@ export interface PieceOptions {
 export class PieceSet {
   private readonly sizes = new Map<string, number>();
   private readonly lineSizes: Int32Array;
+  /** Each line's ids, when the tokenizer gives them (`TokenCounter.lineIds`): sizes then add up exactly. */
+  private readonly lineIdCache: (readonly number[] | undefined)[] | undefined;
   /** Tokens the tokenizer adds to any text ([CLS] and [SEP] for BERT). */
   private readonly specials: number;
 
@@ -36,6 +38,7 @@ export class PieceSet {
   ) {
     this.lineSizes = new Int32Array(lines.length).fill(-1);
     this.specials = options.tokens.count('');
+    if (options.tokens.lineIds) this.lineIdCache = new Array(lines.length);
   }
 
   text(p: Piece): string {
@@ -46,10 +49,14 @@ export class PieceSet {
   private lineTokens(row: number): number {
     let n = this.lineSizes[row]!;
     if (n < 0) {
-      n = Math.max(0, this.options.tokens.count(this.lines[row]!) - this.specials);
+      n = this.lineIdCache ? this.idsOf(row).length : Math.max(0, this.options.tokens.count(this.lines[row]!) - this.specials);
       this.lineSizes[row] = n;
     }
     return n;
+  }
+
+  private idsOf(row: number): readonly number[] {
+    return (this.lineIdCache![row] ??= this.options.tokens.lineIds!(this.lines[row]!));
   }
 
   private headerTokens(rows: readonly number[]): number {
@@ -68,8 +75,9 @@ export class PieceSet {
     return n;
   }
 
-  /** The exact size: the tokenizer on the piece's text. */
+  /** The exact size: the tokenizer on the piece's text (or its lines' ids, which add up to the same). */
   tokens(p: Piece): number {
+    if (this.lineIdCache) return this.estimate(p);
     const key = `${p.start}:${p.end}:${p.header.join(',')}`;
     let n = this.sizes.get(key);
     if (n === undefined) {
@@ -167,7 +175,7 @@ export class PieceSet {
         if (this.fitsExactly(w)) chunks.push(this.chunk(w, this.text(w), meta));
         // A long line is better whole without its context than cut into slices.
         else if (w.header.length > 0 && this.fitsExactly(bare)) chunks.push(this.chunk(bare, this.text(bare), meta));
-        else for (const slice of this.slices(w)) chunks.push(this.chunk(w, slice, meta));
+        else for (const slice of this.slices(w)) chunks.push(this.chunk(w, slice, meta, true));
       }
     }
     return chunks;
@@ -217,9 +225,15 @@ export class PieceSet {
     return rows;
   }
 
-  private chunk(p: Piece, text: string, meta: { path: string; language: string; kind: ChunkKind }): Chunk {
+  /** `text` is the piece's text, or a slice of its one line (`sliced`). */
+  private chunk(p: Piece, text: string, meta: { path: string; language: string; kind: ChunkKind }, sliced = false): Chunk {
     const c: Chunk = { path: meta.path, startLine: p.start + 1, endLine: p.end + 1, language: meta.language, kind: meta.kind, text, hash: createHash('sha256').update(text).digest('hex') };
     if (p.symbol !== undefined) c.symbol = p.symbol;
+    if (this.lineIdCache && !sliced) {
+      const ids: number[] = [];
+      for (const row of [...this.contextRows(p), ...range(p.start, p.end)]) for (const id of this.idsOf(row)) ids.push(id);
+      c.tokenIds = this.options.tokens.modelInput!(ids);
+    }
     return c;
   }
 }
@@ -230,4 +244,8 @@ export class PieceSet {
  */
 function isPrefix(a: readonly number[], b: readonly number[]): boolean {
   return a.length <= b.length && a.every((h, i) => h === b[i]);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { ModelTokenizer, TokenCounter } from '../types';
+import type { TokenCounter } from '../types';
 import { ModelError, readModelInfo, weightsFile, type ModelInfo } from './modelInfo';
 import type { ResolvedModel } from './resolveModel';
 import { WordPieceTokenizer } from './wordPiece';
@@ -7,7 +7,7 @@ import { WordPieceTokenizer } from './wordPiece';
 /** Turns texts into unit vectors. One instance owns one loaded model. */
 export interface Embedder extends TokenCounter {
   readonly info: ModelInfo;
-  /** `ids[i]`, when given, is text i already tokenized by `encodeDocument` of this model's tokenizer. */
+  /** `ids[i]`, when given, is the model input of text i already (a chunk's `tokenIds`). */
   embedDocuments(texts: readonly string[], ids?: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;
   dispose(): Promise<void>;
@@ -42,14 +42,15 @@ async function localTransformers(modelDir: string): Promise<TransformersModule &
 }
 
 /** The model's tokenizer alone, as the chunker counts with it: light enough for a parsing thread. */
-export async function loadTokenCounter(resolved: ResolvedModel): Promise<ModelTokenizer> {
+export async function loadTokenCounter(resolved: ResolvedModel): Promise<TokenCounter> {
   const info = await readModelInfo(resolved.dir, resolved.hubId);
   const wordPiece = WordPieceTokenizer.load(path.join(resolved.dir, 'tokenizer.json'));
   if (wordPiece) {
-    return {
-      count: (text: string) => wordPiece.count(info.documentPrefix + text),
-      encodeDocument: (text: string) => Int32Array.from(wordPiece.encode(info.documentPrefix + text, info.maxTokens)),
-    };
+    const count = (text: string) => wordPiece.count(info.documentPrefix + text);
+    // A prefix that ends at whitespace tokenizes apart from the text after it.
+    if (info.documentPrefix !== '' && !/\s$/.test(info.documentPrefix)) return { count };
+    const prefix = wordPiece.pieces(info.documentPrefix);
+    return { count, lineIds: (line) => wordPiece.pieces(line), modelInput: (ids) => wordPiece.wrap([...prefix, ...ids], info.maxTokens) };
   }
   const { AutoTokenizer, name } = await localTransformers(resolved.dir);
   const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;

@@ -55,13 +55,26 @@ export class WordPieceTokenizer {
 
   /** Token ids with [CLS] and [SEP], cut to `maxLength` (keeping [SEP]) when given. */
   encode(text: string, maxLength = Number.MAX_SAFE_INTEGER): number[] {
-    const ids = [this.cls];
+    return [...this.wrap(this.pieces(text), maxLength)];
+  }
+
+  /** The ids of `text` without [CLS] and [SEP]. */
+  pieces(text: string): number[] {
+    const ids: number[] = [];
     this.eachPiece(text, (pieces) => {
       for (const t of pieces) ids.push(t);
     });
-    if (ids.length + 1 > maxLength) ids.length = Math.max(1, maxLength - 1);
-    ids.push(this.sep);
     return ids;
+  }
+
+  /** [CLS] `ids` [SEP], cut to `maxLength` (keeping [SEP]). */
+  wrap(ids: readonly number[], maxLength = Number.MAX_SAFE_INTEGER): Int32Array {
+    const n = Math.max(0, Math.min(ids.length, maxLength - 2));
+    const out = new Int32Array(n + 2);
+    out[0] = this.cls;
+    for (let i = 0; i < n; i++) out[i + 1] = ids[i]!;
+    out[n + 1] = this.sep;
+    return out;
   }
 
   /** `encode(text).length`, without building the ids: the chunker asks this of every line. */
@@ -167,7 +180,7 @@ export class WordPieceTokenizer {
         start = end;
       }
     }
-    if (this.cache.size > 200_000) this.cache.clear();
+    if (this.cache.size > 100_000) this.cache.clear();
     this.cache.set(word, out);
     return out;
   }
@@ -256,7 +269,7 @@ class WordTable {
 
   insert(word: string, hash: number, ids: readonly number[]): void {
     if (this.size >= this.keys.length / 2) {
-      if (this.keys.length >= 1 << 20) {
+      if (this.keys.length >= 1 << 18) {
         this.keys.fill(undefined);
         this.values.fill(undefined);
         this.size = 0;

@@ -3,15 +3,14 @@ import type { ResolvedModel } from '../embed/resolveModel';
 import { readSourceFile } from '../scan/readSourceFile';
 import type { SkipReason } from '../scan/skipReasons';
 import { termCounts, type TermCounts } from '../search/codeTokens';
-import type { Chunk, ModelTokenizer } from '../types';
+import type { Chunk, TokenCounter } from '../types';
 import type { FileChunker } from './indexer';
 
 /**
- * What parsing works out for each chunk besides cutting it, so that the thread running the model
- * need not: its keyword terms, and its model input ids when the tokenizer makes them fast.
+ * What parsing works out for each chunk besides cutting it (and its model input ids, which the
+ * chunker assembles where it can), so that the thread running the model need not.
  */
 export interface PreparedChunk {
-  ids?: Int32Array;
   terms: TermCounts;
 }
 
@@ -31,7 +30,7 @@ export interface ParseSettings {
 export class InlineParser implements FileParser {
   constructor(
     private readonly chunker: FileChunker,
-    private readonly tokens: ModelTokenizer,
+    private readonly tokens: TokenCounter,
     private readonly settings: ParseSettings,
   ) {}
 
@@ -39,11 +38,7 @@ export class InlineParser implements FileParser {
     const read = await readSourceFile(absPath, maxBytes);
     if (!read.ok) return read;
     const chunks = await this.chunker.chunkFile(relPath, read.text, { maxTokens: this.settings.maxTokens, tokens: this.tokens });
-    const prepared = chunks.map((c): PreparedChunk => {
-      const ids = this.tokens.encodeDocument?.(c.text);
-      return ids ? { ids, terms: termCounts(c.text) } : { terms: termCounts(c.text) };
-    });
-    return { ok: true, chunks, prepared };
+    return { ok: true, chunks, prepared: chunks.map((c) => ({ terms: termCounts(c.text) })) };
   }
 
   async dispose(): Promise<void> {}

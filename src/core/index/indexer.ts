@@ -161,7 +161,9 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
 
   const parser = parts.parser ?? new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
   // A parsing thread works ahead of the model; parsing inline gains nothing from reading ahead.
-  const lookahead = parts.parser ? 16 : 1;
+  // Far enough ahead to keep it busy through a commit of a large index (a second or two of
+  // encoding on this thread): about 300 files a second parse here.
+  const lookahead = parts.parser ? 512 : 1;
   const ahead: Promise<ParsedFile>[] = [];
   let nextToParse = 0;
   const parseAhead = () => {
@@ -198,10 +200,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       const { chunks, prepared } = read;
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
-      for (const [i, c] of chunks.entries()) {
+      for (const c of chunks) {
         if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash)) summary.chunksReused++;
         else {
-          queued.set(c.hash, { text: c.text, ids: prepared[i]!.ids });
+          queued.set(c.hash, { text: c.text, ids: c.tokenIds });
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
         }

@@ -59,7 +59,7 @@ function termsOfWord(word: string): readonly string[] {
     out.push(stem(p));
   }
   terms = out;
-  if (wordTerms.size >= 100_000) wordTerms.clear();
+  if (wordTerms.size >= 50_000) wordTerms.clear();
   wordTerms.set(word, terms);
   return terms;
 }

@@ -33,8 +33,12 @@ export class LexicalIndex {
   private docFreq: number[] = [];
   private docs: (StoredChunk | undefined)[] = [];
   private docLength: number[] = [];
-  private docTermIds: Int32Array[] = [];
-  private docTermFreqs: Uint16Array[] = [];
+  /** Each doc's terms and their frequencies, docs side by side in two flat arrays (two typed arrays per chunk cost more than the data). */
+  private docTermStart: number[] = [];
+  private docTermCount: number[] = [];
+  private flatTerms = new Int32Array(1 << 12);
+  private flatFreqs = new Uint16Array(1 << 12);
+  private flatLength = 0;
   private readonly byPath = new Map<string, number[]>();
   /** Per term id, 1 + its place among the terms of the chunk being added (0 otherwise): no map per chunk. */
   private slot = new Int32Array(1024);
@@ -82,8 +86,7 @@ export class LexicalIndex {
       const doc = this.docs.length;
       this.docs.push(chunk);
       this.docLength.push(length);
-      this.docTermIds.push(Int32Array.from(termIds));
-      this.docTermFreqs.push(Uint16Array.from(freqs));
+      this.pushTerms(termIds, freqs);
       for (let i = 0; i < termIds.length; i++) {
         this.append(termIds[i]!, doc, freqs[i]!);
         this.docFreq[termIds[i]!]!++;
@@ -100,7 +103,7 @@ export class LexicalIndex {
     if (!ids) return;
     this.byPath.delete(path);
     for (const doc of ids) {
-      for (const id of this.docTermIds[doc]!) this.docFreq[id]!--;
+      for (let i = this.docTermStart[doc]!, end = i + this.docTermCount[doc]!; i < end; i++) this.docFreq[this.flatTerms[i]!]!--;
       this.docs[doc] = undefined;
       this.alive--;
       this.totalLength -= this.docLength[doc]!;
@@ -176,30 +179,51 @@ export class LexicalIndex {
   }
 
   /** Renumbers live chunks densely and rebuilds postings from them. */
+  private pushTerms(termIds: ArrayLike<number>, freqs: ArrayLike<number>): void {
+    const n = termIds.length;
+    if (this.flatLength + n > this.flatTerms.length) {
+      const capacity = Math.max(this.flatTerms.length * 2, this.flatLength + n);
+      const terms = new Int32Array(capacity);
+      terms.set(this.flatTerms.subarray(0, this.flatLength));
+      const tfs = new Uint16Array(capacity);
+      tfs.set(this.flatFreqs.subarray(0, this.flatLength));
+      this.flatTerms = terms;
+      this.flatFreqs = tfs;
+    }
+    this.docTermStart.push(this.flatLength);
+    this.docTermCount.push(n);
+    for (let i = 0; i < n; i++) {
+      this.flatTerms[this.flatLength + i] = termIds[i]!;
+      this.flatFreqs[this.flatLength + i] = freqs[i]!;
+    }
+    this.flatLength += n;
+  }
+
   private compact(): void {
     const remap = new Int32Array(this.docs.length).fill(-1);
     const docs: StoredChunk[] = [];
     const lengths: number[] = [];
-    const termIds: Int32Array[] = [];
-    const termFreqs: Uint16Array[] = [];
+    const { docTermStart: starts, docTermCount: counts, flatTerms: terms, flatFreqs: freqs } = this;
+    this.docTermStart = [];
+    this.docTermCount = [];
+    this.flatTerms = new Int32Array(Math.max(1 << 12, this.flatLength));
+    this.flatFreqs = new Uint16Array(this.flatTerms.length);
+    this.flatLength = 0;
+    this.postings = this.terms.map(() => ({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 }));
     this.docs.forEach((chunk, old) => {
       if (!chunk) return;
-      remap[old] = docs.length;
+      const doc = docs.length;
+      remap[old] = doc;
       docs.push(chunk);
       lengths.push(this.docLength[old]!);
-      termIds.push(this.docTermIds[old]!);
-      termFreqs.push(this.docTermFreqs[old]!);
+      const from = starts[old]!;
+      const n = counts[old]!;
+      this.pushTerms(terms.subarray(from, from + n), freqs.subarray(from, from + n));
+      for (let i = from; i < from + n; i++) this.append(terms[i]!, doc, freqs[i]!);
     });
     this.docs = docs;
     this.docLength = lengths;
-    this.docTermIds = termIds;
-    this.docTermFreqs = termFreqs;
     for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));
-    this.postings = this.terms.map(() => ({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 }));
-    docs.forEach((_, doc) => {
-      const ids = termIds[doc]!;
-      const freqs = termFreqs[doc]!;
-      for (let i = 0; i < ids.length; i++) this.append(ids[i]!, doc, freqs[i]!);
-    });
   }
+
 }
