@@ -144,12 +144,13 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   test('Find Similar marks a copy of the selection as a clone and compares the two', async () => {
     await wb.openFile('weekly_report.py');
     await wb.selectLines(1, 11);
-    await wb.contextMenu('Find Similar');
+    await page.keyboard.press('Control+Alt+M'); // its keybinding (the context menu is tested above)
     const panel = wb.panel();
     await panel.locator('#heading', { hasText: 'Similar to src/weekly_report.py:1-11' }).waitFor({ timeout: 30_000 });
     const copy = panel.locator('.hit', { hasText: 'monthly_report.py' }).first();
     await copy.waitFor({ timeout: 10_000 });
     await copy.locator('.hit-dupe', { hasText: 'textual clone' }).waitFor({ timeout: 5_000 });
+    await copy.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'find-similar-clone.png') });
     await copy.locator('.hit-dupe .compare').click();
     await page.locator('.tab.active', { hasText: '↔' }).waitFor({ timeout: 20_000 });

@@ -76,9 +76,23 @@ export class Workbench {
     await this.page.keyboard.press('Shift+End');
   }
 
-  /** Opens the editor context menu from the keyboard, so the selection stays as it is. */
+  /**
+   * Opens the editor context menu from the keyboard, so the selection stays as it is, and picks
+   * `label`. A click that lands while the menu is still appearing does nothing: then the item,
+   * hovered and so focused, is taken with Enter.
+   */
   async contextMenu(label) {
     await this.page.keyboard.press('Shift+F10');
-    await this.page.locator('.context-view').getByText(label, { exact: true }).click({ timeout: 20_000 });
+    const menu = this.page.locator('.context-view');
+    const item = menu.getByText(label, { exact: true });
+    await item.waitFor({ timeout: 20_000 });
+    await item.click();
+    try {
+      await menu.waitFor({ state: 'hidden', timeout: 3_000 });
+    } catch {
+      await item.hover();
+      await this.page.keyboard.press('Enter');
+      await menu.waitFor({ state: 'hidden', timeout: 5_000 });
+    }
   }
 }
