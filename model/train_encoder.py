@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from transformers import BertConfig, BertModel
 
+from train_static import encode, load_pairs
+
 HERE = Path(__file__).resolve().parent
 TOKENIZER = HERE / "tokenizer" / "tokenizer.json"
 
@@ -144,12 +146,10 @@ def main():
     torch.set_num_threads(args.threads)
 
     tok = Tokenizer.from_file(str(TOKENIZER))
-    rows = [json.loads(l) for l in open(args.pairs)]
+    rows = load_pairs(args.pairs)
     t0 = time.time()
-    tok.enable_truncation(args.query_len)
-    q_ids = [e.ids for e in tok.encode_batch([r["query"] for r in rows])]
-    tok.enable_truncation(args.code_len)
-    c_ids = [e.ids for e in tok.encode_batch([r["code"] for r in rows])]
+    q_ids = encode(tok, [r["query"] for r in rows], args.query_len)
+    c_ids = encode(tok, [r["code"] for r in rows], args.code_len)
     code_len = [len(x) for x in c_ids]
     print(f"{len(rows)} pairs tokenised in {time.time() - t0:.0f} s", flush=True)
 

@@ -1,4 +1,4 @@
-import { compileModule, ensureMemory, I32, oneFunctionModule, op, uleb, V128, wasm, type WasmMemory } from './wasm';
+import { code, compileModule, ensureMemory, I32, oneFunctionModule, op, V128, wasm, type WasmMemory } from './wasm';
 
 /**
  * Integer dot products of one query against every row of an int8 matrix, the inner loop of search.
@@ -146,46 +146,36 @@ class JsDotKernel implements DotKernel {
  */
 export function assembleDotModule(): Uint8Array {
   const [Q, M, ROWS, STRIDE, OUT, R, END, P, QP, ACC, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const { get, set, i32: i32const, simd } = op;
-  const v128load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
-  const I32_ADD = 0x6a;
-  const I32_MUL = 0x6c;
-  const I32_SHL = 0x74;
-  const I32_LT_U = 0x49;
-  const I32_GE_U = 0x4f;
-  const EXTEND_LOW_S = 0x87;
-  const EXTEND_HIGH_S = 0x88;
-  const DOT_I16X8_S = 0xba;
-  const I32X4_ADD = 0xae;
-  const EXTRACT_LANE = 0x1b;
-  const lane = (i: number) => [...get(ACC), ...simd(EXTRACT_LANE), i];
+  const { get, set, i32, simd, v128Load } = op;
+  const c = code;
+  const lane = (i: number) => [...get(ACC), ...simd(c.i32x4ExtractLane), i];
 
   const body = [
-    0x02, 0x40, // block
-    0x03, 0x40, // loop over rows
-    ...get(R), ...get(ROWS), I32_GE_U, 0x0d, 1, // br_if out of the block when r >= rows
-    ...simd(0x0c), ...new Array<number>(16).fill(0), ...set(ACC),
-    ...get(M), ...get(R), ...get(STRIDE), I32_MUL, I32_ADD, ...set(P),
-    ...get(P), ...get(STRIDE), I32_ADD, ...set(END),
+    ...c.block,
+    ...c.loop, // over rows
+    ...get(R), ...get(ROWS), c.i32GeU, c.brIf, 1, // out of the block when r >= rows
+    ...simd(c.v128Const), ...new Array<number>(16).fill(0), ...set(ACC),
+    ...get(M), ...get(R), ...get(STRIDE), c.i32Mul, c.i32Add, ...set(P),
+    ...get(P), ...get(STRIDE), c.i32Add, ...set(END),
     ...get(Q), ...set(QP),
-    0x03, 0x40, // loop over 16-byte steps
-    ...get(P), ...v128load(0), ...set(V),
+    ...c.loop, // over 16-byte steps
+    ...get(P), ...v128Load(0), ...set(V),
     ...get(ACC),
-    ...get(V), ...simd(EXTEND_LOW_S), ...get(QP), ...v128load(0), ...simd(DOT_I16X8_S), ...simd(I32X4_ADD),
-    ...get(V), ...simd(EXTEND_HIGH_S), ...get(QP), ...v128load(16), ...simd(DOT_I16X8_S), ...simd(I32X4_ADD),
+    ...get(V), ...simd(c.i16x8ExtendLowI8x16S), ...get(QP), ...v128Load(0), ...simd(c.i32x4DotI16x8S), ...simd(c.i32x4Add),
+    ...get(V), ...simd(c.i16x8ExtendHighI8x16S), ...get(QP), ...v128Load(16), ...simd(c.i32x4DotI16x8S), ...simd(c.i32x4Add),
     ...set(ACC),
-    ...get(P), ...i32const(16), I32_ADD, ...set(P),
-    ...get(QP), ...i32const(32), I32_ADD, ...set(QP),
-    ...get(P), ...get(END), I32_LT_U, 0x0d, 0, // br_if back while p < end
-    0x0b,
-    ...get(OUT), ...get(R), ...i32const(2), I32_SHL, I32_ADD,
-    ...lane(0), ...lane(1), I32_ADD, ...lane(2), I32_ADD, ...lane(3), I32_ADD,
-    0x36, 2, 0, // i32.store align=4
-    ...get(R), ...i32const(1), I32_ADD, ...set(R),
-    0x0c, 0, // next row
-    0x0b, // end loop
-    0x0b, // end block
-    0x0b, // end function
+    ...get(P), ...i32(16), c.i32Add, ...set(P),
+    ...get(QP), ...i32(32), c.i32Add, ...set(QP),
+    ...get(P), ...get(END), c.i32LtU, c.brIf, 0, // back while p < end
+    c.end,
+    ...get(OUT), ...get(R), ...i32(2), c.i32Shl, c.i32Add,
+    ...lane(0), ...lane(1), c.i32Add, ...lane(2), c.i32Add, ...lane(3), c.i32Add,
+    ...op.i32Store(0),
+    ...get(R), ...i32(1), c.i32Add, ...set(R),
+    c.br, 0, // next row
+    c.end, // loop
+    c.end, // block
+    c.end, // function
   ];
   return oneFunctionModule('dots', 5, 0, [[4, I32], [2, V128]], body);
 }

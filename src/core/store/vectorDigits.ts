@@ -1,4 +1,4 @@
-import { compileModule, ensureMemory, I32, oneFunctionModule, op, V128, wasm, type WasmMemory } from './wasm';
+import { code, compileModule, ensureMemory, I32, oneFunctionModule, op, V128, wasm, type WasmMemory } from './wasm';
 
 /**
  * Reads the vectors of a shard: runs of `count` comma-separated integers in -127..127 closed by
@@ -224,72 +224,61 @@ export function assembleDigitsModule(): Uint8Array {
   const [P, END, COUNT, OUT, SUMS, START, BLOCK, M, MB, LOW, AT, W, NEG, DIGITS, MASK, X, V, N, BAD, L1, L2, BRACKETS_SEEN, LAST_BRACKET] = Array.from({ length: 23 }, (_, i) => i);
   const [COMMAS, BRACKETS, BYTES] = [23, 24, 25];
   const { get, set, tee, i32, simd } = op;
-  const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, AND = 0x71, OR = 0x72, XOR = 0x73, SHL = 0x74, SHR_U = 0x76;
-  const EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_U = 0x4b, GE_U = 0x4f, EQZ = 0x45, CTZ = 0x68, SELECT = 0x1b;
-  const LOAD32 = [0x28, 0, 0];
-  const STORE8 = [0x3a, 0, 0];
-  const STORE32 = (offset: number) => [0x36, 2, offset];
-  const BLOCK_ = [0x02, 0x40];
-  const LOOP = [0x03, 0x40];
-  const IF = [0x04, 0x40];
-  const END_ = 0x0b;
-  const BR = 0x0c;
-  const BR_IF = 0x0d;
-  const RETURN = 0x0f;
-  const byteOf = (local: number, k: number) => [...get(local), ...i32(8 * k), SHR_U, ...i32(0xff), AND];
+  const c = code;
+  const byteOf = (local: number, k: number) => [...get(local), ...i32(8 * k), c.i32ShrU, ...i32(0xff), c.i32And];
   // mb = bitmask(bytes == ']'); m = mb | bitmask(bytes == ',') for the 16 bytes at `block`
   const delimiters = [
-    ...get(BLOCK), ...simd(0x00), 0, 0, ...set(BYTES),
-    ...get(BYTES), ...get(BRACKETS), ...simd(0x23), ...simd(0x64), ...tee(MB),
-    ...get(BYTES), ...get(COMMAS), ...simd(0x23), ...simd(0x64), OR, ...set(M),
+    ...get(BLOCK), ...op.v128Load(0), ...set(BYTES),
+    ...get(BYTES), ...get(BRACKETS), ...simd(c.i8x16Eq), ...simd(c.i8x16Bitmask), ...tee(MB),
+    ...get(BYTES), ...get(COMMAS), ...simd(c.i8x16Eq), ...simd(c.i8x16Bitmask), c.i32Or, ...set(M),
   ];
   const body = [
-    ...i32(0x2c), ...simd(0x0f), ...set(COMMAS),
-    ...i32(0x5d), ...simd(0x0f), ...set(BRACKETS),
+    ...i32(0x2c), ...simd(c.i8x16Splat), ...set(COMMAS),
+    ...i32(0x5d), ...simd(c.i8x16Splat), ...set(BRACKETS),
     ...get(P), ...set(START),
     ...get(P), ...set(BLOCK),
     ...delimiters,
-    ...LOOP,
+    ...c.loop,
     // Next 16 bytes until one holds a delimiter; never past `end`.
-    ...BLOCK_, ...LOOP,
-    ...get(M), BR_IF, 1,
-    ...get(BLOCK), ...i32(16), ADD, ...tee(BLOCK), ...get(END), GE_U, ...IF, ...i32(-1), RETURN, END_,
+    ...c.block, ...c.loop,
+    ...get(M), c.brIf, 1,
+    ...get(BLOCK), ...i32(16), c.i32Add, ...tee(BLOCK), ...get(END), c.i32GeU, ...c.if, ...i32(-1), c.return, c.end,
     ...delimiters,
-    BR, 0,
-    END_, END_,
+    c.br, 0,
+    c.end, c.end,
     // The next delimiter; whether it is ']' is counted, and checked once at the end.
-    ...get(M), ...i32(0), ...get(M), SUB, AND, ...set(LOW),
-    ...get(BLOCK), ...get(M), CTZ, ADD, ...set(AT),
-    ...get(M), ...get(LOW), XOR, ...set(M),
-    ...get(MB), ...get(LOW), AND, ...i32(0), NE, ...tee(LAST_BRACKET), ...get(BRACKETS_SEEN), ADD, ...set(BRACKETS_SEEN),
-    ...get(START), ...LOAD32, ...set(W),
-    ...get(W), ...i32(0xff), AND, ...i32(0x2d), EQ, ...set(NEG),
-    ...get(W), ...get(NEG), ...i32(3), SHL, SHR_U, ...set(W),
-    ...get(AT), ...get(START), SUB, ...get(NEG), SUB, ...set(DIGITS),
-    ...i32(1), ...get(DIGITS), ...i32(3), SHL, SHL, ...i32(1), SUB, ...set(MASK),
-    ...get(W), ...get(MASK), AND, ...set(W),
+    ...get(M), ...i32(0), ...get(M), c.i32Sub, c.i32And, ...set(LOW),
+    ...get(BLOCK), ...get(M), c.i32Ctz, c.i32Add, ...set(AT),
+    ...get(M), ...get(LOW), c.i32Xor, ...set(M),
+    ...get(MB), ...get(LOW), c.i32And, ...i32(0), c.i32Ne, ...tee(LAST_BRACKET), ...get(BRACKETS_SEEN), c.i32Add, ...set(BRACKETS_SEEN),
+    ...get(START), ...op.i32Load, ...set(W),
+    ...get(W), ...i32(0xff), c.i32And, ...i32(0x2d), c.i32Eq, ...set(NEG),
+    ...get(W), ...get(NEG), ...i32(3), c.i32Shl, c.i32ShrU, ...set(W),
+    ...get(AT), ...get(START), c.i32Sub, ...get(NEG), c.i32Sub, ...set(DIGITS),
+    ...i32(1), ...get(DIGITS), ...i32(3), c.i32Shl, c.i32Shl, ...i32(1), c.i32Sub, ...set(MASK),
+    ...get(W), ...get(MASK), c.i32And, ...set(W),
     ...get(BAD),
-    ...get(DIGITS), ...i32(1), SUB, ...i32(2), GT_U, OR,
-    ...get(W), ...i32(0x80808080 | 0), OR, ...i32(0x30303030), SUB, ...i32(-1), XOR,
-    ...get(W), ...i32(0x7f7f7f7f), AND, ...i32(0x46464646), ADD, OR,
-    ...get(W), OR, ...get(MASK), AND, ...i32(0x80808080 | 0), AND, OR,
+    ...get(DIGITS), ...i32(1), c.i32Sub, ...i32(2), c.i32GtU, c.i32Or,
+    ...get(W), ...i32(0x80808080 | 0), c.i32Or, ...i32(0x30303030), c.i32Sub, ...i32(-1), c.i32Xor,
+    ...get(W), ...i32(0x7f7f7f7f), c.i32And, ...i32(0x46464646), c.i32Add, c.i32Or,
+    ...get(W), c.i32Or, ...get(MASK), c.i32And, ...i32(0x80808080 | 0), c.i32And, c.i32Or,
     ...set(BAD),
-    ...get(W), ...i32(0x30303030), ...get(MASK), AND, SUB,
-    ...i32(3), ...get(DIGITS), SUB, ...i32(3), SHL, SHL, ...set(X),
-    ...byteOf(X, 0), ...i32(100), MUL, ...byteOf(X, 1), ...i32(10), MUL, ADD, ...byteOf(X, 2), ADD, ...set(V),
-    ...get(BAD), ...get(V), ...i32(127), GT_U, OR, ...set(BAD),
-    ...get(OUT), ...get(N), ADD, ...i32(0), ...get(V), SUB, ...get(V), ...get(NEG), SELECT, ...STORE8,
-    ...get(L1), ...get(V), ADD, ...set(L1),
-    ...get(L2), ...get(V), ...get(V), MUL, ADD, ...set(L2),
-    ...get(AT), ...i32(1), ADD, ...set(START),
-    ...get(N), ...i32(1), ADD, ...tee(N), ...get(COUNT), LT_U, BR_IF, 0,
-    END_,
+    ...get(W), ...i32(0x30303030), ...get(MASK), c.i32And, c.i32Sub,
+    ...i32(3), ...get(DIGITS), c.i32Sub, ...i32(3), c.i32Shl, c.i32Shl, ...set(X),
+    ...byteOf(X, 0), ...i32(100), c.i32Mul, ...byteOf(X, 1), ...i32(10), c.i32Mul, c.i32Add, ...byteOf(X, 2), c.i32Add, ...set(V),
+    ...get(BAD), ...get(V), ...i32(127), c.i32GtU, c.i32Or, ...set(BAD),
+    ...get(OUT), ...get(N), c.i32Add, ...i32(0), ...get(V), c.i32Sub, ...get(V), ...get(NEG), c.select, ...op.i32Store8,
+    ...get(L1), ...get(V), c.i32Add, ...set(L1),
+    ...get(L2), ...get(V), ...get(V), c.i32Mul, c.i32Add, ...set(L2),
+    ...get(AT), ...i32(1), c.i32Add, ...set(START),
+    ...get(N), ...i32(1), c.i32Add, ...tee(N), ...get(COUNT), c.i32LtU, c.brIf, 0,
+    c.end,
     // Exactly one ']', closing the last value.
-    ...get(BAD), ...get(BRACKETS_SEEN), ...i32(1), NE, OR, ...get(LAST_BRACKET), EQZ, OR, ...set(BAD),
-    ...get(SUMS), ...get(L1), ...STORE32(0),
-    ...get(SUMS), ...get(L2), ...STORE32(4),
-    ...get(START), ...i32(-1), ...get(BAD), EQZ, SELECT,
-    END_,
+    ...get(BAD), ...get(BRACKETS_SEEN), ...i32(1), c.i32Ne, c.i32Or, ...get(LAST_BRACKET), c.i32Eqz, c.i32Or, ...set(BAD),
+    ...get(SUMS), ...get(L1), ...op.i32Store(0),
+    ...get(SUMS), ...get(L2), ...op.i32Store(4),
+    ...get(START), ...i32(-1), ...get(BAD), c.i32Eqz, c.select,
+    c.end,
   ];
   return oneFunctionModule('digits', 5, 1, [[18, I32], [3, V128]], body);
 }

@@ -62,6 +62,51 @@ export const op = {
   tee: (i: number) => [0x22, i],
   i32: (n: number) => [0x41, ...sleb(n)],
   simd: (code: number) => [0xfd, ...uleb(code)],
+  /** v128.load at the address on the stack plus `offset`. */
+  v128Load: (offset = 0) => [0xfd, 0x00, 0, ...uleb(offset)],
+  /** i32.load / i32.store, unaligned-tolerant (alignment hint 1 byte) or 4-byte aligned. */
+  i32Load: [0x28, 0, 0],
+  i32Store: (offset = 0) => [0x36, 2, ...uleb(offset)],
+  i32Load8U: [0x2d, 0, 0],
+  i32Store8: [0x3a, 0, 0],
+};
+
+/** Opcodes, by the names the WebAssembly specification gives them. */
+export const code = {
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  return: 0x0f,
+  select: 0x1b,
+  i32Eqz: 0x45,
+  i32Eq: 0x46,
+  i32Ne: 0x47,
+  i32LtU: 0x49,
+  i32GtU: 0x4b,
+  i32GeU: 0x4f,
+  i32Ctz: 0x68,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Or: 0x72,
+  i32Xor: 0x73,
+  i32Shl: 0x74,
+  i32ShrU: 0x76,
+  // SIMD (after the 0xfd prefix)
+  v128Const: 0x0c,
+  i8x16Splat: 0x0f,
+  i32x4ExtractLane: 0x1b,
+  i8x16Eq: 0x23,
+  v128Or: 0x50,
+  i8x16Bitmask: 0x64,
+  i16x8ExtendLowI8x16S: 0x87,
+  i16x8ExtendHighI8x16S: 0x88,
+  i32x4Add: 0xae,
+  i32x4DotI16x8S: 0xba,
 };
 
 export function uleb(n: number): number[] {
