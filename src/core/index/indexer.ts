@@ -49,10 +49,6 @@ interface PendingFile {
   prepared: PreparedChunk[];
 }
 
-interface QueuedText {
-  text: string;
-  ids: Int32Array | undefined;
-}
 
 const MAX_WARNINGS = 200;
 
@@ -96,7 +92,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
 
   // Files whose chunks are all known or queued, waiting for the batch they are in to be embedded.
   let pending: PendingFile[] = [];
-  let queued = new Map<string, QueuedText>(); // by hash, waiting to be embedded
+  let queued = new Map<string, Chunk>(); // by hash, waiting to be embedded
   // Reading and parsing the next batch overlaps with the model embedding this one; at most one
   // batch is in flight, which bounds memory (back-pressure) and keeps commits in file order.
   let inFlight: Promise<void> = Promise.resolve();
@@ -113,10 +109,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     options.onProgress?.(progress);
   };
 
-  const embedBatch = async (files: PendingFile[], texts: Map<string, QueuedText>) => {
+  const embedBatch = async (files: PendingFile[], texts: Map<string, Chunk>) => {
     const hashes = [...texts.keys()];
-    const entries = hashes.map((h) => texts.get(h)!);
-    const vectors = hashes.length > 0 ? await embedder.embedDocuments(entries.map((e) => e.text), entries.map((e) => e.ids)) : [];
+    const chunks = hashes.map((h) => texts.get(h)!);
+    const vectors = hashes.length > 0 ? await embedder.embedDocuments(chunks.map((c) => c.text), chunks.map((c) => c.tokenIds)) : [];
     embeddedThisRun += hashes.length;
     commitPending(files, new Map(hashes.map((h, i) => [h, vectors[i]!])));
     for (const h of hashes) inFlightHashes.delete(h);
@@ -203,7 +199,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       for (const c of chunks) {
         if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash)) summary.chunksReused++;
         else {
-          queued.set(c.hash, { text: c.text, ids: c.tokenIds });
+          queued.set(c.hash, c);
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
         }
