@@ -2,7 +2,7 @@
  * `npm run bench:dupes`: near-duplicate detection measured on real package sources against jscpd,
  * and timed at 100k chunks on a synthetic workspace.
  *
- *   node --import tsx src/bench/dupesBench.ts [--json reports/bench-dupes.json] [--synthetic 100000]
+ *   node --import tsx src/bench/dupesBench.ts [--json reports/bench-dupes.json] [--synthetic 100000] [--model nearby-code-base]
  *
  * Writes the JSON report, plus reports/dupes-extra-sample.md: 20 groups Nearby finds and jscpd
  * does not, with their code, for a person to judge. Verdicts go in reports/dupes-extra-verdicts.json
@@ -45,10 +45,10 @@ interface JscpdClone {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'string', default: 'reports/bench-dupes.json' }, synthetic: { type: 'string', default: '100000' } } });
+  const { values } = parseArgs({ options: { json: { type: 'string', default: 'reports/bench-dupes.json' }, synthetic: { type: 'string', default: '100000' }, model: { type: 'string' } } });
   const work = mkdtempSync(path.join(os.tmpdir(), 'nearby-bench-dupes-'));
   try {
-    const real = await realCorpus(work);
+    const real = await realCorpus(work, values.model);
     const synthetic = await syntheticTiming(Number(values.synthetic));
     const report = {
       generatedAt: new Date().toISOString(),
@@ -69,12 +69,12 @@ async function main(): Promise<void> {
   }
 }
 
-async function realCorpus(work: string) {
+async function realCorpus(work: string, model: string | undefined) {
   const root = path.join(work, 'ws');
   for (const p of PACKAGES) copySources(path.join(PROJECT, p.dir), path.join(root, p.name));
 
-  process.stderr.write('indexing the package sources with the bundled model...\n');
-  const engine = await Engine.open({ bundledModelsDir: path.join(PROJECT, 'models'), modelCacheDir: path.join(work, 'models'), threads: 1, roots: [{ root, indexDir: path.join(work, 'index') }] });
+  process.stderr.write(`indexing the package sources with ${model ?? 'the default model'}...\n`);
+  const engine = await Engine.open({ ...(model ? { model } : {}), bundledModelsDir: path.join(PROJECT, 'models'), modelCacheDir: path.join(work, 'models'), threads: 1, roots: [{ root, indexDir: path.join(work, 'index') }] });
   try {
     const index = [...engine.roots.values()][0]!;
     const indexed = await index.index();

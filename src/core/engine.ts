@@ -8,6 +8,9 @@ import { ThreadParser, type FileParser } from './index/fileParser';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
 import type { ScanOptions } from './scan/scanner';
 
+/** Longer hit texts are not compared with the selection: only the slices of an overlong line get there. */
+const MAX_COMPARED_CHARS = 64_000;
+
 export interface EngineRoot {
   root: string;
   indexDir: string;
@@ -113,7 +116,8 @@ export class Engine {
     const labelled = await Promise.all(
       hits.map(async (hit) => {
         const hitText = await this.roots.get(hit.root)?.rangeText(hit.path, hit.startLine, hit.endLine);
-        const likeness = hitText && likenessOf(selection, { text: hitText, language: hit.language, cosine: hit.score, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
+        // A slice of an overlong line reads back as the whole line: no chunk is that big, nor a copy of the selection.
+        const likeness = hitText && hitText.length <= MAX_COMPARED_CHARS && likenessOf(selection, { text: hitText, language: hit.language, cosine: hit.score, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
         return likeness ? { ...hit, likeness } : hit;
       }),
     );

@@ -8,7 +8,7 @@ import type { RankedChunk, SearchMode } from './search/hybrid';
 import { LexicalIndex } from './search/lexicalIndex';
 import { rankChunks } from './search/rank';
 import type { Likeness } from './dupes';
-import { readLines } from './search/readLines';
+import { chunkTexts, readLines } from './search/readLines';
 import { IndexStore } from './store/indexStore';
 import type { SearchFilter } from './store/records';
 
@@ -38,6 +38,8 @@ export interface RootStatus {
   dimension: number;
 }
 
+const PREVIEW_LINE_CHARS = 400;
+
 /** One folder's index: its store plus the operations on it. The model and chunker are shared. */
 export class RootIndex {
   private constructor(
@@ -52,12 +54,15 @@ export class RootIndex {
     private readonly reloaded: Set<string>,
     private readonly parser?: FileParser,
   ) {
-    this.lexicalReady = this.fillLexical([...store.paths()]);
+    this.lexicalReady = this.fillLexical([...store.paths()]).then(() => {
+      this.lexicalFilled = true;
+    });
   }
 
   /** Keyword index over the same chunks, rebuilt from the files at open and kept in step by the indexer. */
   private readonly lexical = new LexicalIndex();
   private readonly lexicalReady: Promise<void>;
+  private lexicalFilled = false;
   private lastRefresh = Date.now();
 
   static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}, parser?: FileParser): Promise<RootIndex> {
@@ -97,7 +102,14 @@ export class RootIndex {
   /** `vector` is the query's embedding (shared by every root), absent in keyword-only mode. */
   async searchQuery(query: string, vector: Float32Array | undefined, options: SearchOptions = {}): Promise<SearchHit[]> {
     await this.catchUp();
-    const ranked = rankChunks(this.store, this.lexical, query, vector, { k: options.k ?? 10, mode: options.mode ?? 'hybrid', ...(options.filter ? { filter: options.filter } : {}) });
+    let mode = options.mode ?? 'hybrid';
+    // Reopening a large index fills the keyword side from the files (seconds on 10k files):
+    // meanwhile searches rank by meaning alone rather than wait; keyword-only ones wait.
+    if (!this.lexicalFilled) {
+      if (vector && mode === 'hybrid') mode = 'vector';
+      else if (mode === 'lexical') await this.lexicalReady;
+    }
+    const ranked = rankChunks(this.store, this.lexical, query, vector, { k: options.k ?? 10, mode, ...(options.filter ? { filter: options.filter } : {}) });
     return this.withPreviews(ranked, options.previewLines);
   }
 
@@ -152,7 +164,6 @@ export class RootIndex {
    * since it last looked, at most once a second: two windows on one folder both see one's edits.
    */
   private async catchUp(): Promise<void> {
-    await this.lexicalReady;
     if (!this.store.isWriter && Date.now() - this.lastRefresh >= 1000) {
       this.lastRefresh = Date.now();
       await this.store.refresh();
@@ -175,7 +186,10 @@ export class RootIndex {
         const chunks = this.store.chunksOf(p);
         const lines = chunks.length > 0 ? await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER) : undefined;
         // Unreadable or gone since it was indexed: the next index run drops it.
-        if (lines) this.lexical.putFile(p, chunks.map((chunk) => ({ chunk, text: lines.slice(chunk.startLine - 1, chunk.endLine).join('\n') })));
+        if (lines) {
+          const texts = chunkTexts(lines, chunks);
+          this.lexical.putFile(p, chunks.map((chunk, i) => ({ chunk, text: texts[i]! })));
+        }
         else this.lexical.removeFile(p);
       }
     };
@@ -187,7 +201,8 @@ export class RootIndex {
     return Promise.all(
       hits.map(async (hit): Promise<SearchHit> => {
         const lines = await readLines(path.join(this.root, hit.path), hit.startLine, Math.min(hit.endLine, hit.startLine + previewLines - 1));
-        return lines ? { ...hit, preview: lines.join('\n') } : hit;
+        // A hit inside an overlong line (a data literal) would otherwise carry the whole line.
+        return lines ? { ...hit, preview: lines.map((l) => (l.length > PREVIEW_LINE_CHARS ? `${l.slice(0, PREVIEW_LINE_CHARS)}…` : l)).join('\n') } : hit;
       }),
     );
   }

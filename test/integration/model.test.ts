@@ -11,23 +11,25 @@ import { BUNDLED_MODELS } from '../helpers/paths';
 
 const MODEL_DIR = path.join(BUNDLED_MODELS, 'nearby-code-small');
 
-describe('bundled model nearby-code-small', () => {
+// Both shipped tiers: the fast static one (the default) and the contextual encoder.
+for (const tier of ['nearby-code-small', 'nearby-code-base']) describe(`bundled model ${tier}`, () => {
+  const modelDir = path.join(BUNDLED_MODELS, tier);
   let embedder: TransformersEmbedder;
-  before(async () => (embedder = await TransformersEmbedder.load({ dir: MODEL_DIR, source: 'bundled' }, { threads: 1 })));
+  before(async () => (embedder = await TransformersEmbedder.load({ dir: modelDir, source: 'bundled' }, { threads: 1 })));
   after(() => embedder?.dispose());
 
   test('every shipped file matches SHA256SUMS', () => {
-    const sums = readFileSync(path.join(MODEL_DIR, 'SHA256SUMS'), 'utf8').trim().split('\n');
+    const sums = readFileSync(path.join(modelDir, 'SHA256SUMS'), 'utf8').trim().split('\n');
     assert.ok(sums.length >= 5);
     for (const line of sums) {
       const [hash, file] = line.split(/\s+/);
-      const actual = createHash('sha256').update(readFileSync(path.join(MODEL_DIR, file!))).digest('hex');
+      const actual = createHash('sha256').update(readFileSync(path.join(modelDir, file!))).digest('hex');
       assert.equal(actual, hash, `${file} was modified`);
     }
   });
 
   test('vectors have the declared dimension and unit length', async () => {
-    const declared = JSON.parse(readFileSync(path.join(MODEL_DIR, 'nearby.json'), 'utf8')) as { dimension: number };
+    const declared = JSON.parse(readFileSync(path.join(modelDir, 'nearby.json'), 'utf8')) as { dimension: number };
     const vectors = await embedder.embedDocuments(['def add(a, b):\n    return a + b', 'How to install', '']);
     for (const v of vectors) {
       assert.equal(v.length, declared.dimension);
