@@ -29,13 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tokenizers import Tokenizer
 from transformers import BertConfig, BertModel
 
-from train_static import encode, load_pairs
+from train_static import seeded_pairs
 
 HERE = Path(__file__).resolve().parent
-TOKENIZER = HERE / "tokenizer" / "tokenizer.json"
 
 
 def bert_config(args, vocab):
@@ -139,22 +137,18 @@ def main():
     ap.add_argument("--save-every", type=float, default=15.0, help="minutes between checkpoints")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--resume", help="a checkpoint directory (--out of an interrupted run with the same arguments): continue its schedule from its weights")
     args = ap.parse_args()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-
-    tok = Tokenizer.from_file(str(TOKENIZER))
-    rows = load_pairs(args.pairs)
-    t0 = time.time()
-    q_ids = encode(tok, [r["query"] for r in rows], args.query_len)
-    c_ids = encode(tok, [r["code"] for r in rows], args.code_len)
+    tok, rows, q_ids, c_ids = seeded_pairs(args, args.query_len, args.code_len)
     code_len = [len(x) for x in c_ids]
-    print(f"{len(rows)} pairs tokenised in {time.time() - t0:.0f} s", flush=True)
 
     model = Encoder(bert_config(args, tok.get_vocab_size()))
-    if args.init:
+    resumed = {"step": 0, "minutes": 0.0}
+    if args.resume:
+        resumed = json.loads((Path(args.resume) / "train-state.json").read_text())
+        model.bert = BertModel.from_pretrained(Path(args.resume) / "hf", add_pooling_layer=False)
+        print(f"resuming {args.resume} at step {resumed['step']}, {resumed['minutes']} CPU min", flush=True)
+    elif args.init:
         warm_start(model, args.init)
     emb = [model.bert.embeddings.word_embeddings.weight]
     rest = [p for n, p in model.named_parameters() if p is not emb[0]]
@@ -166,8 +160,11 @@ def main():
     rng = random.Random(args.seed)
     order = list(range(len(rows)))
     clock = time.process_time
-    start = clock()
-    last_save = start
+    # A resumed run counts the checkpoint's minutes as spent and replays the same shuffles and
+    # batches without training on them, so it sees the pairs the interrupted run had not reached.
+    # AdamW's moments are not checkpointed: they restart, at the low late-schedule learning rate.
+    start = clock() - resumed["minutes"] * 60
+    last_save = clock()
     step = seen = epoch = 0
     running, running_n = 0.0, 0
     labels = torch.arange(args.batch)
@@ -176,6 +173,10 @@ def main():
         epoch += 1
         rng.shuffle(order)
         for idx in batches(order, code_len, args.batch, rng):
+            if step < resumed["step"]:
+                step += 1
+                seen += len(idx)
+                continue
             elapsed = clock() - start
             if elapsed >= budget:
                 done = True

@@ -32,6 +32,22 @@ def encode(tok, texts, max_len):
     return ids
 
 
+def seeded_pairs(args, query_len, code_len):
+    """What both trainers start with: every random generator seeded, the thread count set, and
+    the pairs (args.pairs) loaded and tokenised."""
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    tok = Tokenizer.from_file(str(TOKENIZER))
+    rows = load_pairs(args.pairs)
+    t0 = time.time()
+    q_ids = encode(tok, [r["query"] for r in rows], query_len)
+    c_ids = encode(tok, [r["code"] for r in rows], code_len)
+    print(f"{len(rows)} pairs tokenised in {time.time() - t0:.0f} s", flush=True)
+    return tok, rows, q_ids, c_ids
+
+
 def flatten(batch_ids):
     """Token ids of a batch as one flat tensor plus start offsets, for EmbeddingBag."""
     offsets = torch.tensor([0] + [len(x) for x in batch_ids[:-1]]).cumsum(0)
@@ -63,17 +79,8 @@ def main():
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-
-    tok = Tokenizer.from_file(str(TOKENIZER))
-    rows = load_pairs(args.pairs)
     t0 = time.time()
-    q_ids = encode(tok, [r["query"] for r in rows], args.max_len)
-    c_ids = encode(tok, [r["code"] for r in rows], args.max_len)
-    print(f"{len(rows)} pairs tokenised in {time.time() - t0:.0f} s", flush=True)
+    tok, rows, q_ids, c_ids = seeded_pairs(args, args.max_len, args.max_len)
 
     model = StaticEncoder(tok.get_vocab_size(), args.dim)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

@@ -11,7 +11,7 @@ import { runIndexBench } from './bench/indexBench';
 import { runStoreBench, runStoreBenchOne } from './bench/storeBench';
 import type { IndexSummary } from './core/index/progress';
 import { Engine } from './core/engine';
-import { resolveModel } from './core/embed/resolveModel';
+import { DEFAULT_MODEL, resolveModel } from './core/embed/resolveModel';
 import { SEARCH_MODES, type SearchMode } from './core/search/hybrid';
 import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
 import { printEvalTable } from './eval/report';
@@ -231,7 +231,8 @@ async function benchIndex(): Promise<number> {
   return 0;
 }
 
-/** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/. */
+/** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/ (another
+ * model's in a folder of its own, so they never overwrite the default model's). */
 async function evaluate(which: string | undefined): Promise<number> {
   if (!which) throw new UsageError(`eval needs a suite: ${SUITES.join(', ')} or all`);
   const split = opts.split ?? 'test';
@@ -262,7 +263,8 @@ async function evaluate(which: string | undefined): Promise<number> {
       const progress = new ProgressLine(process.stderr);
       const results = await evaluateRetrieval(label, pairs, engine.embedder, modes, (done, total) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done }));
       progress.done();
-      for (const r of results) await writeJson(path.join('reports', 'eval', `${label}-${r.mode}.json`), r);
+      const reportDir = engine.embedder.info.id === DEFAULT_MODEL ? 'reports/eval' : path.join('reports', 'eval', engine.embedder.info.id.replace(/[^\w.-]+/g, '_'));
+      for (const r of results) await writeJson(path.join(reportDir, `${label}-${r.mode}.json`), r);
       reports.push(...results);
     }
   } finally {

@@ -4,7 +4,7 @@
  *
  *   node --import tsx src/bench/dupesBench.ts [--json reports/bench-dupes.json] [--synthetic 100000] [--model nearby-code-base]
  *
- * Writes the JSON report, plus reports/dupes-extra-sample.md: 20 groups Nearby finds and jscpd
+ * Writes the JSON report, plus beside it <report>-extra-sample.md: 20 groups Nearby finds and jscpd
  * does not, with their code, for a person to judge. Verdicts go in reports/dupes-extra-verdicts.json
  * ({"<group id>": {"verdict": "clone" | "not", "note": "..."}}); the report counts them as precision.
  */
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'string', default: 'reports/bench-dupes.json' }, synthetic: { type: 'string', default: '100000' }, model: { type: 'string' } } });
   const work = mkdtempSync(path.join(os.tmpdir(), 'nearby-bench-dupes-'));
   try {
-    const real = await realCorpus(work, values.model);
+    // The sample sits beside its report, so a run with another model does not replace the default's.
+    const sampleFile = values.json!.replace(/\.json$/, '') + '-extra-sample.md';
+    const real = await realCorpus(work, values.model, sampleFile);
     const synthetic = await syntheticTiming(Number(values.synthetic));
     const report = {
       generatedAt: new Date().toISOString(),
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function realCorpus(work: string, model: string | undefined) {
+async function realCorpus(work: string, model: string | undefined, sampleFile: string) {
   const root = path.join(work, 'ws');
   for (const p of PACKAGES) copySources(path.join(PROJECT, p.dir), path.join(root, p.name));
 
@@ -86,7 +88,7 @@ async function realCorpus(work: string, model: string | undefined) {
     process.stderr.write('running jscpd with its defaults...\n');
     const jscpd = runJscpd(root, work);
     const comparison = compare(groups, jscpd.clones);
-    const sample = sampleExtras(comparison.extraGroups, root);
+    const sample = sampleExtras(comparison.extraGroups, root, sampleFile);
     const verdicts = readVerdicts();
     const judged = sample.filter((g) => verdicts[g.id]);
     const precision = judged.length > 0 ? judged.filter((g) => verdicts[g.id]!.verdict === 'clone').length / judged.length : null;
@@ -125,7 +127,7 @@ async function realCorpus(work: string, model: string | undefined) {
         groups: comparison.extraGroups.length,
         textual: comparison.extraGroups.filter((g) => g.kind === 'textual').length,
         semantic: comparison.extraGroups.filter((g) => g.kind === 'semantic').length,
-        sampleFile: 'reports/dupes-extra-sample.md',
+        sampleFile,
         sampled: sample.map((g) => g.id),
         judged: judged.length,
         precision,
@@ -212,7 +214,7 @@ function compare(groups: DupeGroup[], clones: JscpdClone[]) {
 }
 
 /** A fixed sample (by hash of the group id, so reruns pick the same groups) written out for reading. */
-function sampleExtras(extra: DupeGroup[], root: string): DupeGroup[] {
+function sampleExtras(extra: DupeGroup[], root: string, file: string): DupeGroup[] {
   const hash = (id: string) => createHash('sha1').update(`sample:${id}`).digest('hex');
   const sample = [...extra].sort((x, y) => (hash(x.id) < hash(y.id) ? -1 : 1)).slice(0, SAMPLE_SIZE);
   const out = [
@@ -231,7 +233,7 @@ function sampleExtras(extra: DupeGroup[], root: string): DupeGroup[] {
     }
     out.push('');
   });
-  writeFileSync(path.join(PROJECT, 'reports', 'dupes-extra-sample.md'), out.join('\n'));
+  writeFileSync(file, out.join('\n'));
   return sample;
 }
 
@@ -300,7 +302,7 @@ function calibrate(dupes: DupeIndex, contents: Parameters<typeof indexedSource>[
     threshold: options.threshold,
     randomPairs: { count: random.length, median: quantile(random, 0.5), p99: quantile(random, 0.99), p999: quantile(random, 0.999), max: quantile(random, 1) },
     textualClonePairs: { count: textual.length, p10: quantile(textual, 0.1), median: quantile(textual, 0.5) },
-    byThreshold: [0.85, 0.88, 0.9, 0.92, 0.94, 0.96].map((t) => ({ threshold: t, randomAbove: share(random, t), textualClonesAbove: share(textual, t), allPairsAbove: countPairsAbove(chunks, t) })),
+    byThreshold: [0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98].map((t) => ({ threshold: t, randomAbove: share(random, t), textualClonesAbove: share(textual, t), allPairsAbove: countPairsAbove(chunks, t) })),
     lsh: { exactPairsAboveThreshold: exact.size, foundByLsh: recalled, recall: exact.size > 0 ? round(recalled / exact.size) : null },
   };
 }

@@ -8,7 +8,7 @@ import type { ModelInfo } from '../../src/core/embed/modelInfo';
  */
 export class CountingEmbedder implements Embedder {
   readonly embedded: string[] = [];
-  readonly info: ModelInfo = { id: 'counting', dimension: 8, maxTokens: 256, pooling: 'mean', normalize: true, queryPrefix: '', documentPrefix: '', dtype: 'fp32' };
+  readonly info: ModelInfo = { id: 'counting', dimension: 8, maxTokens: 256, pooling: 'mean', normalize: true, queryPrefix: '', documentPrefix: '', dtype: 'fp32', batchTokens: 1024 };
 
   count(text: string): number {
     return text.match(/\w+|[^\s\w]/g)?.length ?? 0;

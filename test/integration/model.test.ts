@@ -62,6 +62,19 @@ for (const tier of ['nearby-code-small', 'nearby-code-base']) describe(`bundled 
     assert.equal(await rank('download json from a url'), 'fetch_json');
     assert.equal(await rank('delay calling a function until input stops'), 'debounce');
   });
+
+  test('a text gets the same vector alone and padded in a batch of others', async () => {
+    // Texts of 1 to ~240 tokens, so batches split by the token budget and pad short texts.
+    const source = readFileSync(path.join(__dirname, '..', '..', 'src', 'core', 'engine.ts'), 'utf8').split('\n');
+    const texts = Array.from({ length: 40 }, (_, i) => source.slice(i * 3, i * 3 + 1 + ((i * 7) % 30)).join('\n'));
+    const together = await embedder.embedDocuments(texts);
+    for (const [i, text] of texts.entries()) {
+      const [alone] = await embedder.embedDocuments([text]);
+      const cos = alone!.reduce((s, x, d) => s + x * together[i]![d]!, 0);
+      // Dynamic int8 quantization scales activations per call, so vectors agree closely, not bit for bit.
+      assert.ok(cos > 0.995, `text ${i} (${embedder.count(text)} tokens): cosine ${cos.toFixed(4)} between alone and batched`);
+    }
+  });
 });
 
 describe('fast WordPiece tokenizer', () => {

@@ -9,8 +9,12 @@ import type { DupeOptions } from './types';
  * 0.90-0.95 were mostly rewritten or copied code, while about half of those in 0.85-0.90 were
  * unrelated look-alikes (export lists, parallel field checks). BigCloneBench, which the issue names,
  * is not on this machine and played no part.
+ *
+ * nearby-code-base puts unrelated code a little closer (random pairs: median 0.12, 99.9th
+ * percentile 0.68 on the same chunks), so its bar sits where it passes as many of all pairs as
+ * the static model's does at 0.92: 304 reach 0.92, 183 reach 0.94 (the static model: 242, 160).
  */
-const THRESHOLDS: Record<string, number> = { 'nearby-code-small': 0.92 };
+const THRESHOLDS: Record<string, number> = { 'nearby-code-small': 0.92, 'nearby-code-base': 0.93 };
 /** For other models, a stricter bar: contextual models put unrelated code closer together than static ones. */
 const FALLBACK_THRESHOLD = 0.95;
 

@@ -85,7 +85,7 @@ export class TransformersEmbedder implements Embedder {
         },
       })) as unknown as LoadedModel;
       const wordPiece = WordPieceTokenizer.load(path.join(resolved.dir, 'tokenizer.json'));
-      return new TransformersEmbedder(info, tokenizer, model, options.maxBatchTokens ?? 16_384, wordPiece, Tensor);
+      return new TransformersEmbedder(info, tokenizer, model, options.maxBatchTokens ?? info.batchTokens, wordPiece, Tensor);
     } catch (err) {
       throw new ModelError(
         'model-corrupt',

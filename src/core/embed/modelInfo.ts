@@ -12,6 +12,8 @@ export interface ModelInfo {
   documentPrefix: string;
   /** Weights file variant: `q8` → onnx/model_quantized.onnx, `fp32` → onnx/model.onnx. */
   dtype: 'q8' | 'fp32';
+  /** Token budget of one inference call (padded tokens of a batch). */
+  batchTokens: number;
 }
 
 /**
@@ -57,6 +59,12 @@ export async function readModelInfo(modelDir: string, hubId?: string): Promise<M
   const known = (hubId && KNOWN_HUB_MODELS[hubId]) || {};
   const hidden = typeof config['hidden_size'] === 'number' ? (config['hidden_size'] as number) : undefined;
   const positions = typeof config['max_position_embeddings'] === 'number' ? (config['max_position_embeddings'] as number) : 512;
+  // Inference is fastest when a call's activations stay in cache, so batches are cut by a token
+  // budget that depends on the work per token. Measured with one thread on mixed-length code:
+  // nearby-code-base (2 layers) embeds about 30% more chunks per second at 1,024 tokens a call
+  // than at 16,384; nearby-code-small (no layers) was fastest at 4,096-8,192 and 30% slower at
+  // 16,384. A model folder's nearby.json can set its own.
+  const layers = typeof config['num_hidden_layers'] === 'number' ? (config['num_hidden_layers'] as number) : 1;
   const info: ModelInfo = {
     id: own.id ?? hubId ?? path.basename(modelDir),
     dimension: own.dimension ?? known.dimension ?? hidden ?? 0,
@@ -66,6 +74,7 @@ export async function readModelInfo(modelDir: string, hubId?: string): Promise<M
     queryPrefix: own.queryPrefix ?? known.queryPrefix ?? '',
     documentPrefix: own.documentPrefix ?? known.documentPrefix ?? '',
     dtype: own.dtype ?? 'q8',
+    batchTokens: own.batchTokens ?? (layers === 0 ? 8192 : 1024),
   };
   if (!(info.dimension > 0)) throw new ModelError('model-corrupt', `Cannot tell the embedding dimension of ${modelDir}.`);
   return info;
