@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -14,6 +15,8 @@ import { WorkerClient } from '../worker/client';
 import type { WorkerConfig } from '../worker/protocol';
 
 export interface IndexBenchReport {
+  /** The checkout measured (with "+changes" when it had uncommitted ones), when run from one. */
+  commit: string | null;
   corpus: { root: string; files: number; chunks: number };
   model: string;
   threads: number;
@@ -98,6 +101,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     o.log(`naive: ${done} chunks at ${naiveRate.toFixed(0)} chunks/s`);
 
     return {
+      commit: sourceCommit(),
       corpus: { root: o.root, files: e2e.files, chunks: e2e.chunks },
       model: embedder.info.id,
       threads: o.threads,
@@ -186,4 +190,13 @@ function peakRssMb(pid: number): number {
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+function sourceCommit(): string | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+changes' : '');
+  } catch {
+    return null;
+  }
 }
