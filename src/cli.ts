@@ -181,7 +181,10 @@ async function main(): Promise<number> {
       const client = openClient(root);
       try {
         const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : (await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })).hits;
-        printHits(hits, command === 'similar');
+        // An index of another model is not searched: say so rather than look empty.
+        const stale = hits.length === 0 && !opts.json ? (await client.request('status', {})).roots.filter((r) => r.pendingRebuild) : [];
+        for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} was built for another setup (${r.pendingRebuild}); search with the --model it was built with, or run: nearby index ${r.root}\n`);
+        if (stale.length === 0) printHits(hits, command === 'similar');
         return 0;
       } finally {
         await client.dispose();

@@ -36,6 +36,8 @@ export interface RootStatus {
   chunks: number;
   modelId: string;
   dimension: number;
+  /** The index on disk is of another setup (e.g. "model nearby-code-base → nearby-code-small") and is not searched until rebuilt. */
+  pendingRebuild?: string;
 }
 
 const PREVIEW_LINE_CHARS = 400;
@@ -48,7 +50,9 @@ export class RootIndex {
     private readonly embedder: Embedder,
     private readonly chunker: FileChunker,
     private readonly scan: ScanOptions,
-    /** Set when opening discarded an old index or some unreadable shards. */
+    /** Why the index on disk was not loaded (another model, dimension or chunker), until it is rebuilt. */
+    private pendingRebuild: string | undefined,
+    /** Set when opening discarded some unreadable shards. */
     readonly openNotes: string[],
     /** Files another process re-indexed, whose keyword entries are still to be brought in step. */
     private readonly reloaded: Set<string>,
@@ -70,8 +74,7 @@ export class RootIndex {
     const reloaded = new Set<string>();
     const opened = await IndexStore.open(indexDir, identity, { onReloaded: (paths) => paths.forEach((p) => reloaded.add(p)) });
     const notes = opened.droppedShards.map((s) => `discarded unreadable shard ${s}; its files will be indexed again`);
-    if (opened.rebuiltBecause) notes.unshift(`rebuilding the index: ${opened.rebuiltBecause}`);
-    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, notes, reloaded, parser);
+    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, opened.rebuiltBecause, notes, reloaded, parser);
   }
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
@@ -85,11 +88,13 @@ export class RootIndex {
     } finally {
       await this.store.releaseWriter();
     }
-    if (this.openNotes.length > 0) {
-      const rebuilt = this.openNotes.find((n) => n.startsWith('rebuilding'));
-      if (rebuilt) summary.rebuiltBecause = rebuilt.replace('rebuilding the index: ', '');
-      summary.warnings.unshift(...this.openNotes);
-      this.openNotes.length = 0;
+    summary.warnings.unshift(...this.openNotes);
+    this.openNotes.length = 0;
+    if (this.pendingRebuild) {
+      summary.rebuiltBecause = this.pendingRebuild;
+      summary.warnings.unshift(`rebuilding the index: ${this.pendingRebuild}`);
+      // Even a cancelled run has replaced the old index: its first flush writes the new manifest.
+      this.pendingRebuild = undefined;
     }
     return summary;
   }
@@ -156,6 +161,7 @@ export class RootIndex {
       chunks: this.store.chunkCount,
       modelId: this.store.manifest.modelId,
       dimension: this.store.manifest.dimension,
+      ...(this.pendingRebuild ? { pendingRebuild: this.pendingRebuild } : {}),
     };
   }
 

@@ -90,3 +90,41 @@ describe('a second process on the same folder', () => {
     }
   });
 });
+
+// Switching the model: the old index is not searched with the new model's vectors; status says
+// why the index looks empty until the next run rebuilds it, and the rebuild clears that.
+describe('an index built with another model', () => {
+  let dir: string;
+  let root: string;
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-it-switch-'));
+    root = path.join(dir, 'repo');
+    cpSync(FIXTURE_REPO, root, { recursive: true });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const open = (model: string) => Engine.open({ model, bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
+
+  test('is reported as pending a rebuild, then rebuilt with the new model', async () => {
+    const small = await open('nearby-code-small');
+    await small.roots.get(root)!.index();
+    assert.equal(small.roots.get(root)!.status().pendingRebuild, undefined);
+    await small.dispose();
+
+    const base = await open('nearby-code-base');
+    try {
+      const index = base.roots.get(root)!;
+      assert.equal(index.status().pendingRebuild, 'model nearby-code-small → nearby-code-base');
+      assert.equal(index.status().chunks, 0);
+      assert.deepEqual(await base.search('retry failed uploads', { k: 3 }), []);
+      const summary = await index.index();
+      assert.equal(summary.rebuiltBecause, 'model nearby-code-small → nearby-code-base');
+      assert.equal(index.status().pendingRebuild, undefined);
+      assert.equal(index.status().modelId, 'nearby-code-base');
+      assert.equal((await base.search('retry failed uploads with exponential backoff', { k: 1 }))[0]?.path, 'src/uploads.py');
+    } finally {
+      await base.dispose();
+    }
+  });
+});
