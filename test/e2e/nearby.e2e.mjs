@@ -167,7 +167,32 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     await panel.locator('.hit').first().filter({ hasText: 'isValidEmail' }).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'panel-light.png') });
   });
+
+  test('switching to the encoder tier asks first, rebuilds the index with it, and search works', async () => {
+    mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'nearby.model': 'nearby-code-base' }));
+    const toast = page.locator('.notification-toast', { hasText: 'switch to nearby-code-base?' }).first();
+    await toast.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'switch-model.png') });
+    await toast.locator('.monaco-button', { hasText: 'Rebuild Now' }).click();
+    await waitFor(() => findLogLine(server.userData, /model nearby-code-base \(256-d/), 90_000, 'the worker loads nearby-code-base');
+    await waitFor(() => findLogLine(server.userData, /model nearby-code-base[^]*indexed \S+: \d+ files \(0 unchanged/), 120_000, 'the index is rebuilt after the switch');
+    await wb.statusItem(/Nearby: ready/).waitFor({ timeout: 60_000 });
+    const panel = await wb.openPanel();
+    await panel.locator('#status', { hasText: 'nearby-code-base' }).waitFor({ timeout: 30_000 });
+    await panel.locator('#q').fill('retry failed uploads with exponential backoff');
+    await panel.locator('.hit').first().filter({ hasText: 'retry_upload' }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'panel-encoder-tier.png') });
+  });
 });
+
+async function waitFor(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 function findLogLine(root, pattern) {
   const stack = [root];
