@@ -53,7 +53,7 @@ export class RootIndex {
     /** Why the index on disk was not loaded (another model, dimension or chunker), until it is rebuilt. */
     private pendingRebuild: string | undefined,
     /** Set when opening discarded some unreadable shards. */
-    readonly openNotes: string[],
+    private readonly openNotes: string[],
     /** Files another process re-indexed, whose keyword entries are still to be brought in step. */
     private readonly reloaded: Set<string>,
     private readonly parser?: FileParser,

@@ -67,7 +67,6 @@ export const op = {
   /** i32.load / i32.store, unaligned-tolerant (alignment hint 1 byte) or 4-byte aligned. */
   i32Load: [0x28, 0, 0],
   i32Store: (offset = 0) => [0x36, 2, ...uleb(offset)],
-  i32Load8U: [0x2d, 0, 0],
   i32Store8: [0x3a, 0, 0],
 };
 
@@ -101,7 +100,6 @@ export const code = {
   i8x16Splat: 0x0f,
   i32x4ExtractLane: 0x1b,
   i8x16Eq: 0x23,
-  v128Or: 0x50,
   i8x16Bitmask: 0x64,
   i16x8ExtendLowI8x16S: 0x87,
   i16x8ExtendHighI8x16S: 0x88,
