@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../src/core/engine';
-import { BUNDLED_MODELS, FIXTURE_REPO } from '../helpers/paths';
+import { BUNDLED_MODELS } from '../helpers/paths';
+import { fixtureCopy } from '../helpers/tempTree';
+
+/** The engine on one root with the real bundled model, the index beside the root in `dir`, no hub. */
+const openEngine = (dir: string, root: string, model?: string) =>
+  Engine.open({ ...(model ? { model } : {}), bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
 
 // The real bundled model on a real fixture repository: plain-English questions must put the
 // intended function first.
@@ -14,10 +18,8 @@ describe('search with the bundled model', () => {
   let root: string;
 
   before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-it-'));
-    root = path.join(dir, 'repo');
-    cpSync(FIXTURE_REPO, root, { recursive: true });
-    engine = await Engine.open({ bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
+    ({ dir, root } = fixtureCopy('nearby-it-'));
+    engine = await openEngine(dir, root);
     const summary = await engine.roots.get(root)!.index();
     assert.equal(summary.filesIndexed, 9, JSON.stringify(summary));
     assert.equal(summary.filesSkipped['binary'], 1, 'docs/logo.dat is binary');
@@ -68,12 +70,9 @@ describe('search with the bundled model', () => {
 // and still sees the first one's edits (vectors and keywords) on its next search.
 describe('a second process on the same folder', () => {
   test('sees what the writer indexed after it opened', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-it-'));
-    const root = path.join(dir, 'repo');
-    cpSync(FIXTURE_REPO, root, { recursive: true });
-    const open = () => Engine.open({ bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
-    const writer = await open();
-    const reader = await open();
+    const { dir, root } = fixtureCopy('nearby-it-');
+    const writer = await openEngine(dir, root);
+    const reader = await openEngine(dir, root);
     try {
       await writer.roots.get(root)!.index();
       writeFileSync(path.join(root, 'src', 'invoices.py'), 'def render_invoice_pdf(invoice):\n    """Render an invoice as a PDF document with line items and totals."""\n    pages = layout(invoice.lines)\n    return pdf_bytes(pages)\n');
@@ -97,22 +96,16 @@ describe('an index built with another model', () => {
   let dir: string;
   let root: string;
 
-  before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-it-switch-'));
-    root = path.join(dir, 'repo');
-    cpSync(FIXTURE_REPO, root, { recursive: true });
-  });
+  before(() => ({ dir, root } = fixtureCopy('nearby-it-switch-')));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const open = (model: string) => Engine.open({ model, bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }], env: {} });
-
   test('is reported as pending a rebuild, then rebuilt with the new model', async () => {
-    const small = await open('nearby-code-small');
+    const small = await openEngine(dir, root, 'nearby-code-small');
     await small.roots.get(root)!.index();
     assert.equal(small.roots.get(root)!.status().pendingRebuild, undefined);
     await small.dispose();
 
-    const base = await open('nearby-code-base');
+    const base = await openEngine(dir, root, 'nearby-code-base');
     try {
       const index = base.roots.get(root)!;
       assert.equal(index.status().pendingRebuild, 'model nearby-code-small → nearby-code-base');

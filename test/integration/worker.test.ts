@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../../src/worker/client';
-import { BUNDLED_MODELS, FIXTURE_REPO, WORKER_SOURCE } from '../helpers/paths';
+import { BUNDLED_MODELS, WORKER_SOURCE } from '../helpers/paths';
+import { fixtureCopy } from '../helpers/tempTree';
 
 const FILES = 3000;
 
@@ -19,9 +19,7 @@ describe('worker process', () => {
   let root: string;
 
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-worker-'));
-    root = path.join(dir, 'repo');
-    cpSync(FIXTURE_REPO, root, { recursive: true });
+    ({ dir, root } = fixtureCopy('nearby-worker-'));
     // Enough files that the run outlasts its first commit, so a kill lands between commits.
     for (let i = 0; i < FILES; i++) {
       writeFileSync(path.join(root, 'src', `generated_${i}.py`), `def handler_${i}(event):\n    """Handle event number ${i} and return its id."""\n    return event.get("id", ${i})\n`);
