@@ -92,7 +92,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       for (const c of chunks) vectors.push((await embedder.embedDocuments([c.text]))[0]!);
       const stored = chunks.map(({ text: _, ...chunk }) => chunk);
       naiveStore.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, stored, vectors);
-      naiveKeywords.putFile(f.path, stored.map((chunk, j) => ({ chunk, text: chunks[j]!.text })));
+      naiveKeywords.putFile(f.path, stored, chunks.map((c) => c.text));
       done += chunks.length;
     }
     await naiveStore.flush();

@@ -194,7 +194,7 @@ export class RootIndex {
         // Unreadable or gone since it was indexed: the next index run drops it.
         if (lines) {
           const texts = chunkTexts(lines, chunks);
-          this.lexical.putFile(p, chunks.map((chunk, i) => ({ chunk, text: texts[i]! })));
+          this.lexical.putFile(p, chunks, texts);
         }
         else this.lexical.removeFile(p);
       }

@@ -59,7 +59,7 @@ export async function buildCorpus(pairs: readonly RetrievalPair[], embedder: Emb
     slice.forEach((p, j) => {
       const chunk = corpusChunk(i + j, p);
       store.putFile(chunk.path, { mtimeMs: 0, size: p.code.length }, [chunk], [vectors[j]!]);
-      lexical.putFile(chunk.path, [{ chunk, text: p.code }]);
+      lexical.putFile(chunk.path, [chunk], [p.code]);
     });
     onProgress?.(Math.min(i + batch, pairs.length), pairs.length);
   }

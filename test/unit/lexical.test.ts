@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { codeTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
+import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
 import { fuseRankings } from '../../src/core/search/hybrid';
 import { LexicalIndex } from '../../src/core/search/lexicalIndex';
 import { chunkTexts } from '../../src/core/search/readLines';
@@ -36,6 +36,26 @@ describe('code tokenizer', () => {
     assert.equal(stem('bus'), 'bus');
   });
 
+  test("a file's terms: each distinct term once, per chunk which ones and how often", () => {
+    const texts = ['retryUpload(retryUpload)', 'def upload(): pass', ''];
+    const t = fileTerms(texts);
+    const chunkTerms = (c: number) => {
+      const out = new Map<string, number>();
+      for (let i = t.offsets[c]!; i < t.offsets[c + 1]!; i++) out.set(t.vocabulary[t.ids[i]!]!, t.counts[i]!);
+      return out;
+    };
+    assert.equal(new Set(t.vocabulary).size, t.vocabulary.length, 'no term twice in the vocabulary');
+    assert.deepEqual([...chunkTerms(0)], [['retryupload', 2], ['retry', 2], ['upload', 2]]);
+    assert.deepEqual([...chunkTerms(1)], [['def', 1], ['upload', 1], ['pass', 1]]);
+    assert.equal(chunkTerms(2).size, 0);
+    // The same counts as counting each chunk's codeTerms on its own.
+    texts.forEach((text, c) => {
+      const counted = new Map<string, number>();
+      for (const term of codeTerms(text)) counted.set(term, (counted.get(term) ?? 0) + 1);
+      assert.deepEqual(chunkTerms(c), counted);
+    });
+  });
+
   test('queries drop English stopwords and repeats', () => {
     assert.deepEqual(queryTerms('where do we retry the failed uploads? retry!'), ['retry', 'fail', 'upload']);
   });
@@ -46,15 +66,20 @@ describe('code tokenizer', () => {
   });
 });
 
+/** Files given as chunks beside their texts, as most callers have them. */
+function put(index: LexicalIndex, path: string, entries: { chunk: StoredChunk; text: string }[]): void {
+  index.putFile(path, entries.map((e) => e.chunk), entries.map((e) => e.text));
+}
+
 describe('LexicalIndex', () => {
   function build(): LexicalIndex {
     const index = new LexicalIndex();
-    index.putFile('src/uploads.py', [
+    put(index, 'src/uploads.py', [
       { chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    for attempt in range(5):\n        client.put(path)' },
       { chunk: chunk('src/uploads.py', 10, 'human_size'), text: 'def human_size(num_bytes):\n    return f"{num_bytes} B"' },
     ]);
-    index.putFile('src/config.py', [{ chunk: chunk('src/config.py', 1, 'load_config'), text: 'def load_config(path):\n    with open(path) as f:\n        return json.load(f)' }]);
-    index.putFile('docs/guide.md', [{ chunk: chunk('docs/guide.md', 1, 'Guide > Uploads', 'markdown'), text: '# Uploads\n\nFailed uploads are retried with backoff.' }]);
+    put(index, 'src/config.py', [{ chunk: chunk('src/config.py', 1, 'load_config'), text: 'def load_config(path):\n    with open(path) as f:\n        return json.load(f)' }]);
+    put(index, 'docs/guide.md', [{ chunk: chunk('docs/guide.md', 1, 'Guide > Uploads', 'markdown'), text: '# Uploads\n\nFailed uploads are retried with backoff.' }]);
     return index;
   }
 
@@ -81,10 +106,21 @@ describe('LexicalIndex', () => {
     assert.ok(!excluded.some((h) => h.chunk.symbol === 'retry_upload'));
   });
 
+  test('terms worked out elsewhere (on the parsing thread) index exactly as the texts do', () => {
+    const chunks = [chunk('src/uploads.py', 1, 'retry_upload'), chunk('src/uploads.py', 10, 'human_size')];
+    const texts = ['def retry_upload(client, path):\n    client.put(path)', 'def human_size(num_bytes):\n    return num_bytes'];
+    const fromTexts = new LexicalIndex();
+    fromTexts.putFile('src/uploads.py', chunks, texts);
+    const fromTerms = new LexicalIndex();
+    fromTerms.putFile('src/uploads.py', chunks, fileTerms(texts));
+    for (const q of ['retry upload client', 'human size bytes', 'uploads']) assert.deepEqual(fromTerms.search(q, 5), fromTexts.search(q, 5), q);
+    assert.throws(() => fromTerms.putFile('a.py', chunks, fileTerms(texts.slice(1))), /2 chunks but terms for 1/);
+  });
+
   test('replacing and removing files keeps counts and results right, through compaction', () => {
     const index = build();
     assert.equal(index.chunkCount, 4);
-    index.putFile('src/config.py', [{ chunk: chunk('src/config.py', 1, 'read_settings'), text: 'def read_settings():\n    return {}' }]);
+    put(index, 'src/config.py', [{ chunk: chunk('src/config.py', 1, 'read_settings'), text: 'def read_settings():\n    return {}' }]);
     assert.equal(index.chunkCount, 4);
     assert.ok(!index.search('load_config json', 5).some((h) => h.matched.includes('json')), 'the old text is gone');
     assert.equal(index.search('read settings', 1)[0]!.chunk.symbol, 'read_settings');
@@ -93,7 +129,7 @@ describe('LexicalIndex', () => {
     assert.ok(!index.search('retry', 10).some((h) => h.chunk.path === 'src/uploads.py'));
     // Enough churn to trigger compaction; survivors must still be found.
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 800; i++) index.putFile(`gen/${i}.py`, [{ chunk: chunk(`gen/${i}.py`, 1, `handler_${i}_${round}`), text: `def handler_${i}_${round}(event):\n    return event` }]);
+      for (let i = 0; i < 800; i++) put(index, `gen/${i}.py`, [{ chunk: chunk(`gen/${i}.py`, 1, `handler_${i}_${round}`), text: `def handler_${i}_${round}(event):\n    return event` }]);
     }
     for (let i = 0; i < 800; i++) index.removeFile(`gen/${i}.py`);
     assert.equal(index.chunkCount, 2);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker } from '../../src/core/chunk';
+import { InlineParser, type FileParser, type ParsedFile } from '../../src/core/index/fileParser';
 import { runIndex } from '../../src/core/index/indexer';
 import { PauseGate } from '../../src/core/index/pauseGate';
 import { IndexStore } from '../../src/core/store/indexStore';
@@ -79,6 +80,42 @@ describe('indexing pipeline', () => {
       assert.equal(order[0], 'src/mod_42.py');
       const rest = order.slice(1);
       assert.deepEqual(rest, [...rest].sort(), 'batches land in the order their files were read');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('when the parsing thread falls behind, the indexing thread parses files too, and they still land in order', async () => {
+    const t = tree();
+    try {
+      // Stands in for a busy parsing thread: the same parsing, 20 ms late per file.
+      const embedder = new SlowEmbedder();
+      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+      const byThread: string[] = [];
+      const slowThread: FileParser = {
+        parse: async (absPath, relPath, maxBytes): Promise<ParsedFile> => {
+          byThread.push(relPath);
+          await new Promise((r) => setTimeout(r, 20));
+          return inline.parse(absPath, relPath, maxBytes);
+        },
+        dispose: async () => undefined,
+      };
+      const store = await open(path.join(t.root, '.index'));
+      const order: string[] = [];
+      const putFile = store.putFile.bind(store);
+      store.putFile = (p, ...rest) => {
+        order.push(p);
+        putFile(p, ...rest);
+      };
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser: slowThread, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 4 });
+      assert.equal(summary.filesIndexed, FILES);
+      assert.ok(byThread.length < FILES && byThread.length >= 4, `the thread parsed ${byThread.length} of ${FILES}`);
+      assert.deepEqual(order, [...order].sort(), 'files land in the order they were planned, whoever parsed them');
+
+      // Whoever parsed a file, it is stored as a plain run stores it.
+      const plain = await open(path.join(t.root, '.plain'));
+      await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
+      for (const p of order) assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
     } finally {
       t.dispose();
     }

@@ -2,19 +2,16 @@ import { Worker } from 'node:worker_threads';
 import type { ResolvedModel } from '../embed/resolveModel';
 import { readSourceFile } from '../scan/readSourceFile';
 import type { SkipReason } from '../scan/skipReasons';
-import { termCounts, type TermCounts } from '../search/codeTokens';
+import { fileTerms, type FileTerms } from '../search/codeTokens';
 import type { Chunk, TokenCounter } from '../types';
 import type { FileChunker } from './indexer';
 
 /**
- * What parsing works out for each chunk besides cutting it (and its model input ids, which the
- * chunker assembles where it can), so that the thread running the model need not.
+ * A file's chunks (with their model input ids, which the chunker assembles where it can) and
+ * their keyword terms: worked out where the file is parsed, so the thread running the model need
+ * not. From the parsing thread, a chunk with `tokenIds` comes without its text.
  */
-export interface PreparedChunk {
-  terms: TermCounts;
-}
-
-export type ParsedFile = { ok: true; chunks: Chunk[]; prepared: PreparedChunk[] } | { ok: false; reason: SkipReason; detail: string };
+export type ParsedFile = { ok: true; chunks: Chunk[]; terms: FileTerms } | { ok: false; reason: SkipReason; detail: string };
 
 /** Reads a file and cuts it into chunks: the part of indexing that comes before the model. */
 export interface FileParser {
@@ -38,7 +35,7 @@ export class InlineParser implements FileParser {
     const read = await readSourceFile(absPath, maxBytes);
     if (!read.ok) return read;
     const chunks = await this.chunker.chunkFile(relPath, read.text, { maxTokens: this.settings.maxTokens, tokens: this.tokens });
-    return { ok: true, chunks, prepared: chunks.map((c) => ({ terms: termCounts(c.text) })) };
+    return { ok: true, chunks, terms: fileTerms(chunks.map((c) => c.text)) };
   }
 
   async dispose(): Promise<void> {}

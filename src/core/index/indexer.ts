@@ -5,7 +5,8 @@ import type { LexicalIndex } from '../search/lexicalIndex';
 import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
 import type { Chunk, TokenCounter } from '../types';
-import { InlineParser, type FileParser, type ParsedFile, type PreparedChunk } from './fileParser';
+import type { FileTerms } from '../search/codeTokens';
+import { InlineParser, type FileParser, type ParsedFile } from './fileParser';
 import { PauseGate } from './pauseGate';
 import { planIndex } from './plan';
 import type { IndexProgress, IndexSummary } from './progress';
@@ -36,6 +37,8 @@ export interface IndexRunOptions {
   onlyPaths?: readonly string[];
   /** Texts per embedding call. */
   batchSize?: number;
+  /** Files handed to a parsing thread (`IndexerParts.parser`) ahead of the one being stored. Default 256. */
+  parseAhead?: number;
   /**
    * Completed files are committed to disk this often (stretched to ten times the last write on
    * large indexes), so a killed run loses little.
@@ -46,11 +49,13 @@ export interface IndexRunOptions {
 interface PendingFile {
   file: ScannedFile;
   chunks: Chunk[];
-  prepared: PreparedChunk[];
+  terms: FileTerms;
 }
 
 
 const MAX_WARNINGS = 200;
+/** Files up to this size may be parsed on the indexing thread when the parsing thread falls behind. */
+const MAX_STOLEN_BYTES = 16 * 1024;
 
 /**
  * One index run: scan, plan from metadata, then read → chunk → embed only texts the index has never
@@ -100,6 +105,27 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   let embeddedThisRun = 0;
   let lastCommit = Date.now();
   let commitInterval = commitEveryMs;
+  // A commit runs beside the pipeline: its shards are encoded one at a time and its disk syncs
+  // are waited for off this thread, so the model and the parsing thread never stop for it.
+  let committing: Promise<void> | undefined;
+  let commitFailure: unknown;
+  const commitInBackground = () => {
+    if (committing || Date.now() - lastCommit < commitInterval) return;
+    const t0 = Date.now();
+    committing = store
+      .flush()
+      .then(
+        () => {
+          lastCommit = Date.now();
+          // A large index takes longer to write: space commits so writing stays a small share of the run.
+          commitInterval = Math.max(commitEveryMs, 10 * (lastCommit - t0));
+        },
+        (err: unknown) => {
+          commitFailure ??= err;
+        },
+      )
+      .finally(() => (committing = undefined));
+  };
   let filesDone = 0;
   const report = () => {
     const elapsed = (Date.now() - started) / 1000;
@@ -116,19 +142,14 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     embeddedThisRun += hashes.length;
     commitPending(files, new Map(hashes.map((h, i) => [h, vectors[i]!])));
     for (const h of hashes) inFlightHashes.delete(h);
-    if (Date.now() - lastCommit >= commitInterval) {
-      const t0 = Date.now();
-      await store.flush();
-      lastCommit = Date.now();
-      // A large index takes longer to write: space commits so writing stays a small share of the run.
-      commitInterval = Math.max(commitEveryMs, 10 * (lastCommit - t0));
-    }
+    commitInBackground();
     report();
   };
 
   /** Hands the current batch to the model once the previous one is done. */
   const dispatch = async () => {
     await inFlight;
+    if (commitFailure !== undefined) throw commitFailure;
     const files = pending;
     const texts = queued;
     pending = [];
@@ -140,7 +161,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   };
 
   const commitPending = (files: PendingFile[], fresh: Map<string, Float32Array>) => {
-    for (const { file, chunks, prepared } of files) {
+    for (const { file, chunks, terms } of files) {
       const oldHashes = countHashes(store.chunksOf(file.path));
       const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? fresh.get(c.hash)!);
       for (const c of chunks) {
@@ -150,25 +171,54 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
       const stored = chunks.map(toStored);
       store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors);
-      parts.lexical?.putFile(file.path, stored.map((chunk, i) => ({ chunk, terms: prepared[i]!.terms })));
+      parts.lexical?.putFile(file.path, stored, terms);
       summary.filesIndexed++;
     }
   };
 
-  const parser = parts.parser ?? new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+  const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+  const parser = parts.parser ?? inline;
   // A parsing thread works ahead of the model; parsing inline gains nothing from reading ahead.
-  // Far enough ahead to keep it busy through a commit of a large index (a second or two of
-  // encoding on this thread): about 300 files a second parse here.
-  const lookahead = parts.parser ? 512 : 1;
-  const ahead: Promise<ParsedFile>[] = [];
+  // Far enough ahead to keep the thread busy through whatever holds this thread up (a model call,
+  // one shard of a commit, a stolen file: about 300 files a second parse there), short enough
+  // that little is left to it alone at the end.
+  const lookahead = parts.parser ? (options.parseAhead ?? 256) : 1;
+  const ahead: { parsed: Promise<ParsedFile>; settled: boolean; stolen: boolean }[] = [];
   let nextToParse = 0;
-  const parseAhead = () => {
-    while (ahead.length < lookahead && nextToParse < plan.read.length) {
-      const f = plan.read[nextToParse++]!;
-      const parsed = parser.parse(f.absPath, f.path, maxBytes);
-      parsed.catch(() => undefined); // surfaces when its turn comes
-      ahead.push(parsed);
+  let withParser = 0; // files in `ahead` that `parser` has (stolen ones do not count against its window)
+  const enqueue = (using: FileParser) => {
+    const f = plan.read[nextToParse++]!;
+    const slot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser };
+    if (!slot.stolen) withParser++;
+    const settle = () => {
+      slot.settled = true;
+      // Topped up as soon as it finishes a file, not only when this thread takes the next one.
+      if (!slot.stolen) parseAhead();
+    };
+    slot.parsed.then(settle, settle); // a failure surfaces when its turn comes
+    ahead.push(slot);
+    return slot;
+  };
+  function parseAhead(): void {
+    while (withParser < lookahead && nextToParse < plan.read.length) enqueue(parser);
+  }
+  /**
+   * Work stealing: while the next file is still with the parsing thread, this thread (idle, as
+   * the model runs synchronously here) parses files from the far end of the window itself. Their
+   * results wait in their places, so files still land in order. With a fast model this thread
+   * would otherwise wait for parsing a third of the time; with a slow one it never gets here.
+   * Large files stay with the thread: one would hold up the model and the thread's supply.
+   */
+  const nextParsed = async () => {
+    if (parts.parser) {
+      while (!ahead[0]!.settled && nextToParse < plan.read.length) {
+        if (plan.read[nextToParse]!.size > MAX_STOLEN_BYTES) enqueue(parser);
+        else await enqueue(inline).parsed.catch(() => undefined);
+      }
     }
+    const slot = ahead.shift()!;
+    if (!slot.stolen) withParser--;
+    return slot.parsed;
   };
 
   try {
@@ -181,7 +231,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       }
       options.signal?.throwIfAborted();
       parseAhead();
-      const read = await ahead.shift()!;
+      const read = await nextParsed();
       filesDone++;
       if (!read.ok) {
         skipped.add({ path: file.path, reason: read.reason, detail: read.detail });
@@ -193,7 +243,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         }
         continue;
       }
-      const { chunks, prepared } = read;
+      const { chunks, terms } = read;
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {
@@ -204,7 +254,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
           else summary.chunksNew++;
         }
       }
-      pending.push({ file, chunks, prepared });
+      pending.push({ file, chunks, terms });
       if (queued.size >= batchSize) await dispatch();
     }
     await dispatch();

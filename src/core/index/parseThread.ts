@@ -2,18 +2,27 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker } from '../chunk';
 import { loadTokenCounter } from '../embed/embedder';
-import { InlineParser, type ParseThreadData, type ParseThreadReply, type ParseThreadRequest } from './fileParser';
+import { InlineParser, type ParsedFile, type ParseThreadData, type ParseThreadReply, type ParseThreadRequest } from './fileParser';
 
 async function main(): Promise<void> {
   const data = workerData as ParseThreadData;
   const parser = new InlineParser(await Chunker.create(), await loadTokenCounter(data.model), data.settings);
   parentPort!.on('message', (m: ParseThreadRequest) => {
     parser.parse(m.absPath, m.relPath, m.maxBytes).then(
-      (result) => parentPort!.postMessage({ id: m.id, result } satisfies ParseThreadReply),
+      (result) => parentPort!.postMessage({ id: m.id, result: withoutModelTexts(result) } satisfies ParseThreadReply),
       (err: unknown) => parentPort!.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) } satisfies ParseThreadReply),
     );
   });
   parentPort!.postMessage({ ready: true });
+}
+
+/**
+ * A chunk whose model input is assembled already crosses without its text (left empty): the
+ * texts are most of what a file's chunks weigh, and past this point only the model reads them.
+ */
+function withoutModelTexts(result: ParsedFile): ParsedFile {
+  if (result.ok) for (const c of result.chunks) if (c.tokenIds) c.text = '';
+  return result;
 }
 
 void main().catch((err: unknown) => {

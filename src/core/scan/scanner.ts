@@ -40,7 +40,8 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const include = options.include?.length ? picomatch(options.include as string[], { dot: true }) : undefined;
   const exclude = options.exclude?.length ? picomatch(options.exclude as string[], { dot: true }) : undefined;
-  const files: ScannedFile[] = [];
+  // In the order the walk meets them, each file's stat still on its way or done.
+  const found: Promise<ScannedFile | undefined>[] = [];
   const skipped = new SkipReport();
   const skip = (rel: string, reason: SkipReason, detail?: string) =>
     skipped.add(detail === undefined ? { path: rel, reason } : { path: rel, reason, detail });
@@ -59,6 +60,8 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
     }
     const rules = parentRules.descend(dirRel, await readIgnoreFiles(dirAbs, entries));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // A directory's files are stat'ed all at once, not one round trip each.
+    const stats: Promise<ScannedFile | undefined>[] = [];
     for (const entry of entries) {
       const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
       const abs = path.join(dirAbs, entry.name);
@@ -96,22 +99,30 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
         if (IGNORE_FILE_NAMES.includes(entry.name as (typeof IGNORE_FILE_NAMES)[number])) continue;
         if (rules.ignores(rel)) skip(rel, 'ignored');
         else if ((include && !include(rel)) || exclude?.(rel)) skip(rel, 'excluded');
-        else await addFile(abs, rel);
+        else {
+          const stat = statFile(abs, rel);
+          found.push(stat);
+          stats.push(stat);
+        }
       }
     }
+    await Promise.all(stats);
   }
 
-  async function addFile(abs: string, rel: string): Promise<void> {
+  async function statFile(abs: string, rel: string): Promise<ScannedFile | undefined> {
     try {
       const stat = await fs.stat(abs);
-      if (stat.size > maxBytes) skip(rel, 'too-large', `${stat.size} bytes > ${maxBytes}`);
-      else files.push({ path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
+      if (stat.size <= maxBytes) return { path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs };
+      skip(rel, 'too-large', `${stat.size} bytes > ${maxBytes}`);
     } catch (err) {
       skip(rel, errorReason(err), errorMessage(err));
     }
+    return undefined;
   }
 
   await walk(rootReal, '', IgnoreStack.root(options.defaultExcludes ?? DEFAULT_EXCLUDES));
+  const files: ScannedFile[] = [];
+  for (const f of await Promise.all(found)) if (f) files.push(f);
   return { files, skipped };
 }
 

@@ -64,16 +64,61 @@ function termsOfWord(word: string): readonly string[] {
   return terms;
 }
 
-/** A text's terms, each once, with how often it occurs: what the keyword index stores per chunk. */
-export interface TermCounts {
-  terms: string[];
+/**
+ * The terms of a file's chunks, as the keyword index takes them: each distinct term of the file
+ * once (`vocabulary`), and per chunk which of them it holds and how often. A file's chunks share
+ * most of their words, so this is far smaller to send between threads than a list per chunk, and
+ * the index looks each term up once per file.
+ */
+export interface FileTerms {
+  vocabulary: string[];
+  /** Chunk `c`'s entries are `ids[offsets[c]]` .. `ids[offsets[c + 1] - 1]`, with their counts beside them. */
+  offsets: Uint32Array;
+  /** Places in `vocabulary`, each once per chunk. */
+  ids: Uint32Array;
   counts: Uint16Array;
 }
 
-export function termCounts(text: string): TermCounts {
-  const counts = new Map<string, number>();
-  for (const t of codeTerms(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
-  return { terms: [...counts.keys()], counts: Uint16Array.from(counts.values(), (n) => Math.min(n, 65_535)) };
+export function fileTerms(texts: readonly string[]): FileTerms {
+  const place = new Map<string, number>();
+  const vocabulary: string[] = [];
+  const offsets = new Uint32Array(texts.length + 1);
+  let ids = new Uint32Array(1024);
+  let counts = new Uint16Array(1024);
+  let n = 0;
+  // Per vocabulary entry, 1 + its position among the current chunk's entries (0: not in it yet).
+  let slot = new Int32Array(1024);
+  texts.forEach((text, c) => {
+    const from = n;
+    for (const term of codeTerms(text)) {
+      let id = place.get(term);
+      if (id === undefined) {
+        id = vocabulary.push(term) - 1;
+        place.set(term, id);
+        if (id >= slot.length) slot = grown(slot, slot.length * 2);
+      }
+      const at = slot[id]!;
+      if (at > 0) counts[at - 1] = Math.min(65_535, counts[at - 1]! + 1);
+      else {
+        if (n === ids.length) {
+          ids = grown(ids, n * 2);
+          counts = grown(counts, n * 2);
+        }
+        ids[n] = id;
+        counts[n] = 1;
+        slot[id] = ++n;
+      }
+    }
+    for (let i = from; i < n; i++) slot[ids[i]!] = 0;
+    offsets[c + 1] = n;
+  });
+  return { vocabulary, offsets, ids: ids.slice(0, n), counts: counts.slice(0, n) };
+}
+
+function grown<T extends Uint32Array | Uint16Array | Int32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
 }
 
 /** Distinct query terms, in order. */

@@ -1,5 +1,5 @@
 import type { StoredChunk } from '../store/records';
-import { queryTerms, termCounts, type TermCounts } from './codeTokens';
+import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
 
 export interface LexicalHit {
   chunk: StoredChunk;
@@ -54,34 +54,32 @@ export class LexicalIndex {
   }
 
   /**
-   * Replaces everything known about `path` with `chunks`, each with the text it was cut from or
-   * that text's terms already counted (`termCounts`, on the parsing thread).
+   * Replaces everything known about `path` with `chunks`, given the texts they were cut from or
+   * those texts' terms already worked out (`fileTerms`, on the parsing thread).
    */
-  putFile(path: string, chunks: readonly ({ chunk: StoredChunk; text: string } | { chunk: StoredChunk; terms: TermCounts })[]): void {
+  putFile(path: string, chunks: readonly StoredChunk[], content: readonly string[] | FileTerms): void {
+    const terms = isFileTerms(content) ? content : fileTerms(content);
+    if (terms.offsets.length !== chunks.length + 1) throw new Error(`putFile(${path}): ${chunks.length} chunks but terms for ${terms.offsets.length - 1}`);
     this.removeFile(path);
+    const global = Int32Array.from(terms.vocabulary, (t) => this.termId(t));
+    const pathTerms = codeTerms(path).map((t) => this.termId(t));
     const ids: number[] = [];
-    const pathTerms = termCounts(path);
-    for (const entry of chunks) {
-      const { chunk } = entry;
+    chunks.forEach((chunk, c) => {
       const termIds: number[] = [];
       const freqs: number[] = [];
       let length = 0;
-      const add = ({ terms, counts }: TermCounts, weight: number) => {
-        for (let i = 0; i < terms.length; i++) {
-          const id = this.termId(terms[i]!);
-          const n = weight * counts[i]!;
-          length += n;
-          const at = this.slot[id]!;
-          if (at > 0) freqs[at - 1] = Math.min(65_535, freqs[at - 1]! + n);
-          else {
-            freqs.push(Math.min(65_535, n));
-            this.slot[id] = termIds.push(id);
-          }
+      const add = (id: number, n: number) => {
+        length += n;
+        const at = this.slot[id]!;
+        if (at > 0) freqs[at - 1] = Math.min(65_535, freqs[at - 1]! + n);
+        else {
+          freqs.push(Math.min(65_535, n));
+          this.slot[id] = termIds.push(id);
         }
       };
-      add('terms' in entry ? entry.terms : termCounts(entry.text), 1);
-      if (chunk.symbol) add(termCounts(chunk.symbol), SYMBOL_WEIGHT);
-      add(pathTerms, PATH_WEIGHT);
+      for (let i = terms.offsets[c]!, end = terms.offsets[c + 1]!; i < end; i++) add(global[terms.ids[i]!]!, terms.counts[i]!);
+      if (chunk.symbol) for (const t of codeTerms(chunk.symbol)) add(this.termId(t), SYMBOL_WEIGHT);
+      for (const id of pathTerms) add(id, PATH_WEIGHT);
       for (const id of termIds) this.slot[id] = 0;
       const doc = this.docs.length;
       this.docs.push(chunk);
@@ -94,7 +92,7 @@ export class LexicalIndex {
       this.alive++;
       this.totalLength += length;
       ids.push(doc);
-    }
+    });
     this.byPath.set(path, ids);
   }
 
@@ -226,4 +224,8 @@ export class LexicalIndex {
     for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));
   }
 
+}
+
+function isFileTerms(content: readonly string[] | FileTerms): content is FileTerms {
+  return !Array.isArray(content);
 }

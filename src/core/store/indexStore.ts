@@ -202,8 +202,11 @@ export class IndexStore {
   async flush(): Promise<void> {
     this.cancelTimer();
     await this.serialized(async () => {
+      // Only removals made before this write began are on disk when it ends: an indexing run
+      // goes on changing files while a commit is on its way.
+      const final = this.retired.length;
       await this.writeDirty();
-      this.recycleRetired();
+      this.recycleRetired(final);
     });
   }
 
@@ -417,13 +420,13 @@ export class IndexStore {
     });
   }
 
-  /** After a flush made removals final, frees their rows and forgets vectors of text that is gone. */
-  private recycleRetired(): void {
-    for (const { row, hash } of this.retired) {
+  /** After a flush made the first `count` removals final, frees their rows and forgets vectors of text that is gone. */
+  private recycleRetired(count: number): void {
+    for (const { row, hash } of this.retired.slice(0, count)) {
       if (this.byHash?.get(hash) === row) this.byHash.delete(hash);
       this.table.recycle(row);
     }
-    this.retired = [];
+    this.retired = this.retired.slice(count);
   }
 
   private touch(p: string): void {
