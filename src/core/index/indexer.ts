@@ -186,6 +186,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const ahead: { parsed: Promise<ParsedFile>; settled: boolean; stolen: boolean }[] = [];
   let nextToParse = 0;
   let withParser = 0; // files in `ahead` that `parser` has (stolen ones do not count against its window)
+  let finished = false; // no more files handed out once the run has ended, however it ended
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
     const slot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser };
@@ -200,7 +201,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     return slot;
   };
   function parseAhead(): void {
-    while (withParser < lookahead && nextToParse < plan.read.length) enqueue(parser);
+    while (!finished && withParser < lookahead && nextToParse < plan.read.length) enqueue(parser);
   }
   /**
    * Work stealing: while the next file is still with the parsing thread, this thread (idle, as
@@ -266,6 +267,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     summary.cancelled = true;
     pending = [];
   } finally {
+    finished = true;
     options.onProgress?.({ phase: 'saving', filesDone, filesTotal: plan.read.length, chunksEmbedded: embeddedThisRun });
     await store.flush();
   }
