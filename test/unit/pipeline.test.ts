@@ -39,6 +39,17 @@ function tree() {
   return tempTree(files);
 }
 
+/** The paths `store` is given, in the order it gets them. */
+function commitOrder(store: IndexStore): string[] {
+  const order: string[] = [];
+  const putFile = store.putFile.bind(store);
+  store.putFile = (p, ...rest) => {
+    order.push(p);
+    putFile(p, ...rest);
+  };
+  return order;
+}
+
 describe('indexing pipeline', () => {
   let chunker: Chunker;
   before(async () => (chunker = await Chunker.create()));
@@ -70,12 +81,7 @@ describe('indexing pipeline', () => {
     try {
       const embedder = new SlowEmbedder();
       const store = await open(path.join(t.root, '.index'));
-      const order: string[] = [];
-      const putFile = store.putFile.bind(store);
-      store.putFile = (p, ...rest) => {
-        order.push(p);
-        putFile(p, ...rest);
-      };
+      const order = commitOrder(store);
       await runIndex({ root: t.root, store, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4, priority: new Set(['src/mod_42.py']) });
       assert.equal(order[0], 'src/mod_42.py');
       const rest = order.slice(1);
@@ -101,12 +107,7 @@ describe('indexing pipeline', () => {
         dispose: async () => undefined,
       };
       const store = await open(path.join(t.root, '.index'));
-      const order: string[] = [];
-      const putFile = store.putFile.bind(store);
-      store.putFile = (p, ...rest) => {
-        order.push(p);
-        putFile(p, ...rest);
-      };
+      const order = commitOrder(store);
       const summary = await runIndex({ root: t.root, store, embedder, chunker, parser: slowThread, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 4 });
       assert.equal(summary.filesIndexed, FILES);
       assert.ok(byThread.length < FILES && byThread.length >= 4, `the thread parsed ${byThread.length} of ${FILES}`);
