@@ -5,6 +5,8 @@
  * a few bits per band; two chunks are compared exactly only when they agree on a whole band.
  */
 
+import { grown } from '../typedArrays';
+
 export interface SemanticChunk {
   path: string;
   startLine: number;
@@ -164,11 +166,7 @@ export class SemanticIndex {
         codes[b] = code;
       }
       const entry: Entry = { id: this.nextId++, key, chunk, signature, codes };
-      if ((entry.id + 1) * this.words > this.signatures.length) {
-        const grown = new Int32Array(this.signatures.length * 2);
-        grown.set(this.signatures);
-        this.signatures = grown;
-      }
+      if ((entry.id + 1) * this.words > this.signatures.length) this.signatures = grown(this.signatures, this.signatures.length * 2);
       this.signatures.set(signature, entry.id * this.words);
       this.entries.set(key, entry);
       this.byId[entry.id] = entry;

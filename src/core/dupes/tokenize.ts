@@ -4,6 +4,8 @@
  * dropped, so reformatting or re-commenting a copy does not hide it.
  */
 
+import { grown } from '../typedArrays';
+
 /** One file as clone detection sees it: parallel arrays, one entry per token. */
 export interface TokenizedFile {
   /** Token ids with identifiers, strings and numbers collapsed to one id each (renames match). */
@@ -92,9 +94,9 @@ export function tokenize(text: string, language: string): TokenizedFile {
     }
     if (count === capacity) {
       capacity *= 2;
-      norm = grow(norm, capacity);
-      raw = grow(raw, capacity);
-      lines = grow(lines, capacity);
+      norm = grown(norm, capacity);
+      raw = grown(raw, capacity);
+      lines = grown(lines, capacity);
     }
     norm[count] = normId;
     raw[count] = hashText(rawText);
@@ -205,12 +207,6 @@ export function tokenize(text: string, language: string): TokenizedFile {
   const importFlags = new Uint8Array(line + 1);
   for (const l of importLines) importFlags[l] = 1;
   return { norm: norm.slice(0, count), raw: raw.slice(0, count), line: lines.slice(0, count), lineCount: line, importLines: importFlags };
-}
-
-function grow(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(capacity);
-  b.set(a);
-  return b;
 }
 
 /** FNV-1a, 32 bits: a stable id per token text, with no table to keep between runs. */

@@ -4,6 +4,8 @@
  * `max`, `retry`), so a query can name the identifier or describe it in words.
  */
 
+import { grown } from '../typedArrays';
+
 // English words that carry no meaning in a query ("how do I ...") and crowd the postings of prose.
 const STOPWORDS = new Set(
   ('a an and are as at be but by can do does for from has have how i if in into is it its of on or our ' +
@@ -113,12 +115,6 @@ export function fileTerms(texts: readonly string[]): FileTerms {
     offsets[c + 1] = n;
   });
   return { vocabulary, offsets, ids: ids.slice(0, n), counts: counts.slice(0, n) };
-}
-
-function grown<T extends Uint32Array | Uint16Array | Int32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
 }
 
 /** Distinct query terms, in order. */

@@ -1,4 +1,5 @@
 import type { StoredChunk } from '../store/records';
+import { grown } from '../typedArrays';
 import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
 
 export interface LexicalHit {
@@ -152,11 +153,7 @@ export class LexicalIndex {
       this.terms.push(term);
       this.postings.push({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 });
       this.docFreq.push(0);
-      if (id >= this.slot.length) {
-        const grown = new Int32Array(this.slot.length * 2);
-        grown.set(this.slot);
-        this.slot = grown;
-      }
+      if (id >= this.slot.length) this.slot = grown(this.slot, this.slot.length * 2);
     }
     return id;
   }
@@ -164,29 +161,21 @@ export class LexicalIndex {
   private append(termId: number, doc: number, tf: number): void {
     const list = this.postings[termId]!;
     if (list.length === list.docs.length) {
-      const docs = new Int32Array(list.docs.length * 2);
-      docs.set(list.docs);
-      const tfs = new Uint16Array(list.tfs.length * 2);
-      tfs.set(list.tfs);
-      list.docs = docs;
-      list.tfs = tfs;
+      list.docs = grown(list.docs, list.length * 2);
+      list.tfs = grown(list.tfs, list.length * 2);
     }
     list.docs[list.length] = doc;
     list.tfs[list.length] = tf;
     list.length++;
   }
 
-  /** Renumbers live chunks densely and rebuilds postings from them. */
+  /** Appends one chunk's term ids and frequencies to the flat arrays. */
   private pushTerms(termIds: ArrayLike<number>, freqs: ArrayLike<number>): void {
     const n = termIds.length;
     if (this.flatLength + n > this.flatTerms.length) {
       const capacity = Math.max(this.flatTerms.length * 2, this.flatLength + n);
-      const terms = new Int32Array(capacity);
-      terms.set(this.flatTerms.subarray(0, this.flatLength));
-      const tfs = new Uint16Array(capacity);
-      tfs.set(this.flatFreqs.subarray(0, this.flatLength));
-      this.flatTerms = terms;
-      this.flatFreqs = tfs;
+      this.flatTerms = grown(this.flatTerms, capacity);
+      this.flatFreqs = grown(this.flatFreqs, capacity);
     }
     this.docTermStart.push(this.flatLength);
     this.docTermCount.push(n);
@@ -197,6 +186,7 @@ export class LexicalIndex {
     this.flatLength += n;
   }
 
+  /** Renumbers live chunks densely and rebuilds postings from them. */
   private compact(): void {
     const remap = new Int32Array(this.docs.length).fill(-1);
     const docs: StoredChunk[] = [];

@@ -1,0 +1,9 @@
+/**
+ * A copy of `a` in a new array of the same kind with room for `length` elements (the rest zero):
+ * how the indexes' typed buffers grow, by doubling, instead of holding boxed numbers in arrays.
+ */
+export function grown<T extends Int32Array | Uint32Array | Uint16Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
