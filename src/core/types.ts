@@ -27,11 +27,22 @@ export interface TokenCounter {
   count(text: string): number;
   /**
    * Set for tokenizers that split at whitespace before anything else (BERT WordPiece): the ids of
-   * one line, without special tokens. A text's tokens are then exactly its lines' tokens plus the
-   * specials, so a chunk's size adds up from its lines and its model input is assembled from
-   * them: each line is tokenized once, however many candidate chunks it is part of.
+   * every line, without special tokens, in one array (line r's from `starts[r]` to `starts[r + 1]`).
+   * A text's tokens are then exactly its lines' tokens plus the specials, so a chunk's size adds up
+   * from its lines and its model input is assembled from them: each line is tokenized once,
+   * however many candidate chunks it is part of.
    */
-  lineIds?(line: string): readonly number[];
-  /** With `lineIds`: the model input around a text's ids (prefix and specials, cut to the window). */
-  modelInput?(ids: readonly number[]): Int32Array;
+  lineIds?(lines: readonly string[]): LineIds;
+  /** With `lineIds`: the model input around the ids of a text's parts (prefix and specials, cut to the window). */
+  modelInput?(parts: readonly Int32Array[]): Int32Array;
+  /**
+   * With `lineIds`: the ends of consecutive parts of one line, each within `budget` tokens (no
+   * specials) and as long as it can be, whose tokens are the line's: how an overlong line is cut.
+   */
+  cutLine?(line: string, budget: number): number[];
+}
+
+export interface LineIds {
+  ids: Int32Array;
+  starts: Int32Array;
 }

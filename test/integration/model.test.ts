@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Chunker } from '../../src/core/chunk';
 import { loadTokenCounter, TransformersEmbedder } from '../../src/core/embed/embedder';
 import { WordPieceTokenizer } from '../../src/core/embed/wordPiece';
+import type { Chunk } from '../../src/core/types';
 
 import { BUNDLED_MODELS } from '../helpers/paths';
 
@@ -98,13 +99,55 @@ describe('fast WordPiece tokenizer', () => {
     for (const dir of ['core/chunk', 'core/embed', 'core/search']) {
       for (const f of readdirSync(path.join(sources, dir))) if (f.endsWith('.ts')) texts.push(...readFileSync(path.join(sources, dir, f), 'utf8').split('\n'));
     }
-    const mismatched = texts.filter((t) => JSON.stringify(reference.encode(t)) !== JSON.stringify(fast!.encode(t)));
+    // Words the vocabulary splits in every way: random letters and digits, any case, any length.
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789eeaaiioonnrrsstt';
+    for (let i = 0; i < 300; i++) texts.push(Array.from({ length: 1 + random(12) }, () => Array.from({ length: 1 + random(i < 280 ? 16 : 120) }, () => chars[random(chars.length)]).join('')).join(i % 2 ? ' ' : '_'));
+    const mismatched = texts.filter((t) => JSON.stringify(reference.encode(t)) !== JSON.stringify([...fast!.encode(t)]));
     assert.deepEqual(mismatched.slice(0, 3), []);
     assert.deepEqual(texts.filter((t) => fast!.count(t) !== fast!.encode(t).length).slice(0, 3), [], 'count is the length of encode');
     assert.ok(texts.length > 500, `compared ${texts.length} texts`);
     const long = 'word '.repeat(400);
+    assert.equal(fast.count(texts[0]!), reference.encode(texts[0]!).length);
     assert.equal(fast.encode(long, 256).length, 256, 'truncated to the window with [SEP] kept');
     assert.equal(fast.encode(long, 256).at(-1), reference.encode('x').at(-1));
+  });
+});
+
+describe('cutting an overlong line', () => {
+  const fast = WordPieceTokenizer.load(path.join(MODEL_DIR, 'tokenizer.json'))!;
+  const parts = (text: string, ends: number[]) => ends.map((end, i) => text.slice(i > 0 ? ends[i - 1] : 0, end));
+
+  test('between words: each part within the budget, as long as it can be, the ids unchanged', () => {
+    const minified = 'var a=' + Array.from({ length: 400 }, (_, i) => `Fetch${i}(retryUpload,{ attempts:${i} })`).join('+') + ';';
+    for (const budget of [16, 64, 500]) {
+      const ends = fast.cut(minified, budget);
+      const cut = parts(minified, ends);
+      assert.equal(cut.join(''), minified);
+      assert.ok(cut.length > 1 && cut.every((p) => p.length > 0 && fast.count(p) - 2 <= budget), `budget ${budget}`);
+      // Nothing was cut inside a word, so the parts' ids are the line's ids.
+      assert.deepEqual(cut.flatMap((p) => [...fast.pieces(p)]), [...fast.pieces(minified)]);
+      // Each part but the last would overflow with the next part's first word or mark.
+      cut.slice(0, -1).forEach((p, i) => {
+        const next = cut[i + 1]!;
+        const word = next.match(/^\s*([A-Za-z0-9]+|[^A-Za-z0-9\s])/)![0];
+        assert.ok(fast.count(p + word) - 2 > budget, `part ${i} could have been longer: ${JSON.stringify(p + word)}`);
+      });
+    }
+  });
+
+  test('non-ASCII stretches and special tokens stay whole; a word over the budget is cut inside', () => {
+    const mixed = Array.from({ length: 60 }, (_, i) => `naïve=café[${i}] [MASK] 日本語;`).join(' ');
+    const cut = parts(mixed, fast.cut(mixed, 20));
+    assert.equal(cut.join(''), mixed);
+    assert.ok(cut.every((p) => fast.count(p) - 2 <= 20));
+    assert.deepEqual(cut.flatMap((p) => [...fast.pieces(p)]), [...fast.pieces(mixed)]);
+    const word = 'qzxjvkw'.repeat(14); // 98 letters: many pieces, and under the 100 of one [UNK]
+    assert.ok(fast.count(word) - 2 > 20);
+    const inside = parts(`${word} end`, fast.cut(`${word} end`, 20));
+    assert.equal(inside.join(''), `${word} end`);
+    assert.ok(inside.length > 1 && inside.every((p) => p.length > 0 && fast.count(p) - 2 <= 20));
   });
 });
 
@@ -121,14 +164,19 @@ describe('chunks assembled from line ids', () => {
       files.push(path.join(__dirname, '..', '..', 'README.md'), path.join(__dirname, '..', 'fixtures', 'repo', 'src', 'uploads.py'));
       let checked = 0;
       for (const file of files) {
-        const text = readFileSync(file, 'utf8') + '\nconst s = "naïve café ©";\n' + 'x'.repeat(3000);
+        const minified = Array.from({ length: 300 }, (_, i) => `f${i}(x)`).join('+');
+        const text = readFileSync(file, 'utf8') + '\nconst s = "naïve café ©";\n' + 'x'.repeat(3000) + `\n${minified}\n`;
         for (const maxTokens of [64, 256]) {
           const assembled = await chunker.chunkFile(path.basename(file), text, { maxTokens, tokens });
           const counted = await chunker.chunkFile(path.basename(file), text, { maxTokens, tokens: countOnly });
-          assert.deepEqual(assembled.map(({ tokenIds: _, ...c }) => c), counted, `${file} at ${maxTokens}`);
+          // Slices of an overlong line are cut between words here, by characters there.
+          const whole = (chunks: Chunk[]) => chunks.filter((c) => chunks.filter((d) => d.startLine === c.startLine && d.endLine === c.endLine).length === 1);
+          assert.deepEqual(whole(assembled).map(({ tokenIds: _, ...c }) => c), whole(counted), `${file} at ${maxTokens}`);
+          assert.deepEqual(assembled.filter((c) => !whole(assembled).includes(c)).map((c) => c.startLine), counted.filter((c) => !whole(counted).includes(c)).map((c) => c.startLine), 'the same lines are sliced');
           for (const c of assembled) {
-            if (!c.tokenIds) continue; // a slice of an overlong line is tokenized where it is embedded
-            assert.deepEqual([...c.tokenIds], fast.encode(c.text, 256), `${c.path}:${c.startLine}`);
+            assert.ok(c.tokenIds, `${c.path}:${c.startLine} has its model input`);
+            assert.deepEqual(c.tokenIds, fast.encode(c.text, 256), `${c.path}:${c.startLine}`);
+            assert.ok(c.tokenIds.length <= maxTokens, `${c.path}:${c.startLine} fits`);
             checked++;
           }
         }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Chunk, ChunkKind, TokenCounter } from '../types';
+import type { Chunk, ChunkKind, LineIds, TokenCounter } from '../types';
 
 /** A candidate chunk: a range of lines (0-based, inclusive) plus context lines shown before it. */
 export interface Piece {
@@ -27,8 +27,8 @@ export interface PieceOptions {
 export class PieceSet {
   private readonly sizes = new Map<string, number>();
   private readonly lineSizes: Int32Array;
-  /** Each line's ids, when the tokenizer gives them (`TokenCounter.lineIds`): sizes then add up exactly. */
-  private readonly lineIdCache: (readonly number[] | undefined)[] | undefined;
+  /** Every line's ids, when the tokenizer gives them (`TokenCounter.lineIds`): sizes then add up exactly. */
+  private readonly lineIds: LineIds | undefined;
   /** Tokens the tokenizer adds to any text ([CLS] and [SEP] for BERT). */
   private readonly specials: number;
 
@@ -36,9 +36,14 @@ export class PieceSet {
     readonly lines: readonly string[],
     private readonly options: PieceOptions,
   ) {
-    this.lineSizes = new Int32Array(lines.length).fill(-1);
     this.specials = options.tokens.count('');
-    if (options.tokens.lineIds) this.lineIdCache = new Array(lines.length);
+    // Nearly every line is counted while chunking, so all are tokenized up front, in one pass.
+    this.lineIds = options.tokens.lineIds?.(lines);
+    if (this.lineIds) {
+      const { starts } = this.lineIds;
+      this.lineSizes = new Int32Array(lines.length);
+      for (let r = 0; r < lines.length; r++) this.lineSizes[r] = starts[r + 1]! - starts[r]!;
+    } else this.lineSizes = new Int32Array(lines.length).fill(-1);
   }
 
   text(p: Piece): string {
@@ -49,14 +54,16 @@ export class PieceSet {
   private lineTokens(row: number): number {
     let n = this.lineSizes[row]!;
     if (n < 0) {
-      n = this.lineIdCache ? this.idsOf(row).length : Math.max(0, this.options.tokens.count(this.lines[row]!) - this.specials);
+      n = Math.max(0, this.options.tokens.count(this.lines[row]!) - this.specials);
       this.lineSizes[row] = n;
     }
     return n;
   }
 
-  private idsOf(row: number): readonly number[] {
-    return (this.lineIdCache![row] ??= this.options.tokens.lineIds!(this.lines[row]!));
+  /** The ids of lines `from` to `to` (inclusive), which lie together. */
+  private idsOf(from: number, to = from): Int32Array {
+    const { ids, starts } = this.lineIds!;
+    return ids.subarray(starts[from]!, starts[to + 1]!);
   }
 
   private headerTokens(rows: readonly number[]): number {
@@ -77,7 +84,7 @@ export class PieceSet {
 
   /** The exact size: the tokenizer on the piece's text (or its lines' ids, which add up to the same). */
   tokens(p: Piece): number {
-    if (this.lineIdCache) return this.estimate(p);
+    if (this.lineIds) return this.estimate(p);
     const key = `${p.start}:${p.end}:${p.header.join(',')}`;
     let n = this.sizes.get(key);
     if (n === undefined) {
@@ -175,7 +182,7 @@ export class PieceSet {
         if (this.fitsExactly(w)) chunks.push(this.chunk(w, this.text(w), meta));
         // A long line is better whole without its context than cut into slices.
         else if (w.header.length > 0 && this.fitsExactly(bare)) chunks.push(this.chunk(bare, this.text(bare), meta));
-        else for (const slice of this.slices(w)) chunks.push(this.chunk(w, slice, meta, true));
+        else for (const slice of this.slices(w)) chunks.push(this.chunk(w, slice.text, meta, slice));
       }
     }
     return chunks;
@@ -188,12 +195,23 @@ export class PieceSet {
     return start > end ? undefined : { ...p, start, end };
   }
 
-  /** Character slices of a one-line piece, each (with its header) within the window. */
-  private slices(p: Piece): string[] {
+  /** Character slices of a one-line piece, each (with its header) within the window: the text and which part of the line. */
+  private slices(p: Piece): { text: string; from: number; to: number }[] {
     const context = this.context(p);
     const header = context.length ? `${context.join('\n')}\n` : '';
     const line = this.lines[p.start]!;
-    const out: string[] = [];
+    const slice = (from: number, to: number) => ({ text: header + line.slice(from, to), from, to });
+    const cutLine = this.options.tokens.cutLine;
+    if (this.lineIds && cutLine) {
+      const budget = Math.max(1, this.options.maxTokens - this.specials - this.headerTokens(this.contextRows(p)));
+      let from = 0;
+      return cutLine(line, budget).map((end) => {
+        const part = slice(from, end);
+        from = end;
+        return part;
+      });
+    }
+    const out: { text: string; from: number; to: number }[] = [];
     let from = 0;
     while (from < line.length) {
       let lo = 1;
@@ -205,7 +223,7 @@ export class PieceSet {
         if (this.options.tokens.count(header + line.slice(from, from + mid)) <= this.options.maxTokens) lo = mid;
         else hi = mid - 1;
       }
-      out.push(header + line.slice(from, from + lo));
+      out.push(slice(from, from + lo));
       from += lo;
     }
     return out;
@@ -225,14 +243,14 @@ export class PieceSet {
     return rows;
   }
 
-  /** `text` is the piece's text, or a slice of its one line (`sliced`). */
-  private chunk(p: Piece, text: string, meta: { path: string; language: string; kind: ChunkKind }, sliced = false): Chunk {
+  /** `text` is the piece's text, or a slice of its one line (`slice`: which part of it). */
+  private chunk(p: Piece, text: string, meta: { path: string; language: string; kind: ChunkKind }, slice?: { from: number; to: number }): Chunk {
     const c: Chunk = { path: meta.path, startLine: p.start + 1, endLine: p.end + 1, language: meta.language, kind: meta.kind, text, hash: createHash('sha256').update(text).digest('hex') };
     if (p.symbol !== undefined) c.symbol = p.symbol;
-    if (this.lineIdCache && !sliced) {
-      const ids: number[] = [];
-      for (const row of [...this.contextRows(p), ...range(p.start, p.end)]) for (const id of this.idsOf(row)) ids.push(id);
-      c.tokenIds = this.options.tokens.modelInput!(ids);
+    if (this.lineIds) {
+      const parts = this.contextRows(p).map((row) => this.idsOf(row));
+      parts.push(slice ? this.options.tokens.lineIds!([this.lines[p.start]!.slice(slice.from, slice.to)]).ids : this.idsOf(p.start, p.end));
+      c.tokenIds = this.options.tokens.modelInput!(parts);
     }
     return c;
   }
@@ -246,6 +264,3 @@ function isPrefix(a: readonly number[], b: readonly number[]): boolean {
   return a.length <= b.length && a.every((h, i) => h === b[i]);
 }
 
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}

@@ -45,16 +45,23 @@ async function localTransformers(modelDir: string): Promise<TransformersModule &
 export async function loadTokenCounter(resolved: ResolvedModel): Promise<TokenCounter> {
   const info = await readModelInfo(resolved.dir, resolved.hubId);
   const wordPiece = WordPieceTokenizer.load(path.join(resolved.dir, 'tokenizer.json'));
-  if (wordPiece) {
-    const count = (text: string) => wordPiece.count(info.documentPrefix + text);
-    // A prefix that ends at whitespace tokenizes apart from the text after it.
-    if (info.documentPrefix !== '' && !/\s$/.test(info.documentPrefix)) return { count };
-    const prefix = wordPiece.pieces(info.documentPrefix);
-    return { count, lineIds: (line) => wordPiece.pieces(line), modelInput: (ids) => wordPiece.wrap([...prefix, ...ids], info.maxTokens) };
-  }
+  if (wordPiece) return wordPieceCounter(wordPiece, info);
   const { AutoTokenizer, name } = await localTransformers(resolved.dir);
   const tokenizer = (await AutoTokenizer.from_pretrained(name)) as unknown as LoadedTokenizer;
   return { count: (text: string) => tokenizer.encode(info.documentPrefix + text).length };
+}
+
+function wordPieceCounter(wordPiece: WordPieceTokenizer, info: ModelInfo): TokenCounter {
+  const count = (text: string) => wordPiece.count(info.documentPrefix + text);
+  // A prefix that ends at whitespace tokenizes apart from the text after it.
+  if (info.documentPrefix !== '' && !/\s$/.test(info.documentPrefix)) return { count };
+  const prefix = wordPiece.pieces(info.documentPrefix);
+  return {
+    count,
+    lineIds: (lines) => wordPiece.lineIds(lines),
+    modelInput: (parts) => wordPiece.wrap([prefix, ...parts], info.maxTokens),
+    cutLine: (line, budget) => wordPiece.cut(line, budget),
+  };
 }
 
 /**
@@ -62,6 +69,12 @@ export async function loadTokenCounter(resolved: ResolvedModel): Promise<TokenCo
  * is never contacted here (downloads happen earlier, in `resolveModel`, and only on request).
  */
 export class TransformersEmbedder implements Embedder {
+  // The chunker's fast path (see TokenCounter), where the tokenizer allows it: files the indexer
+  // parses on this thread are then assembled from line ids as on the parsing thread.
+  readonly lineIds: TokenCounter['lineIds'];
+  readonly modelInput: TokenCounter['modelInput'];
+  readonly cutLine: TokenCounter['cutLine'];
+
   private constructor(
     readonly info: ModelInfo,
     private readonly tokenizer: LoadedTokenizer,
@@ -70,7 +83,12 @@ export class TransformersEmbedder implements Embedder {
     /** The fast path for BERT WordPiece vocabularies; other tokenizers go through transformers.js. */
     private readonly wordPiece: WordPieceTokenizer | undefined,
     private readonly Tensor: TransformersModule['Tensor'],
-  ) {}
+  ) {
+    const counter = wordPiece && wordPieceCounter(wordPiece, info);
+    this.lineIds = counter?.lineIds;
+    this.modelInput = counter?.modelInput;
+    this.cutLine = counter?.cutLine;
+  }
 
   static async load(resolved: ResolvedModel, options: EmbedderOptions = {}): Promise<TransformersEmbedder> {
     const info = await readModelInfo(resolved.dir, resolved.hubId);
@@ -108,7 +126,7 @@ export class TransformersEmbedder implements Embedder {
     const prefixed = texts.map((t) => this.info.documentPrefix + t);
     // With the fast tokenizer every text becomes ids (here, or ahead on the parsing thread), and
     // batches are cut by exact token counts; otherwise by a length estimate.
-    const encoded = this.wordPiece ? prefixed.map((t, i) => ids?.[i] ?? Int32Array.from(this.wordPiece!.encode(t, this.info.maxTokens))) : undefined;
+    const encoded = this.wordPiece ? prefixed.map((t, i) => ids?.[i] ?? this.wordPiece!.encode(t, this.info.maxTokens)) : undefined;
     const size = (i: number) => (encoded ? encoded[i]!.length : Math.min(this.info.maxTokens, Math.ceil(prefixed[i]!.length / 2)));
     // Similar lengths in one batch waste less work on padding.
     const order = prefixed.map((_, i) => i).sort((a, b) => size(a) - size(b));
@@ -127,7 +145,7 @@ export class TransformersEmbedder implements Embedder {
 
   private async run(texts: string[]): Promise<Float32Array[]> {
     const inputs = this.wordPiece
-      ? this.tensors(texts.map((t) => Int32Array.from(this.wordPiece!.encode(t, this.info.maxTokens))))
+      ? this.tensors(texts.map((t) => this.wordPiece!.encode(t, this.info.maxTokens)))
       : this.tokenizer(texts, { padding: true, truncation: true, max_length: this.info.maxTokens });
     return this.infer(inputs);
   }

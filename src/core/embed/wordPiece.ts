@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { grown } from '../typedArrays';
 
 /**
  * BERT WordPiece tokenization (normalizer, pre-tokenizer and model as `tokenizer.json` describes
@@ -10,8 +11,18 @@ import { readFileSync } from 'node:fs';
 export class WordPieceTokenizer {
   private readonly cache = new Map<string, readonly number[]>();
   private readonly words = new WordTable();
+  private readonly trie: PieceTrie;
   /** Ids of each ASCII punctuation character, by character code. */
   private readonly punctuation: (readonly number[])[] = [];
+  /** The first characters of the special tokens: most texts hold none, and skip the pattern. */
+  private readonly specialStarts: string[];
+  /** Where a scan puts its ids (reused: one tokenizer serves one thread). */
+  private ids = new Int32Array(4096);
+  private length = 0;
+  /** Where a scan for `cut` may cut, and how many ids come before each place. */
+  private markAt = new Int32Array(256);
+  private markIds = new Int32Array(256);
+  private marks = 0;
 
   private constructor(
     private readonly vocab: Map<string, number>,
@@ -24,7 +35,9 @@ export class WordPieceTokenizer {
     /** The longest piece in the vocabulary, in characters: no longer candidate can match. */
     private readonly maxPieceChars: number,
   ) {
+    this.trie = new PieceTrie(vocab);
     for (let c = 0x21; c <= 0x7e; c++) if (!isWordCode(c)) this.punctuation[c] = this.word(String.fromCharCode(c));
+    this.specialStarts = [...new Set([...special.keys()].map((t) => t[0]!))];
   }
 
   static load(tokenizerJson: string): WordPieceTokenizer | undefined {
@@ -54,100 +67,233 @@ export class WordPieceTokenizer {
   }
 
   /** Token ids with [CLS] and [SEP], cut to `maxLength` (keeping [SEP]) when given. */
-  encode(text: string, maxLength = Number.MAX_SAFE_INTEGER): number[] {
-    return [...this.wrap(this.pieces(text), maxLength)];
+  encode(text: string, maxLength = Number.MAX_SAFE_INTEGER): Int32Array {
+    this.length = 0;
+    this.scan(text, false);
+    return this.wrap([this.ids.subarray(0, this.length)], maxLength);
   }
 
   /** The ids of `text` without [CLS] and [SEP]. */
-  pieces(text: string): number[] {
-    const ids: number[] = [];
-    this.eachPiece(text, (pieces) => {
-      for (const t of pieces) ids.push(t);
-    });
-    return ids;
+  pieces(text: string): Int32Array {
+    this.length = 0;
+    this.scan(text, false);
+    return this.ids.slice(0, this.length);
   }
 
-  /** [CLS] `ids` [SEP], cut to `maxLength` (keeping [SEP]). */
-  wrap(ids: readonly number[], maxLength = Number.MAX_SAFE_INTEGER): Int32Array {
-    const n = Math.max(0, Math.min(ids.length, maxLength - 2));
+  /** `encode(text).length`, without building the ids: the chunker asks this of many texts. */
+  count(text: string): number {
+    this.length = 0;
+    this.scan(text, false);
+    return this.length + 2;
+  }
+
+  /** [CLS], the ids of each part in turn, [SEP]: cut to `maxLength` (keeping [SEP]). */
+  wrap(parts: readonly ArrayLike<number>[], maxLength = Number.MAX_SAFE_INTEGER): Int32Array {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    const n = Math.max(0, Math.min(total, maxLength - 2));
     const out = new Int32Array(n + 2);
     out[0] = this.cls;
-    for (let i = 0; i < n; i++) out[i + 1] = ids[i]!;
+    let at = 1;
+    for (const p of parts) {
+      const take = Math.min(p.length, n + 1 - at);
+      if (ArrayBuffer.isView(p)) out.set((p as Int32Array).subarray(0, take), at);
+      else for (let i = 0; i < take; i++) out[at + i] = p[i]!;
+      at += take;
+    }
     out[n + 1] = this.sep;
     return out;
   }
 
-  /** `encode(text).length`, without building the ids: the chunker asks this of every line. */
-  count(text: string): number {
-    let n = 2;
-    this.eachPiece(text, (pieces) => (n += pieces.length));
-    return n;
+  /**
+   * The ids of every line (without [CLS] and [SEP]) in one array: line r's are
+   * `ids[starts[r]] .. ids[starts[r + 1] - 1]`. One array per file, not one per line.
+   */
+  lineIds(lines: readonly string[]): { ids: Int32Array; starts: Int32Array } {
+    this.length = 0;
+    const starts = new Int32Array(lines.length + 1);
+    for (let r = 0; r < lines.length; r++) {
+      starts[r] = this.length;
+      this.scan(lines[r]!, false);
+    }
+    starts[lines.length] = this.length;
+    return { ids: this.ids.slice(0, this.length), starts };
   }
 
-  private eachPiece(text: string, emit: (ids: readonly number[]) => void): void {
-    const parts = this.specialPattern?.test(text) ? text.split(this.specialPattern) : [text];
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
+  /**
+   * Where to cut `text` into parts of at most `budget` tokens each (without [CLS] and [SEP]), each
+   * as long as it can be: the end offset of every part, the last one `text.length`. Parts end
+   * before a word, a punctuation mark or a stretch holding non-ASCII, where tokenizing apart
+   * changes nothing, so each part's tokens are exactly its share of the text's. Only a word
+   * longer than the budget is cut inside, by characters.
+   */
+  cut(text: string, budget: number): number[] {
+    this.length = 0;
+    this.marks = 0;
+    this.scan(text, true);
+    this.mark(text.length);
+    // Copied out: counting the inside of an overlong word below reuses the id buffer, not the marks.
+    const at = this.markAt.slice(0, this.marks);
+    const before = this.markIds.slice(0, this.marks);
+    const ends: number[] = [];
+    let from = 0;
+    let next = 0; // the first mark after `from`
+    while (next < at.length && at[next]! <= from) next++;
+    // Tokens from `from` to mark k are before[k] - base: exact when `from` is a mark (or the
+    // blank before one); inside a word, the word's remainder is counted on its own.
+    let base = 0;
+    while (from < text.length) {
+      let k = next - 1;
+      while (k + 1 < at.length && before[k + 1]! - base <= budget) k++;
+      if (k >= next) {
+        from = at[k]!;
+        base = before[k]!;
+        next = k + 1;
+      } else {
+        from = this.longestPrefix(text, from, at[next]!, budget);
+        if (from < at[next]!) base = before[next]! - this.tokensOf(text.slice(from, at[next]!));
+        else base = before[next++]!;
+      }
+      ends.push(from);
+    }
+    return ends;
+  }
+
+  /** The end of the longest stretch of `text` from `from` (before `to`) within `budget` tokens; at least one character. */
+  private longestPrefix(text: string, from: number, to: number, budget: number): number {
+    let lo = from + 1;
+    let hi = to;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (this.tokensOf(text.slice(from, mid)) <= budget) lo = mid;
+      else hi = mid - 1;
+    }
+    // Never between the halves of a surrogate pair.
+    return lo < to && isHighSurrogate(text.charCodeAt(lo - 1)) ? lo + 1 : lo;
+  }
+
+  private tokensOf(text: string): number {
+    this.length = 0;
+    this.scan(text, false);
+    return this.length;
+  }
+
+  /** Appends the ids of `text` to `ids`; with `marks`, records where it may be cut (see `cut`). */
+  private scan(text: string, marks: boolean): void {
+    if (!this.specialPattern || !this.specialStarts.some((c) => text.includes(c)) || !this.specialPattern.test(text)) {
+      this.scanPlain(text, 0, marks);
+      return;
+    }
+    let offset = 0;
+    text.split(this.specialPattern).forEach((part, i) => {
       // split() with a capture group puts the special tokens at odd positions.
-      if (i % 2 === 1) emit([this.special.get(part)!]);
-      else if (part) this.eachPlainOrNot(part, emit);
-    }
+      if (i % 2 === 1) {
+        if (marks) this.mark(offset);
+        this.push([this.special.get(part)!]);
+      } else if (part) this.scanPlain(part, offset, marks);
+      offset += part.length;
+    });
   }
 
   /**
-   * Printable ASCII goes to the fast scanner; only the whitespace-delimited stretches that hold
-   * anything else (an accented word, an emoji, a control character) take the general path. Both
-   * split at whitespace first, so the stretches are tokenized as they would be in place, and one
-   * non-ASCII character no longer sends a whole chunk down the slow path.
+   * One pass over the characters for printable ASCII, most of any code base: case is folded as
+   * words are hashed, and a word met before is found in a table by its characters, so no string is
+   * built for it. A whitespace-delimited stretch holding anything else (an accented word, an emoji,
+   * a control character) takes the general path as a whole: what the fast path emitted for its
+   * start is taken back, so it is tokenized exactly as it would be in place.
    */
-  private eachPlainOrNot(text: string, emit: (ids: readonly number[]) => void): void {
+  private scanPlain(text: string, offset: number, marks: boolean): void {
     const n = text.length;
-    let plainFrom = 0;
-    for (let i = 0; i < n; i++) {
-      if (isPlainCode(text.charCodeAt(i))) continue;
-      let start = i;
-      while (start > plainFrom && !isAsciiSpace(text.charCodeAt(start - 1))) start--;
-      let end = i + 1;
-      while (end < n && !isAsciiSpace(text.charCodeAt(end))) end++;
-      if (start > plainFrom) this.eachAsciiPiece(text.slice(plainFrom, start).toLowerCase(), emit);
-      for (const word of preTokenize(normalize(text.slice(start, end)))) emit(this.word(word));
-      plainFrom = end;
-      i = end - 1;
-    }
-    if (plainFrom < n) this.eachAsciiPiece((plainFrom > 0 ? text.slice(plainFrom) : text).toLowerCase(), emit);
-  }
-
-  /**
-   * The same split for printable ASCII, most of any code base, in one pass over the characters:
-   * words are looked up by their characters in a table of words seen, so no string is built for a
-   * word met before (building and hashing those strings was most of the parsing thread's time).
-   */
-  private eachAsciiPiece(text: string, emit: (ids: readonly number[]) => void): void {
-    const n = text.length;
+    let stretch = 0;
+    let stretchLength = this.length;
+    let stretchMarks = this.marks;
     let i = 0;
     while (i < n) {
       const c = text.charCodeAt(i);
-      if (c <= 0x20) i++;
-      else if (!isWordCode(c)) {
-        emit(this.punctuation[c]!);
-        i++;
-      } else {
-        const start = i;
-        let h = 0x811c9dc5;
-        for (; i < n; i++) {
-          const d = text.charCodeAt(i);
-          if (!isWordCode(d)) break;
-          h = Math.imul(h ^ d, 0x01000193);
-        }
-        let ids = this.words.find(text, start, i, h);
-        if (!ids) {
-          const word = text.slice(start, i);
-          ids = this.word(word);
-          this.words.insert(word, h, ids);
-        }
-        emit(ids);
+      if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) {
+        stretch = ++i;
+        stretchLength = this.length;
+        stretchMarks = this.marks;
+        continue;
       }
+      if (c < 0x20 || c > 0x7e) {
+        this.length = stretchLength;
+        this.marks = stretchMarks;
+        let end = i + 1;
+        while (end < n && !isAsciiSpace(text.charCodeAt(end))) end++;
+        if (marks) this.mark(offset + stretch);
+        for (const word of preTokenize(normalize(text.slice(stretch, end)))) this.push(this.word(word));
+        i = stretch = end;
+        stretchLength = this.length;
+        stretchMarks = this.marks;
+        continue;
+      }
+      if (marks) this.mark(offset + i);
+      if (!isWordCode(c)) {
+        this.push(this.punctuation[c]!);
+        i++;
+        continue;
+      }
+      const start = i;
+      let h = 0x811c9dc5;
+      for (; i < n; i++) {
+        let d = text.charCodeAt(i);
+        if (d >= 0x41 && d <= 0x5a) d |= 0x20;
+        else if (!((d >= 0x61 && d <= 0x7a) || (d >= 0x30 && d <= 0x39))) break;
+        h = Math.imul(h ^ d, 0x01000193);
+      }
+      let ids = this.words.find(text, start, i, h);
+      if (!ids) {
+        ids = this.asciiWord(text, start, i);
+        this.words.insert(text.slice(start, i).toLowerCase(), h, ids);
+      }
+      this.push(ids);
     }
+  }
+
+  private push(ids: readonly number[]): void {
+    if (this.length + ids.length > this.ids.length) this.ids = grown(this.ids, Math.max(2 * this.ids.length, this.length + ids.length));
+    for (let j = 0; j < ids.length; j++) this.ids[this.length++] = ids[j]!;
+  }
+
+  private mark(at: number): void {
+    if (this.marks === this.markAt.length) {
+      this.markAt = grown(this.markAt, 2 * this.marks);
+      this.markIds = grown(this.markIds, 2 * this.marks);
+    }
+    this.markAt[this.marks] = at;
+    this.markIds[this.marks++] = this.length;
+  }
+
+  /**
+   * `word` for letters and digits, read from `text` (any case): each piece is the deepest token
+   * on one walk down the trie, so no substring is built or looked up. A code base holds hundreds
+   * of thousands of distinct words; building and hashing every candidate piece of each was most
+   * of the tokenizer's time.
+   */
+  private asciiWord(text: string, start: number, end: number): readonly number[] {
+    if (end - start > this.maxCharsPerWord) return [this.unk];
+    const out: number[] = [];
+    let from = start;
+    while (from < end) {
+      let node = from === start ? PieceTrie.WORD_START : PieceTrie.CONTINUATION;
+      let id = -1;
+      let to = from;
+      for (let i = from; i < end; i++) {
+        const c = text.charCodeAt(i);
+        node = this.trie.child(node, c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+        if (node < 0) break;
+        const t = this.trie.token(node);
+        if (t >= 0) {
+          id = t;
+          to = i + 1;
+        }
+      }
+      if (id < 0) return [this.unk];
+      out.push(id);
+      from = to;
+    }
+    return out;
   }
 
   /** Greedy longest-match-first subwords of one word; memoised, since code repeats its words. */
@@ -238,17 +384,12 @@ function isWordCode(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a);
 }
 
-/** Tab, line breaks and printable ASCII: no control character to drop, nothing to fold but case. */
-function isPlainCode(c: number): boolean {
-  return c <= 0x7e && (c >= 0x20 || c === 0x09 || c === 0x0a || c === 0x0d);
-}
-
 function isAsciiSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
 /**
- * Words seen, with their ids, found by their characters in a text: open addressing over a
+ * Words seen (in lower case), with their ids, found by their characters in a text: open addressing over a
  * power-of-two table, emptied when it fills (code's vocabulary of words is small).
  */
 class WordTable {
@@ -294,9 +435,89 @@ class WordTable {
   }
 }
 
+/**
+ * The vocabulary's pieces of lower-case letters and digits (nearly all of it), as a trie over
+ * those 36 characters. Edges sit in an open-addressing table: a dense one would take ~9 MB.
+ */
+class PieceTrie {
+  static readonly WORD_START = 0;
+  static readonly CONTINUATION = 1;
+  /** Per edge: parent * 64 + character slot, plus one (0 marks a free place). */
+  private readonly edges: Int32Array;
+  private readonly targets: Int32Array;
+  /** Per node, the token id of the piece it spells, or -1. */
+  private readonly tokens: Int32Array;
+  private readonly mask: number;
+
+  constructor(vocab: ReadonlyMap<string, number>) {
+    const edges = new Map<number, number>();
+    const tokens = [-1, -1];
+    for (const [token, id] of vocab) {
+      const continuation = token.startsWith('##');
+      const piece = continuation ? token.slice(2) : token;
+      if (!/^[a-z0-9]+$/.test(piece)) continue;
+      let node = continuation ? PieceTrie.CONTINUATION : PieceTrie.WORD_START;
+      for (let i = 0; i < piece.length; i++) {
+        const key = node * 64 + slot(piece.charCodeAt(i));
+        let next = edges.get(key);
+        if (next === undefined) {
+          next = tokens.length;
+          tokens.push(-1);
+          edges.set(key, next);
+        }
+        node = next;
+      }
+      tokens[node] = id;
+    }
+    let size = 1024;
+    while (size < 2 * edges.size) size *= 2;
+    this.mask = size - 1;
+    this.edges = new Int32Array(size);
+    this.targets = new Int32Array(size);
+    for (const [key, next] of edges) {
+      let i = hashEdge(key) & this.mask;
+      while (this.edges[i] !== 0) i = (i + 1) & this.mask;
+      this.edges[i] = key + 1;
+      this.targets[i] = next;
+    }
+    this.tokens = Int32Array.from(tokens);
+  }
+
+  /** The node reached from `node` by the character `c` (a lower-case letter or a digit), or -1. */
+  child(node: number, c: number): number {
+    const key = node * 64 + slot(c) + 1;
+    for (let i = hashEdge(key - 1) & this.mask; ; i = (i + 1) & this.mask) {
+      const e = this.edges[i]!;
+      if (e === key) return this.targets[i]!;
+      if (e === 0) return -1;
+    }
+  }
+
+  token(node: number): number {
+    return this.tokens[node]!;
+  }
+}
+
+/** Digits 0-9, letters 10-35. */
+function slot(c: number): number {
+  return c <= 0x39 ? c - 0x30 : c - 0x57;
+}
+
+function hashEdge(key: number): number {
+  return Math.imul(key, 0x9e3779b1) >>> 15;
+}
+
+/** Whether `text` from `start` is `word` (lower case) but for the case of ASCII letters. */
 function sameChars(word: string, text: string, start: number): boolean {
-  for (let j = 0; j < word.length; j++) if (word.charCodeAt(j) !== text.charCodeAt(start + j)) return false;
+  for (let j = 0; j < word.length; j++) {
+    const d = text.charCodeAt(start + j);
+    if (word.charCodeAt(j) !== (d >= 0x41 && d <= 0x5a ? d | 0x20 : d)) return false;
+  }
   return true;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
 }
 
 function isAscii(text: string): boolean {
