@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker } from '../../src/core/chunk';
@@ -117,6 +118,27 @@ describe('indexing pipeline', () => {
       const plain = await open(path.join(t.root, '.plain'));
       await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
       for (const p of order) assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test("during a run the store's debounced writes wait, so shards are written at the run's commits only", async () => {
+    const t = tree();
+    try {
+      const embedder = new SlowEmbedder();
+      const dir = path.join(t.root, '.index');
+      const store = (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, { flushDelayMs: 5 })).store;
+      const shardsOnDisk = () => (existsSync(path.join(dir, 'shards')) ? readdirSync(path.join(dir, 'shards')).length : 0);
+      const seen: number[] = [];
+      // Each batch takes 15 ms, three times the store's delay: without the hold, it would write between them.
+      embedder.onCall = () => seen.push(shardsOnDisk());
+      await runIndex({ root: t.root, store, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4, commitEveryMs: 60_000 });
+      assert.ok(seen.length > 5 && seen.every((n) => n === 0), `shards on disk during the run: ${seen.join(',')}`);
+      assert.ok(shardsOnDisk() > 0 && !store.hasUnsavedChanges, 'all written when the run ends');
+      store.removeFile('src/mod_01.py');
+      for (let i = 0; i < 100 && store.hasUnsavedChanges; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(!store.hasUnsavedChanges, 'after the run, changes are written in the background again');
     } finally {
       t.dispose();
     }

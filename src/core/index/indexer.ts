@@ -222,6 +222,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     return slot.parsed;
   };
 
+  // This run commits on its own schedule; the store's background writes would rewrite the same shards in between.
+  const resumeWrites = store.deferWrites();
   try {
     for (const file of plan.read) {
       if (gate.paused) {
@@ -269,7 +271,11 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   } finally {
     finished = true;
     options.onProgress?.({ phase: 'saving', filesDone, filesTotal: plan.read.length, chunksEmbedded: embeddedThisRun });
-    await store.flush();
+    try {
+      await store.flush();
+    } finally {
+      resumeWrites();
+    }
   }
   summary.filesSkipped = skipped.toJSON();
   summary.chunksTotal = store.chunkCount;

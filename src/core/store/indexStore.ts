@@ -71,6 +71,8 @@ export class IndexStore {
   private lock: WriterLock | undefined;
   private holdLock = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Open `deferWrites` calls: while any is, changes reach the disk only by `flush`. */
+  private deferring = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -196,6 +198,22 @@ export class IndexStore {
 
   get isWriter(): boolean {
     return this.lock?.held ?? false;
+  }
+
+  /**
+   * Holds back the debounced background writes until the returned function is called: for a
+   * caller that flushes on its own schedule (an indexing run), they would only write the same
+   * shards again in between, each time the whole shard.
+   */
+  deferWrites(): () => void {
+    this.deferring++;
+    this.cancelTimer();
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      if (--this.deferring === 0 && this.dirty.size > 0) this.scheduleWrite();
+    };
   }
 
   /** Writes every changed shard now (taking the writer lock for the write if not held). */
@@ -434,9 +452,13 @@ export class IndexStore {
     this.dirty.add(shard);
     this.changed[shard]!.add(p);
     this.versions[shard]!++;
+    this.scheduleWrite();
+  }
+
+  private scheduleWrite(): void {
     // In the background only for a writer: a store filled in memory (tests, evaluation) stays there.
     const delay = this.options.flushDelayMs ?? (this.holdLock ? DEFAULT_FLUSH_DELAY_MS : 0);
-    if (delay <= 0) return;
+    if (delay <= 0 || this.deferring > 0) return;
     this.cancelTimer();
     this.timer = setTimeout(() => {
       this.timer = undefined;
