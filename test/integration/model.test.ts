@@ -8,7 +8,9 @@ import { loadTokenCounter, TransformersEmbedder } from '../../src/core/embed/emb
 import { WordPieceTokenizer } from '../../src/core/embed/wordPiece';
 import type { Chunk } from '../../src/core/types';
 
-import { BUNDLED_MODELS } from '../helpers/paths';
+import { InlineParser, TermReceiver, TermSender, ThreadParser } from '../../src/core/index/fileParser';
+import { fileTerms } from '../../src/core/search/codeTokens';
+import { BUNDLED_MODELS, FIXTURE_REPO, PROJECT_ROOT } from '../helpers/paths';
 
 const MODEL_DIR = path.join(BUNDLED_MODELS, 'nearby-code-small');
 
@@ -184,6 +186,45 @@ describe('chunks assembled from line ids', () => {
       assert.ok(checked > 100, `checked ${checked} chunks`);
     } finally {
       chunker.dispose();
+    }
+  });
+});
+
+describe('the parsing thread', () => {
+  test('gives what parsing in place gives: chunks with model input, and the same keyword terms', async () => {
+    const model = { dir: MODEL_DIR, source: 'bundled' as const };
+    const thread = await ThreadParser.start(path.join(PROJECT_ROOT, 'src', 'core', 'index', 'parseThread.ts'), { model, settings: { maxTokens: 256 } });
+    const chunker = await Chunker.create();
+    try {
+      const inline = new InlineParser(chunker, await loadTokenCounter(model), { maxTokens: 256 });
+      const files = ['src/lruCache.ts', 'src/uploads.py', 'lib/Matrix.java', 'docs/guide.md', 'src/validation.ts', 'docs/logo.dat', 'src/uploads.py'];
+      // All at once, as the indexer asks: terms numbered for one file are known when the next arrives.
+      const threaded = await Promise.all(files.map((f) => thread.parse(path.join(FIXTURE_REPO, f), f, 1 << 20)));
+      for (const [i, f] of files.entries()) {
+        const here = await inline.parse(path.join(FIXTURE_REPO, f), f, 1 << 20);
+        const there = threaded[i]!;
+        assert.equal(there.ok, here.ok, f);
+        if (!here.ok || !there.ok) continue;
+        assert.deepEqual(there.chunks.map((c) => ({ ...c, text: '' })), here.chunks.map((c) => ({ ...c, text: '' })), `${f}: chunks`);
+        assert.ok(there.chunks.every((c) => c.tokenIds), `${f}: chunks carry their model input`);
+        const { numbered: _, ...terms } = there.terms;
+        assert.deepEqual(terms, here.terms, `${f}: terms`);
+      }
+    } finally {
+      chunker.dispose();
+      await thread.dispose();
+    }
+  });
+
+  test('numbered terms arrive as they were sent, also when numbering starts again', () => {
+    const files = [['retry upload now', 'upload again'], ['retry later', 'new words here'], ['upload retry', 'here again']].map((texts) => fileTerms(texts));
+    for (const limit of [1 << 20, 5]) {
+      const sender = new TermSender(limit);
+      const receiver = new TermReceiver();
+      const sent = files.map((f) => sender.send(f));
+      assert.equal(sent.some((s) => s.reset), limit === 5, `limit ${limit}`);
+      assert.deepEqual(sent.map((s) => receiver.receive(s)).map(({ numbered: _, ...terms }) => terms), files);
+      if (limit > 5) assert.deepEqual(sent[2]!.newTerms, [], 'terms already sent are not sent again');
     }
   });
 });

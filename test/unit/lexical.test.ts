@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { TermReceiver, TermSender } from '../../src/core/index/fileParser';
 import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
 import { fuseRankings } from '../../src/core/search/hybrid';
 import { LexicalIndex } from '../../src/core/search/lexicalIndex';
@@ -115,6 +116,27 @@ describe('LexicalIndex', () => {
     fromTerms.putFile('src/uploads.py', chunks, fileTerms(texts));
     for (const q of ['retry upload client', 'human size bytes', 'uploads']) assert.deepEqual(fromTerms.search(q, 5), fromTexts.search(q, 5), q);
     assert.throws(() => fromTerms.putFile('a.py', chunks, fileTerms(texts.slice(1))), /2 chunks but terms for 1/);
+  });
+
+  test('numbered terms from the parsing thread index as the texts do, across files and a new numbering', () => {
+    const files: [string, string[]][] = [
+      ['src/a.py', ['def retry_upload(client, path):\n    client.put(path)', 'def human_size(num_bytes):\n    return num_bytes']],
+      ['src/b.py', ['def upload_all(paths):\n    for p in paths: retry_upload(p)']],
+      ['src/c.py', ['class Client:\n    def put(self, path): pass', 'def sizes(): return human_size(1)']],
+      ['src/a.py', ['def retry_upload(client, path, attempts):\n    client.put(path)']],
+    ];
+    for (const limit of [1 << 20, 8]) {
+      const sender = new TermSender(limit);
+      const receiver = new TermReceiver();
+      const fromTexts = new LexicalIndex();
+      const fromNumbers = new LexicalIndex();
+      for (const [p, texts] of files) {
+        const chunks = texts.map((_, i) => chunk(p, 1 + 10 * i));
+        fromTexts.putFile(p, chunks, texts);
+        fromNumbers.putFile(p, chunks, receiver.receive(sender.send(fileTerms(texts))));
+      }
+      for (const q of ['retry upload client', 'human size bytes', 'uploads', 'put path attempts', 'sizes']) assert.deepEqual(fromNumbers.search(q, 5), fromTexts.search(q, 5), `${q} (limit ${limit})`);
+    }
   });
 
   test('replacing and removing files keeps counts and results right, through compaction', () => {

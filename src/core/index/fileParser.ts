@@ -48,7 +48,67 @@ export interface ParseThreadData {
 }
 
 export type ParseThreadRequest = { id: number; absPath: string; relPath: string; maxBytes: number };
-export type ParseThreadReply = { id: number; result: ParsedFile } | { id: number; error: string };
+export type ParseThreadReply = { id: number; result: SentFile } | { id: number; error: string };
+
+/** A parsed file as it crosses from the parsing thread: its terms by number (see `TermSender`). */
+export type SentFile = { ok: true; chunks: Chunk[]; terms: SentTerms } | { ok: false; reason: SkipReason; detail: string };
+
+export interface SentTerms extends Omit<FileTerms, 'vocabulary'> {
+  /** The file's terms by their numbers. */
+  vocabulary: Uint32Array;
+  /** The terms numbered for this file, in number order: sent once, the first time they occur. */
+  newTerms: string[];
+  /** Numbering started again with this file (the sender's table was full). */
+  reset: boolean;
+}
+
+/** More distinct terms than any real code base has: past it, numbering starts again. */
+const MAX_SENT_TERMS = 1 << 20;
+
+/**
+ * Keyword terms cross from the parsing thread as numbers: the sender numbers each term the first
+ * time it goes out and sends its text that once; the receiver keeps the texts by number. Sent as
+ * strings, every file's terms were copied, hashed again by the keyword index and collected;
+ * received by number, they are the same strings every time, and the index finds them at once.
+ * Both sides must see the files in one order: the thread numbers a file's terms as it posts it.
+ */
+export class TermSender {
+  private readonly numbers = new Map<string, number>();
+
+  constructor(private readonly maxTerms = MAX_SENT_TERMS) {}
+
+  send(terms: FileTerms): SentTerms {
+    const reset = this.numbers.size + terms.vocabulary.length > this.maxTerms;
+    if (reset) this.numbers.clear();
+    const newTerms: string[] = [];
+    const vocabulary = Uint32Array.from(terms.vocabulary, (term) => {
+      let n = this.numbers.get(term);
+      if (n === undefined) {
+        n = this.numbers.size;
+        this.numbers.set(term, n);
+        newTerms.push(term);
+      }
+      return n;
+    });
+    return { offsets: terms.offsets, ids: terms.ids, counts: terms.counts, vocabulary, newTerms, reset };
+  }
+}
+
+export class TermReceiver {
+  private terms: string[] = [];
+  /** Stands for the current numbering; a new one when numbering starts again. */
+  private space = {};
+
+  receive(sent: SentTerms): FileTerms {
+    if (sent.reset) {
+      this.terms = [];
+      this.space = {};
+    }
+    for (const t of sent.newTerms) this.terms.push(t);
+    const { offsets, ids, counts, vocabulary: numbers } = sent;
+    return { offsets, ids, counts, vocabulary: Array.from(numbers, (n) => this.terms[n]!), numbered: { space: this.space, numbers } };
+  }
+}
 
 /**
  * Parses on a worker thread with its own tree-sitter and tokenizer. onnxruntime-node runs
@@ -59,14 +119,17 @@ export class ThreadParser implements FileParser {
   private readonly pending = new Map<number, { resolve: (r: ParsedFile) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  private readonly terms = new TermReceiver();
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: ParseThreadReply) => {
+      // Every reply's terms are taken in, in order, even one nobody waits for: later ones build on them.
+      const result = 'result' in reply ? this.received(reply.result) : undefined;
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
       if ('error' in reply) waiter.reject(new Error(reply.error));
-      else waiter.resolve(reply.result);
+      else waiter.resolve(result!);
     });
     const fail = (err: Error) => {
       this.failure = err;
@@ -95,6 +158,10 @@ export class ThreadParser implements FileParser {
       });
     });
     return new ThreadParser(worker);
+  }
+
+  private received(sent: SentFile): ParsedFile {
+    return sent.ok ? { ...sent, terms: this.terms.receive(sent.terms) } : sent;
   }
 
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {

@@ -74,6 +74,12 @@ function termsOfWord(word: string): readonly string[] {
  */
 export interface FileTerms {
   vocabulary: string[];
+  /**
+   * The vocabulary's numbers in a numbering that outlives the file (`numbers.get(space)`): terms
+   * from the parsing thread come numbered, and the keyword index remembers its id for each number
+   * instead of looking the term up for every file that holds it.
+   */
+  numbered?: { space: object; numbers: Uint32Array };
   /** Chunk `c`'s entries are `ids[offsets[c]]` .. `ids[offsets[c + 1] - 1]`, with their counts beside them. */
   offsets: Uint32Array;
   /** Places in `vocabulary`, each once per chunk. */

@@ -29,6 +29,8 @@ const MAX_QUERY_TERMS = 32;
  */
 export class LexicalIndex {
   private readonly termIds = new Map<string, number>();
+  /** Per numbering of terms (see `FileTerms.numbered`), this index's term id for each number, -1 if not yet known. */
+  private readonly byNumber = new WeakMap<object, Int32Array>();
   private readonly terms: string[] = [];
   private postings: Postings[] = [];
   private docFreq: number[] = [];
@@ -62,7 +64,7 @@ export class LexicalIndex {
     const terms = isFileTerms(content) ? content : fileTerms(content);
     if (terms.offsets.length !== chunks.length + 1) throw new Error(`putFile(${path}): ${chunks.length} chunks but terms for ${terms.offsets.length - 1}`);
     this.removeFile(path);
-    const global = Int32Array.from(terms.vocabulary, (t) => this.termId(t));
+    const global = this.vocabularyIds(terms);
     const pathTerms = codeTerms(path).map((t) => this.termId(t));
     const ids: number[] = [];
     chunks.forEach((chunk, c) => {
@@ -142,6 +144,26 @@ export class LexicalIndex {
       out.push({ chunk, score, matched: terms.filter((_, bit) => bits & (1 << bit)) });
       if (out.length >= k) break;
     }
+    return out;
+  }
+
+  /** This index's id of each vocabulary entry: by number when the terms are numbered, else by looking each up. */
+  private vocabularyIds({ vocabulary, numbered }: FileTerms): Int32Array {
+    if (!numbered) return Int32Array.from(vocabulary, (t) => this.termId(t));
+    let known = this.byNumber.get(numbered.space) ?? new Int32Array(1024).fill(-1);
+    const out = new Int32Array(vocabulary.length);
+    for (let i = 0; i < vocabulary.length; i++) {
+      const n = numbered.numbers[i]!;
+      if (n >= known.length) {
+        const more = new Int32Array(Math.max(2 * known.length, n + 1)).fill(-1);
+        more.set(known);
+        known = more;
+      }
+      let id = known[n]!;
+      if (id < 0) id = known[n] = this.termId(vocabulary[i]!);
+      out[i] = id;
+    }
+    this.byNumber.set(numbered.space, known);
     return out;
   }
 
