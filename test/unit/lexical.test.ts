@@ -13,6 +13,15 @@ function chunk(path: string, startLine: number, symbol?: string, language = 'pyt
 }
 
 describe('code tokenizer', () => {
+  test('terms are found word by word as the pattern of words describes, whatever the text', () => {
+    const texts = ['retryUpload(client, MAX_RETRIES=3); $el.on_click 12abc a1b2 x__y', 'naïve café = HTTPServer2xx;\n\t$$ _ __init__ 007 ' + 'z'.repeat(70) + ' end', ''];
+    for (const text of texts) {
+      const byWord = [...text.matchAll(/[A-Za-z_$][A-Za-z0-9_$]*|\d+/g)].flatMap((m) => codeTerms(m[0]));
+      assert.deepEqual(codeTerms(text), byWord, text);
+    }
+    assert.deepEqual(codeTerms('retryUpload MAX_RETRIES'), ['retryupload', 'retry', 'upload', 'maxretries', 'max', 'retry']);
+  });
+
   test('identifiers are kept whole and split into their parts', () => {
     assert.deepEqual(codeTerms('retryUpload'), ['retryupload', 'retry', 'upload']);
     assert.deepEqual(codeTerms('MAX_RETRIES'), ['maxretries', 'max', 'retry']);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { CharTable, HASH_START, hashChar } from '../charTable';
 import { grown } from '../typedArrays';
 
 /**
@@ -10,7 +11,8 @@ import { grown } from '../typedArrays';
  */
 export class WordPieceTokenizer {
   private readonly cache = new Map<string, readonly number[]>();
-  private readonly words = new WordTable();
+  /** Words seen (in lower case), found by their characters in any case. */
+  private readonly words = new CharTable<readonly number[]>(true);
   private readonly trie: PieceTrie;
   /** Ids of each ASCII punctuation character, by character code. */
   private readonly punctuation: (readonly number[])[] = [];
@@ -235,12 +237,12 @@ export class WordPieceTokenizer {
         continue;
       }
       const start = i;
-      let h = 0x811c9dc5;
+      let h = HASH_START;
       for (; i < n; i++) {
         let d = text.charCodeAt(i);
         if (d >= 0x41 && d <= 0x5a) d |= 0x20;
         else if (!((d >= 0x61 && d <= 0x7a) || (d >= 0x30 && d <= 0x39))) break;
-        h = Math.imul(h ^ d, 0x01000193);
+        h = hashChar(h, d);
       }
       let ids = this.words.find(text, start, i, h);
       if (!ids) {
@@ -389,53 +391,6 @@ function isAsciiSpace(c: number): boolean {
 }
 
 /**
- * Words seen (in lower case), with their ids, found by their characters in a text: open addressing over a
- * power-of-two table, emptied when it fills (code's vocabulary of words is small).
- */
-class WordTable {
-  private keys: (string | undefined)[] = new Array<string | undefined>(1 << 16);
-  private hashes = new Int32Array(1 << 16);
-  private values: (readonly number[] | undefined)[] = new Array<readonly number[] | undefined>(1 << 16);
-  private size = 0;
-
-  find(text: string, start: number, end: number, hash: number): readonly number[] | undefined {
-    const mask = this.keys.length - 1;
-    const length = end - start;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const key = this.keys[i];
-      if (key === undefined) return undefined;
-      if (this.hashes[i] === hash && key.length === length && sameChars(key, text, start)) return this.values[i];
-    }
-  }
-
-  insert(word: string, hash: number, ids: readonly number[]): void {
-    if (this.size >= this.keys.length / 2) {
-      if (this.keys.length >= 1 << 18) {
-        this.keys.fill(undefined);
-        this.values.fill(undefined);
-        this.size = 0;
-      } else this.grow();
-    }
-    const mask = this.keys.length - 1;
-    let i = hash & mask;
-    while (this.keys[i] !== undefined) i = (i + 1) & mask;
-    this.keys[i] = word;
-    this.hashes[i] = hash;
-    this.values[i] = ids;
-    this.size++;
-  }
-
-  private grow(): void {
-    const { keys, hashes, values } = this;
-    this.keys = new Array<string | undefined>(keys.length * 2);
-    this.hashes = new Int32Array(keys.length * 2);
-    this.values = new Array<readonly number[] | undefined>(keys.length * 2);
-    this.size = 0;
-    keys.forEach((k, i) => k !== undefined && this.insert(k, hashes[i]!, values[i]!));
-  }
-}
-
-/**
  * The vocabulary's pieces of lower-case letters and digits (nearly all of it), as a trie over
  * those 36 characters. Edges sit in an open-addressing table: a dense one would take ~9 MB.
  */
@@ -505,15 +460,6 @@ function slot(c: number): number {
 
 function hashEdge(key: number): number {
   return Math.imul(key, 0x9e3779b1) >>> 15;
-}
-
-/** Whether `text` from `start` is `word` (lower case) but for the case of ASCII letters. */
-function sameChars(word: string, text: string, start: number): boolean {
-  for (let j = 0; j < word.length; j++) {
-    const d = text.charCodeAt(start + j);
-    if (word.charCodeAt(j) !== (d >= 0x41 && d <= 0x5a ? d | 0x20 : d)) return false;
-  }
-  return true;
 }
 
 function isHighSurrogate(c: number): boolean {

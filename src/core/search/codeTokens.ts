@@ -4,6 +4,7 @@
  * `max`, `retry`), so a query can name the identifier or describe it in words.
  */
 
+import { CharTable, HASH_START, hashChar } from '../charTable';
 import { grown } from '../typedArrays';
 
 // English words that carry no meaning in a query ("how do I ...") and crowd the postings of prose.
@@ -14,7 +15,7 @@ const STOPWORDS = new Set(
 
 // Identifier parts: lower-case runs, capitalised words, acronyms (HTTPServer → http, server), digits.
 const PART = /[A-Z]{2,}(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+/g;
-const WORD = /[A-Za-z_$][A-Za-z0-9_$]*|\d+/g;
+// Words (WORD): [A-Za-z_$][A-Za-z0-9_$]* or a run of digits.
 
 /** A light, conservative suffix stemmer: enough to meet `uploads`/`upload`, `retried`/`retry`. */
 export function stem(term: string): string {
@@ -33,22 +34,53 @@ function undouble(s: string): string {
   return s.length > 3 && s.at(-1) === s.at(-2) && !'lsz'.includes(s.at(-1)!) ? s.slice(0, -1) : s;
 }
 
-/** Appends the terms of `text` to `out` (repeats kept: they are term frequencies). */
+/**
+ * Appends the terms of `text` to `out` (repeats kept: they are term frequencies). Words are found
+ * by hand, not by a regular expression (a match object and a string per word cost more than the
+ * rest), and a word met before is found by its characters.
+ */
 export function codeTerms(text: string, out: string[] = []): string[] {
-  for (const match of text.matchAll(WORD)) {
-    const word = match[0];
-    if (word.length > 64) continue; // hashes, base64 and other noise
-    for (const t of termsOfWord(word)) out.push(t);
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    const digits = isDigit(c);
+    if (!digits && !isWordStart(c)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let h = hashChar(HASH_START, c);
+    for (i++; i < n; i++) {
+      const d = text.charCodeAt(i);
+      if (digits ? !isDigit(d) : !isDigit(d) && !isWordStart(d)) break;
+      h = hashChar(h, d);
+    }
+    if (i - start > 64) continue; // hashes, base64 and other noise
+    let terms = wordTerms.find(text, start, i, h);
+    if (!terms) {
+      const word = text.slice(start, i);
+      terms = termsOfWord(word);
+      wordTerms.insert(word, h, terms);
+    }
+    for (let j = 0; j < terms.length; j++) out.push(terms[j]!);
   }
   return out;
 }
 
+/** `[A-Za-z_$]`: what a word of WORD starts with, and (with digits) what it goes on with. */
+function isWordStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x24;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
 // Code repeats its words: each one's terms are worked out once (per process, bounded).
-const wordTerms = new Map<string, readonly string[]>();
+const wordTerms = new CharTable<readonly string[]>(false);
 
 function termsOfWord(word: string): readonly string[] {
-  let terms = wordTerms.get(word);
-  if (terms) return terms;
   const out: string[] = [];
   const parts = word.match(PART) ?? [];
   // Separators dropped, so `retry_upload`, `retryUpload` and `RetryUpload` are one term.
@@ -60,10 +92,7 @@ function termsOfWord(word: string): readonly string[] {
     if (STOPWORDS.has(p)) continue;
     out.push(stem(p));
   }
-  terms = out;
-  if (wordTerms.size >= 50_000) wordTerms.clear();
-  wordTerms.set(word, terms);
-  return terms;
+  return out;
 }
 
 /**
@@ -96,9 +125,11 @@ export function fileTerms(texts: readonly string[]): FileTerms {
   let n = 0;
   // Per vocabulary entry, 1 + its position among the current chunk's entries (0: not in it yet).
   let slot = new Int32Array(1024);
+  const terms: string[] = [];
   texts.forEach((text, c) => {
     const from = n;
-    for (const term of codeTerms(text)) {
+    terms.length = 0;
+    for (const term of codeTerms(text, terms)) {
       let id = place.get(term);
       if (id === undefined) {
         id = vocabulary.push(term) - 1;
