@@ -42,7 +42,10 @@ export interface IndexBenchOptions {
   modelCacheDir: string;
   model: ResolvedModel;
   threads: number;
-  /** Chunks timed one at a time for the naive baseline (a sample: it is slow by design). */
+  /**
+   * Chunks timed one at a time for the naive baseline; Infinity for the whole corpus, which also
+   * makes it pay what a full index costs (a large heap, writing every shard), as the pipeline does.
+   */
   naiveChunks: number;
   log: (line: string) => void;
 }
@@ -74,8 +77,8 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     o.log(`raw model: ${unique.length} texts at ${rawRate.toFixed(0)} chunks/s`);
 
     // Naive: what a simple extension does, in one thread: read a file, chunk it, embed one chunk
-    // per call, store the file (vectors and keywords, as the pipeline does). Every k-th file, so the
-    // sample has the corpus's mix of languages and sizes.
+    // per call, store the file (vectors and keywords, as the pipeline does). A sample takes every
+    // k-th file, so that it has the corpus's mix of languages and sizes.
     const naiveDir = await mkdtemp(path.join(os.tmpdir(), 'nearby-bench-naive-'));
     const naiveStore = (await IndexStore.open(naiveDir, { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion: CHUNKER_VERSION })).store;
     const naiveKeywords = new LexicalIndex();
