@@ -134,7 +134,7 @@ export class WordPieceTokenizer {
     this.marks = 0;
     this.scan(text, true);
     this.mark(text.length);
-    // Copied out: counting the inside of an overlong word below reuses the id buffer, not the marks.
+    // Copied out, so that counting inside an overlong word below cannot disturb them.
     const at = this.markAt.slice(0, this.marks);
     const before = this.markIds.slice(0, this.marks);
     const ends: number[] = [];
