@@ -45,6 +45,10 @@ export class LexicalIndex {
   private readonly byPath = new Map<string, number[]>();
   /** Per term id, 1 + its place among the terms of the chunk being added (0 otherwise): no map per chunk. */
   private slot = new Int32Array(1024);
+  /** The distinct terms of the chunk being added and their frequencies, `chunkTerms` of them: reused, not two arrays per chunk. */
+  private scratchTerms = new Int32Array(1024);
+  private scratchFreqs = new Uint16Array(1024);
+  private chunkTerms = 0;
   private alive = 0;
   private totalLength = 0;
 
@@ -68,27 +72,20 @@ export class LexicalIndex {
     const pathTerms = codeTerms(path).map((t) => this.termId(t));
     const ids: number[] = [];
     chunks.forEach((chunk, c) => {
-      const termIds: number[] = [];
-      const freqs: number[] = [];
+      this.chunkTerms = 0;
       let length = 0;
-      const add = (id: number, n: number) => {
-        length += n;
-        const at = this.slot[id]!;
-        if (at > 0) freqs[at - 1] = Math.min(65_535, freqs[at - 1]! + n);
-        else {
-          freqs.push(Math.min(65_535, n));
-          this.slot[id] = termIds.push(id);
-        }
-      };
-      for (let i = terms.offsets[c]!, end = terms.offsets[c + 1]!; i < end; i++) add(global[terms.ids[i]!]!, terms.counts[i]!);
-      if (chunk.symbol) for (const t of codeTerms(chunk.symbol)) add(this.termId(t), SYMBOL_WEIGHT);
-      for (const id of pathTerms) add(id, PATH_WEIGHT);
+      for (let i = terms.offsets[c]!, end = terms.offsets[c + 1]!; i < end; i++) length += this.addTerm(global[terms.ids[i]!]!, terms.counts[i]!);
+      if (chunk.symbol) for (const t of codeTerms(chunk.symbol)) length += this.addTerm(this.termId(t), SYMBOL_WEIGHT);
+      for (const id of pathTerms) length += this.addTerm(id, PATH_WEIGHT);
+      const n = this.chunkTerms;
+      const termIds = this.scratchTerms.subarray(0, n);
+      const freqs = this.scratchFreqs.subarray(0, n);
       for (const id of termIds) this.slot[id] = 0;
       const doc = this.docs.length;
       this.docs.push(chunk);
       this.docLength.push(length);
       this.pushTerms(termIds, freqs);
-      for (let i = 0; i < termIds.length; i++) {
+      for (let i = 0; i < n; i++) {
         this.append(termIds[i]!, doc, freqs[i]!);
         this.docFreq[termIds[i]!]!++;
       }
@@ -145,6 +142,22 @@ export class LexicalIndex {
       if (out.length >= k) break;
     }
     return out;
+  }
+
+  /** Counts `n` occurrences of a term in the chunk being added (in the scratch arrays); returns `n`. */
+  private addTerm(id: number, n: number): number {
+    const at = this.slot[id]!;
+    if (at > 0) this.scratchFreqs[at - 1] = Math.min(65_535, this.scratchFreqs[at - 1]! + n);
+    else {
+      if (this.chunkTerms === this.scratchTerms.length) {
+        this.scratchTerms = grown(this.scratchTerms, 2 * this.chunkTerms);
+        this.scratchFreqs = grown(this.scratchFreqs, 2 * this.chunkTerms);
+      }
+      this.scratchTerms[this.chunkTerms] = id;
+      this.scratchFreqs[this.chunkTerms] = Math.min(65_535, n);
+      this.slot[id] = ++this.chunkTerms;
+    }
+    return n;
   }
 
   /** This index's id of each vocabulary entry: by number when the terms are numbered, else by looking each up. */
