@@ -6,7 +6,7 @@ import { Chunker } from '../../src/core/chunk';
 import { InlineParser, type FileParser, type ParsedFile } from '../../src/core/index/fileParser';
 import { runIndex } from '../../src/core/index/indexer';
 import { PauseGate } from '../../src/core/index/pauseGate';
-import { IndexStore } from '../../src/core/store/indexStore';
+import { IndexStore, type StoreOptions } from '../../src/core/store/indexStore';
 import { CountingEmbedder } from '../helpers/countingEmbedder';
 import { tempTree } from '../helpers/tempTree';
 
@@ -56,7 +56,7 @@ describe('indexing pipeline', () => {
   before(async () => (chunker = await Chunker.create()));
   after(() => chunker.dispose());
 
-  const open = async (dir: string) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 })).store;
+  const open = async (dir: string, options: StoreOptions = {}) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, options)).store;
 
   test('one batch at a time with the model, every distinct text embedded once, all files stored', async () => {
     const t = tree();
@@ -128,7 +128,7 @@ describe('indexing pipeline', () => {
     try {
       const embedder = new SlowEmbedder();
       const dir = path.join(t.root, '.index');
-      const store = (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, { flushDelayMs: 5 })).store;
+      const store = await open(dir, { flushDelayMs: 5 });
       const shardsOnDisk = () => (existsSync(path.join(dir, 'shards')) ? readdirSync(path.join(dir, 'shards')).length : 0);
       const seen: number[] = [];
       // Each batch takes 15 ms, three times the store's delay: without the hold, it would write between them.

@@ -15,7 +15,6 @@ const STOPWORDS = new Set(
 
 // Identifier parts: lower-case runs, capitalised words, acronyms (HTTPServer → http, server), digits.
 const PART = /[A-Z]{2,}(?=[A-Z][a-z]|\d|\b|_)|[A-Z]?[a-z]+|[A-Z]+|\d+/g;
-// Words (WORD): [A-Za-z_$][A-Za-z0-9_$]* or a run of digits.
 
 /** A light, conservative suffix stemmer: enough to meet `uploads`/`upload`, `retried`/`retry`. */
 export function stem(term: string): string {
@@ -35,9 +34,10 @@ function undouble(s: string): string {
 }
 
 /**
- * Appends the terms of `text` to `out` (repeats kept: they are term frequencies). Words are found
- * by hand, not by a regular expression (a match object and a string per word cost more than the
- * rest), and a word met before is found by its characters.
+ * Appends the terms of `text` to `out` (repeats kept: they are term frequencies). A word is
+ * `[A-Za-z_$][A-Za-z0-9_$]*` or a run of digits, found by hand, not by a regular expression (a
+ * match object and a string per word cost more than the rest); a word met before is found by its
+ * characters.
  */
 export function codeTerms(text: string, out: string[] = []): string[] {
   const n = text.length;
@@ -68,7 +68,7 @@ export function codeTerms(text: string, out: string[] = []): string[] {
   return out;
 }
 
-/** `[A-Za-z_$]`: what a word of WORD starts with, and (with digits) what it goes on with. */
+/** `[A-Za-z_$]`: what a word starts with, and (with digits) what it goes on with. */
 function isWordStart(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x24;
 }
@@ -104,7 +104,7 @@ function termsOfWord(word: string): readonly string[] {
 export interface FileTerms {
   vocabulary: string[];
   /**
-   * The vocabulary's numbers in a numbering that outlives the file (`numbers.get(space)`): terms
+   * The vocabulary's numbers in a numbering that outlives the file (`space` stands for it): terms
    * from the parsing thread come numbered, and the keyword index remembers its id for each number
    * instead of looking the term up for every file that holds it.
    */

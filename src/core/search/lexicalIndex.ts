@@ -167,11 +167,7 @@ export class LexicalIndex {
     const out = new Int32Array(vocabulary.length);
     for (let i = 0; i < vocabulary.length; i++) {
       const n = numbered.numbers[i]!;
-      if (n >= known.length) {
-        const more = new Int32Array(Math.max(2 * known.length, n + 1)).fill(-1);
-        more.set(known);
-        known = more;
-      }
+      if (n >= known.length) known = grown(known, Math.max(2 * known.length, n + 1)).fill(-1, known.length);
       let id = known[n]!;
       if (id < 0) id = known[n] = this.termId(vocabulary[i]!);
       out[i] = id;
