@@ -216,6 +216,33 @@ describe('the parsing thread', () => {
     }
   });
 
+  test('embeds a batch with its own copy of the model: the vectors the indexing thread gets, by ids or by text', async () => {
+    const model = { dir: path.join(BUNDLED_MODELS, 'nearby-code-base'), source: 'bundled' as const };
+    const thread = await ThreadParser.start(path.join(PROJECT_ROOT, 'src', 'core', 'index', 'parseThread.ts'), { model, settings: { maxTokens: 256 } });
+    const here = await TransformersEmbedder.load(model);
+    try {
+      const parsed = await thread.parse(path.join(FIXTURE_REPO, 'src/uploads.py'), 'src/uploads.py', 1 << 20);
+      assert.ok(parsed.ok && parsed.chunks.length > 1);
+      const texts = [...parsed.chunks.map((c) => c.text), 'retry a failed upload with backoff', ''];
+      const ids = [...parsed.chunks.map((c) => c.tokenIds), undefined, undefined];
+      const local = await here.embedDocuments(
+        texts.map((t, i) => (ids[i] ? '' : t)),
+        ids,
+      );
+      const remote = await thread.embed(texts, ids);
+      assert.equal(remote.length, texts.length);
+      for (const [i, v] of remote.entries()) {
+        assert.equal(v.length, here.info.dimension);
+        const cosine = v.reduce((sum, x, d) => sum + x * local[i]![d]!, 0);
+        assert.ok(cosine > 0.9999, `text ${i}: cosine ${cosine}`);
+      }
+      assert.deepEqual(await thread.embed([], []), [], 'an empty batch');
+    } finally {
+      await here.dispose();
+      await thread.dispose();
+    }
+  });
+
   test('numbered terms arrive as they were sent, also when numbering starts again', () => {
     const files = [['retry upload now', 'upload again'], ['retry later', 'new words here'], ['upload retry', 'here again']].map((texts) => fileTerms(texts));
     for (const limit of [1 << 20, 5]) {

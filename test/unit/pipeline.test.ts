@@ -15,14 +15,20 @@ class SlowEmbedder extends CountingEmbedder {
   active = 0;
   maxActive = 0;
   calls = 0;
+  largest = 0;
   onCall?: (n: number) => void;
+
+  constructor(private readonly delayMs = 15) {
+    super();
+  }
 
   override async embedDocuments(texts: readonly string[]): Promise<Float32Array[]> {
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     this.calls++;
+    this.largest = Math.max(this.largest, texts.length);
     this.onCall?.(this.calls);
-    await new Promise((r) => setTimeout(r, 15));
+    await new Promise((r) => setTimeout(r, this.delayMs));
     this.active--;
     return super.embedDocuments(texts);
   }
@@ -37,6 +43,19 @@ function tree() {
     const n = i % 5 === 0 ? 'copied' : String(i);
     files[`src/mod_${String(i).padStart(2, '0')}.py`] = `def handler_${n}(event):\n    """Handle event ${n}."""\n    return event.get("id", "${n}")\n`;
   }
+  return tempTree(files);
+}
+
+/**
+ * A tree that keeps a slow model busy for seconds: many small files and one with many chunks,
+ * which is spread over several batches.
+ */
+function largeTree() {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 300; i++) files[`src/mod_${String(i).padStart(3, '0')}.py`] = `def handler_${i}(event):\n    return event.get("id", "${i}")\n`;
+  files['src/big.py'] = Array.from({ length: 60 }, (_, i) =>
+    `def step_${i}(state):\n    """Advance the state by step ${i}."""\n` + Array.from({ length: 12 }, (_, j) => `    state["k${i}_${j}"] = state.get("k${j}", ${i * j}) + ${j}\n`).join(''),
+  ).join('\n');
   return tempTree(files);
 }
 
@@ -118,6 +137,66 @@ describe('indexing pipeline', () => {
       const plain = await open(path.join(t.root, '.plain'));
       await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
       for (const p of order) assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('with a slow model, the parser embeds too: one batch per model at a time, files land in order and as a plain run stores them', async () => {
+    const t = largeTree();
+    try {
+      const embedder = new SlowEmbedder(25);
+      const helperModel = new SlowEmbedder(25);
+      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+      const parser: FileParser = {
+        parse: (absPath, relPath, maxBytes) => inline.parse(absPath, relPath, maxBytes),
+        embed: (texts) => helperModel.embedDocuments(texts),
+        dispose: async () => undefined,
+      };
+      const store = await open(path.join(t.root, '.index'));
+      const order = commitOrder(store);
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 32 });
+      assert.equal(summary.filesIndexed, 301);
+      assert.ok(helperModel.calls > 5 && embedder.calls > 5, `batches: ${embedder.calls} here, ${helperModel.calls} with the parser`);
+      assert.equal(embedder.maxActive, 1, 'one batch at a time with this thread\'s model');
+      assert.equal(helperModel.maxActive, 1, "one batch at a time with the parser's model");
+      const embedded = [...embedder.embedded, ...helperModel.embedded];
+      assert.equal(new Set(embedded).size, embedded.length, 'no text embedded twice');
+      assert.deepEqual(order, [...order].sort(), 'files land in the order they were planned');
+      assert.ok(store.chunksOf('src/big.py').length > 4 && Math.max(embedder.largest, helperModel.largest) <= 4, 'the large file spans batches');
+
+      const plain = await open(path.join(t.root, '.plain'));
+      await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
+      for (const p of plain.paths()) {
+        assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
+        for (const c of plain.chunksOf(p)) assert.deepEqual(store.vectorFor(c.hash), plain.vectorFor(c.hash), `${p}:${c.startLine}`);
+      }
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test("when the parser's model fails, this thread embeds that batch and the rest, and says so", async () => {
+    const t = largeTree();
+    try {
+      const embedder = new SlowEmbedder(25);
+      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+      let attempts = 0;
+      const parser: FileParser = {
+        parse: (absPath, relPath, maxBytes) => inline.parse(absPath, relPath, maxBytes),
+        embed: async () => {
+          attempts++;
+          throw new Error('the model file is damaged');
+        },
+        dispose: async () => undefined,
+      };
+      const store = await open(path.join(t.root, '.index'));
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 32 });
+      assert.equal(attempts, 1, 'asked once');
+      assert.ok(summary.warnings.some((w) => w.includes('the model file is damaged')), summary.warnings.join('\n'));
+      assert.equal(summary.filesIndexed, 301);
+      assert.equal(new Set(embedder.embedded).size, summary.chunksNew, 'every new text embedded here, once');
+      for (const p of store.paths()) for (const c of store.chunksOf(p)) assert.ok(store.vectorFor(c.hash), `${p}:${c.startLine} has its vector`);
     } finally {
       t.dispose();
     }

@@ -16,6 +16,11 @@ export type ParsedFile = { ok: true; chunks: Chunk[]; terms: FileTerms } | { ok:
 /** Reads a file and cuts it into chunks: the part of indexing that comes before the model. */
 export interface FileParser {
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile>;
+  /**
+   * Embeds a batch where the parser runs, with a model of its own: when parsing is far ahead (a
+   * slow model), its thread would otherwise wait, and a second model keeps both cores busy.
+   */
+  embed?(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }
 
@@ -47,8 +52,33 @@ export interface ParseThreadData {
   settings: ParseSettings;
 }
 
-export type ParseThreadRequest = { id: number; absPath: string; relPath: string; maxBytes: number };
-export type ParseThreadReply = { id: number; result: SentFile } | { id: number; error: string };
+export type ParseThreadRequest =
+  | { id: number; parse: { absPath: string; relPath: string; maxBytes: number } }
+  | { id: number; embed: PackedTexts };
+export type ParseThreadReply = { id: number; result: SentFile } | { id: number; vectors: Float32Array; dimension: number } | { id: number; error: string };
+
+/**
+ * A batch's texts as they cross to the parsing thread: the model inputs of those that have them
+ * in one buffer (moved, not copied), the texts of the rest.
+ */
+export interface PackedTexts {
+  texts: string[];
+  /** Text i's ids are `ids[starts[i]..starts[i+1]]`, or none when the two are equal. */
+  ids: Int32Array;
+  starts: Uint32Array;
+}
+
+export function packTexts(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): PackedTexts {
+  const starts = new Uint32Array(texts.length + 1);
+  for (let i = 0; i < texts.length; i++) starts[i + 1] = starts[i]! + (ids[i]?.length ?? 0);
+  const packed = new Int32Array(starts[texts.length]!);
+  ids.forEach((x, i) => x && packed.set(x, starts[i]!));
+  return { texts: texts.map((t, i) => (ids[i] ? '' : t)), ids: packed, starts };
+}
+
+export function unpackTexts({ texts, ids, starts }: PackedTexts): { texts: string[]; ids: (Int32Array | undefined)[] } {
+  return { texts, ids: texts.map((_, i) => (starts[i + 1]! > starts[i]! ? ids.subarray(starts[i]!, starts[i + 1]!) : undefined)) };
+}
 
 /** A parsed file as it crosses from the parsing thread: its terms by number (see `TermSender`). */
 export type SentFile = { ok: true; chunks: Chunk[]; terms: SentTerms } | { ok: false; reason: SkipReason; detail: string };
@@ -116,7 +146,7 @@ export class TermReceiver {
  * for every batch; on its own thread it proceeds while the model works.
  */
 export class ThreadParser implements FileParser {
-  private readonly pending = new Map<number, { resolve: (r: ParsedFile) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: ParsedFile | Float32Array[]) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
   private readonly terms = new TermReceiver();
@@ -129,6 +159,7 @@ export class ThreadParser implements FileParser {
       if (!waiter) return;
       this.pending.delete(reply.id);
       if ('error' in reply) waiter.reject(new Error(reply.error));
+      else if ('vectors' in reply) waiter.resolve(splitRows(reply.vectors, reply.dimension));
       else waiter.resolve(result!);
     });
     const fail = (err: Error) => {
@@ -165,11 +196,20 @@ export class ThreadParser implements FileParser {
   }
 
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
+    return this.request({ id: this.nextId++, parse: { absPath, relPath, maxBytes } }) as Promise<ParsedFile>;
+  }
+
+  /** The thread loads its own copy of the model the first time it is asked to embed. */
+  embed(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]> {
+    const packed = packTexts(texts, ids);
+    return this.request({ id: this.nextId++, embed: packed }, [packed.ids.buffer as ArrayBuffer]) as Promise<Float32Array[]>;
+  }
+
+  private request(message: ParseThreadRequest, transfer: ArrayBuffer[] = []): Promise<ParsedFile | Float32Array[]> {
     if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, absPath, relPath, maxBytes } satisfies ParseThreadRequest);
+      this.pending.set(message.id, { resolve, reject });
+      this.worker.postMessage(message, transfer);
     });
   }
 
@@ -177,4 +217,12 @@ export class ThreadParser implements FileParser {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
   }
+}
+
+/** Rows of a row-major matrix, each a vector of its own. */
+function splitRows(matrix: Float32Array, dimension: number): Float32Array[] {
+  const rows: Float32Array[] = [];
+  if (dimension === 0) return rows;
+  for (let at = 0; at < matrix.length; at += dimension) rows.push(matrix.slice(at, at + dimension));
+  return rows;
 }

@@ -54,6 +54,12 @@ interface PendingFile {
 
 
 const MAX_WARNINGS = 200;
+/** One with each model, and one more formed while they work. */
+const MAX_BATCHES_IN_FLIGHT = 3;
+/** The share of the time this thread's model must be at work for the parser's model to help... */
+const MODEL_BOUND_SHARE = 0.75;
+/** ...judged once the run has embedded for this long. */
+const MODEL_SHARE_AFTER_MS = 1_000;
 /** Files up to this size may be parsed on the indexing thread when the parsing thread falls behind. */
 const MAX_STOLEN_BYTES = 16 * 1024;
 
@@ -98,9 +104,19 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   // Files whose chunks are all known or queued, waiting for the batch they are in to be embedded.
   let pending: PendingFile[] = [];
   let queued = new Map<string, Chunk>(); // by hash, waiting to be embedded
-  // Reading and parsing the next batch overlaps with the model embedding this one; at most one
-  // batch is in flight, which bounds memory (back-pressure) and keeps commits in file order.
-  let inFlight: Promise<void> = Promise.resolve();
+  // Reading and parsing the next batch overlaps with the model embedding this one. Each model
+  // embeds one batch at a time: this thread's, and the parser's when it has one
+  // (`FileParser.embed`) and parsing is far ahead. Batches land in the order they were formed,
+  // so files are committed in order; a few at most are embedding or waiting to land, which
+  // bounds memory (back-pressure).
+  const landing: Promise<void>[] = []; // oldest first
+  const helper = parts.parser?.embed ? parts.parser : undefined;
+  const busy = { local: false, helper: false };
+  let laneFreed: () => void = () => undefined;
+  let helperFailure: unknown;
+  // Vectors of batches that have landed, for chunks of files not stored yet (a file's chunks may
+  // span batches); they leave as their files are stored.
+  const unstored = new Map<string, Float32Array>();
   const inFlightHashes = new Set<string>();
   let embeddedThisRun = 0;
   let lastCommit = Date.now();
@@ -135,35 +151,88 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     options.onProgress?.(progress);
   };
 
-  const embedBatch = async (files: PendingFile[], texts: Map<string, Chunk>) => {
-    const hashes = [...texts.keys()];
-    const chunks = hashes.map((h) => texts.get(h)!);
-    const vectors = hashes.length > 0 ? await embedder.embedDocuments(chunks.map((c) => c.text), chunks.map((c) => c.tokenIds)) : [];
-    embeddedThisRun += hashes.length;
-    commitPending(files, new Map(hashes.map((h, i) => [h, vectors[i]!])));
-    for (const h of hashes) inFlightHashes.delete(h);
-    commitInBackground();
-    report();
+  const embedTexts = async (chunks: Chunk[], onHelper: boolean): Promise<Float32Array[]> => {
+    if (chunks.length === 0) return [];
+    const texts = chunks.map((c) => c.text);
+    const ids = chunks.map((c) => c.tokenIds);
+    if (!onHelper) return embedder.embedDocuments(texts, ids);
+    try {
+      return await helper!.embed!(texts, ids);
+    } catch (err) {
+      // The batch is embedded here instead, and the parser's model is not asked again this run.
+      helperFailure ??= err;
+      summary.warnings.push(`embedding on the parsing thread failed, so this thread embeds alone: ${(err as Error).message}`);
+      return embedder.embedDocuments(texts, ids);
+    }
   };
 
-  /** Hands the current batch to the model once the previous one is done. */
+  // How long this thread's model has been at work since the first batch: a model busy most of
+  // the time is what holds the run back (with a fast model, it is parsing and storing).
+  let firstBatchAt: number | undefined;
+  let localModelMs = 0;
+  const modelBound = () => {
+    const elapsed = firstBatchAt === undefined ? 0 : Date.now() - firstBatchAt;
+    return elapsed >= MODEL_SHARE_AFTER_MS && localModelMs >= MODEL_BOUND_SHARE * elapsed;
+  };
+  /**
+   * The parser's model takes a batch when it is free, this thread's model is the bottleneck, and
+   * parsing is far ahead (half its window, or all that is left of it, waits parsed): its thread
+   * would otherwise sit idle.
+   */
+  const helperWanted = () =>
+    helper !== undefined && !busy.helper && helperFailure === undefined && modelBound() &&
+    settledAhead >= Math.max(1, Math.min(lookahead / 2, ahead.length));
+
+  /** Hands the current batch to a free model, to land after the batches before it. */
   const dispatch = async () => {
-    await inFlight;
-    if (commitFailure !== undefined) throw commitFailure;
     const files = pending;
     const texts = queued;
     pending = [];
     queued = new Map();
     for (const h of texts.keys()) inFlightHashes.add(h);
-    inFlight = embedBatch(files, texts);
-    // Its failure surfaces where it is next awaited; until then it must not count as unhandled.
-    inFlight.catch(() => undefined);
+    let onHelper = false;
+    for (;;) {
+      if (commitFailure !== undefined) throw commitFailure;
+      onHelper = texts.size > 0 && helperWanted();
+      if (landing.length < MAX_BATCHES_IN_FLIGHT && (onHelper || !busy.local)) break;
+      await new Promise<void>((resolve) => (laneFreed = resolve));
+    }
+    const lane = onHelper ? 'helper' : 'local';
+    busy[lane] = true;
+    const hashes = [...texts.keys()];
+    const startedAt = Date.now();
+    firstBatchAt ??= startedAt;
+    const vectors = embedTexts(hashes.map((h) => texts.get(h)!), onHelper);
+    const freed = () => {
+      busy[lane] = false;
+      if (lane === 'local') localModelMs += Date.now() - startedAt;
+      laneFreed();
+    };
+    vectors.then(freed, freed);
+    const batch = (landing.at(-1) ?? Promise.resolve()).then(async () => {
+      const fresh = await vectors;
+      embeddedThisRun += hashes.length;
+      hashes.forEach((h, i) => unstored.set(h, fresh[i]!));
+      commitPending(files);
+      for (const h of hashes) inFlightHashes.delete(h);
+      commitInBackground();
+      report();
+    });
+    landing.push(batch);
+    // Batches land (or fail) in order, so the one leaving is always the oldest. Until awaited,
+    // a failure must not count as unhandled.
+    batch.finally(() => {
+      landing.shift();
+      laneFreed();
+    }).catch(() => undefined);
   };
+  /** Settles once every batch handed out has landed; rejects with the first failure. */
+  const allLanded = () => landing.at(-1) ?? Promise.resolve();
 
-  const commitPending = (files: PendingFile[], fresh: Map<string, Float32Array>) => {
+  const commitPending = (files: PendingFile[]) => {
     for (const { file, chunks, terms } of files) {
       const oldHashes = countHashes(store.chunksOf(file.path));
-      const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? fresh.get(c.hash)!);
+      const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? unstored.get(c.hash)!);
       for (const c of chunks) {
         const left = oldHashes.get(c.hash) ?? 0;
         if (left > 0) oldHashes.set(c.hash, left - 1);
@@ -171,6 +240,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
       const stored = chunks.map(toStored);
       store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors);
+      for (const c of chunks) unstored.delete(c.hash);
       parts.lexical?.putFile(file.path, stored, terms);
       summary.filesIndexed++;
     }
@@ -183,16 +253,18 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   // one shard of a commit, a stolen file: about 300 files a second parse there), short enough
   // that little is left to it alone at the end.
   const lookahead = parts.parser ? (options.parseAhead ?? 256) : 1;
-  const ahead: { parsed: Promise<ParsedFile>; settled: boolean; stolen: boolean }[] = [];
+  const ahead: { parsed: Promise<ParsedFile>; settled: boolean; stolen: boolean; taken: boolean }[] = [];
+  let settledAhead = 0; // files in `ahead` parsed already
   let nextToParse = 0;
   let withParser = 0; // files in `ahead` that `parser` has (stolen ones do not count against its window)
   let finished = false; // no more files handed out once the run has ended, however it ended
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
-    const slot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser };
+    const slot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false };
     if (!slot.stolen) withParser++;
     const settle = () => {
       slot.settled = true;
+      if (!slot.taken) settledAhead++;
       // Topped up as soon as it finishes a file, not only when this thread takes the next one.
       if (!slot.stolen) parseAhead();
     };
@@ -218,6 +290,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       }
     }
     const slot = ahead.shift()!;
+    slot.taken = true;
+    if (slot.settled) settledAhead--;
     if (!slot.stolen) withParser--;
     return slot.parsed;
   };
@@ -228,7 +302,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     for (const file of plan.read) {
       if (gate.paused) {
         await dispatch();
-        await inFlight;
+        await allLanded();
         await store.flush();
         await gate.whenOpen();
       }
@@ -250,8 +324,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {
-        if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash)) summary.chunksReused++;
+        if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash) || unstored.has(c.hash)) summary.chunksReused++;
         else {
+          // A file with many chunks is spread over batches (for both models to share) and lands with its last.
+          if (queued.size >= batchSize) await dispatch();
           queued.set(c.hash, c);
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
@@ -261,10 +337,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       if (queued.size >= batchSize) await dispatch();
     }
     await dispatch();
-    await inFlight;
+    await allLanded();
   } catch (err) {
-    // A batch already with the model still lands: its files are complete.
-    await inFlight.catch(() => undefined);
+    // Batches already with a model still land: their files are complete.
+    await allLanded().catch(() => undefined);
     if (!options.signal?.aborted) throw err;
     summary.cancelled = true;
     pending = [];
