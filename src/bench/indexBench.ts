@@ -24,6 +24,18 @@ export interface IndexBenchReport {
   e2e_chunks_per_s: number;
   naive_chunks_per_s: number;
   naive_sample_chunks: number;
+  e2e_over_raw: number;
+  e2e_over_naive: number;
+  /** The model alone, one chunk per call, on a sample of the same texts. */
+  model_one_chunk_per_s: number;
+  /** The model's own gain from batching: the same sample in batches over one chunk per call. */
+  batching_gain: number;
+  /**
+   * How far any pipeline can outrun the naive loop here: it does the same work (parsing, the
+   * model, storing) on at most this many cores instead of one, and only the model's share of it
+   * gains from batching, so the ratio is at most cores × batching_gain.
+   */
+  naive_ratio_bound: number;
   first_result_s: number;
   total_s: number;
   worker_rss_mb: number;
@@ -75,6 +87,8 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     for (let i = 0; i < unique.length; i += 256) await embedder.embedDocuments(unique.slice(i, i + 256));
     const rawRate = unique.length / ((performance.now() - t) / 1000);
     o.log(`raw model: ${unique.length} texts at ${rawRate.toFixed(0)} chunks/s`);
+    const gain = await batchingGain(embedder, unique);
+    o.log(`one chunk per call: ${gain.oneRate.toFixed(0)} chunks/s, batching gain ${gain.gain.toFixed(2)} (${gain.sample} texts)`);
 
     // Naive: what a simple extension does, in one thread: read a file, chunk it, embed one chunk
     // per call, store the file (vectors and keywords, as the pipeline does). A sample takes every
@@ -102,6 +116,8 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     const naiveRate = done / ((performance.now() - t) / 1000);
     await rm(naiveDir, { recursive: true, force: true });
     o.log(`naive: ${done} chunks at ${naiveRate.toFixed(0)} chunks/s`);
+    const e2eRate = e2e.embedded / e2e.totalS;
+    const capCores = o.threads + 1;
 
     return {
       commit: sourceCommit(),
@@ -109,9 +125,14 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       model: embedder.info.id,
       threads: o.threads,
       raw_chunks_per_s: round(rawRate),
-      e2e_chunks_per_s: round(e2e.embedded / e2e.totalS),
+      e2e_chunks_per_s: round(e2eRate),
       naive_chunks_per_s: round(naiveRate),
       naive_sample_chunks: done,
+      e2e_over_raw: round(e2eRate / rawRate),
+      e2e_over_naive: round(e2eRate / naiveRate),
+      model_one_chunk_per_s: round(gain.oneRate),
+      batching_gain: round(gain.gain),
+      naive_ratio_bound: round(Math.min(capCores, os.availableParallelism()) * gain.gain),
       first_result_s: round(e2e.firstResultS),
       total_s: round(e2e.totalS),
       worker_rss_mb: round(e2e.workerRssMb),
@@ -120,12 +141,34 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       p99_event_loop_delay_ms: round(e2e.p99DelayMs),
       cpu_percent: round(e2e.cpuPercent),
       // Inference threads plus the thread that reads and parses the next batch.
-      cpu_cap_percent: (o.threads + 1) * 100,
+      cpu_cap_percent: capCores * 100,
     };
   } finally {
     chunker.dispose();
     await embedder.dispose();
   }
+}
+
+/** Seconds of one-chunk-per-call inference the batching gain is measured over (or the whole corpus, if less). */
+const GAIN_SAMPLE_S = 5;
+
+/**
+ * One chunk per call against batches, on one sample (every k-th text, so that it has the corpus's
+ * mix of lengths): one chunk per call for about GAIN_SAMPLE_S seconds, then the same texts batched.
+ */
+async function batchingGain(embedder: TransformersEmbedder, texts: string[]) {
+  const every = Math.max(1, Math.floor(texts.length / 20_000));
+  const sample: string[] = [];
+  let t = performance.now();
+  for (let i = 0; i < texts.length && performance.now() - t < GAIN_SAMPLE_S * 1000; i += every) {
+    await embedder.embedDocuments([texts[i]!]);
+    sample.push(texts[i]!);
+  }
+  const oneRate = sample.length / ((performance.now() - t) / 1000);
+  t = performance.now();
+  for (let i = 0; i < sample.length; i += 256) await embedder.embedDocuments(sample.slice(i, i + 256));
+  const batchedRate = sample.length / ((performance.now() - t) / 1000);
+  return { oneRate, gain: batchedRate / oneRate, sample: sample.length };
 }
 
 async function measurePipeline(o: IndexBenchOptions) {
