@@ -143,7 +143,8 @@ export class TermReceiver {
 /**
  * Parses on a worker thread with its own tree-sitter and tokenizer. onnxruntime-node runs
  * inference synchronously on the thread that calls it, so parsing on that same thread would wait
- * for every batch; on its own thread it proceeds while the model works.
+ * for every batch; on its own thread it proceeds while the model works. Asked to embed, the
+ * thread loads its own copy of the model (one inference thread), kept for later runs.
  */
 export class ThreadParser implements FileParser {
   private readonly pending = new Map<number, { resolve: (r: ParsedFile | Float32Array[]) => void; reject: (e: Error) => void }>();
