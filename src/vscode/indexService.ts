@@ -10,6 +10,7 @@ import type { ModelSummary, RootHit, RootConfig, SimilarReply, WorkerConfig } fr
 import type { SearchFilter } from '../core/store/records';
 import { editorExcludes, type NearbyConfig } from './config';
 import { Disposable } from './dispose';
+import { workspaceRelative } from './locations';
 
 export type IndexState =
   | { kind: 'off' }
@@ -57,9 +58,9 @@ export class IndexService extends Disposable {
     return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
   }
 
-  /** Starts the worker (if needed) and runs an index pass over every folder. */
+  /** Starts the worker (if needed) and runs an index pass over every folder, open editors' files first. */
   async indexAll(): Promise<void> {
-    await this.run({});
+    await this.run({ priority: openFilesByRoot() });
   }
 
   /** Re-indexes only these files (saves, creates, deletes, renames). */
@@ -130,7 +131,7 @@ export class IndexService extends Disposable {
     super.dispose();
   }
 
-  private async run(params: { onlyPaths?: Record<string, string[]> }): Promise<void> {
+  private async run(params: { onlyPaths?: Record<string, string[]>; priority?: Record<string, string[]> }): Promise<void> {
     let client: WorkerClient;
     try {
       client = await this.ensureClient();
@@ -245,4 +246,16 @@ export class IndexService extends Disposable {
     this._state = state;
     this.stateEmitter.fire(state);
   }
+}
+
+/** Files open in editor tabs (the active one among them), by workspace folder. */
+function openFilesByRoot(): Record<string, string[]> {
+  const uris = [vscode.window.activeTextEditor?.document.uri, ...vscode.window.tabGroups.all.flatMap((g) => g.tabs.map((t) => t.input))]
+    .map((x) => (x instanceof vscode.TabInputText ? x.uri : x instanceof vscode.Uri ? x : undefined));
+  const byRoot: Record<string, string[]> = {};
+  for (const uri of uris) {
+    const file = uri && workspaceRelative(uri);
+    if (file) (byRoot[file.root] ??= []).push(file.path);
+  }
+  return byRoot;
 }

@@ -1,7 +1,7 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import type { IndexService } from './indexService';
+import { workspaceRelative } from './locations';
 
 /** Past this many changed files in one burst, one incremental pass over everything is cheaper. */
 const FULL_PASS_THRESHOLD = 300;
@@ -28,14 +28,11 @@ export class LiveIndex extends Disposable {
   }
 
   private note(uri: vscode.Uri): void {
-    if (uri.scheme !== 'file') return;
-    const folder = vscode.workspace.getWorkspaceFolder(uri);
-    if (!folder) return;
-    const rel = path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/');
-    if (!rel || rel.startsWith('..') || rel.split('/').some((s) => NOISY_SEGMENTS.has(s))) return;
-    let set = this.changed.get(folder.uri.fsPath);
-    if (!set) this.changed.set(folder.uri.fsPath, (set = new Set()));
-    set.add(rel);
+    const file = workspaceRelative(uri);
+    if (!file || file.path.split('/').some((s) => NOISY_SEGMENTS.has(s))) return;
+    let set = this.changed.get(file.root);
+    if (!set) this.changed.set(file.root, (set = new Set()));
+    set.add(file.path);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), DEBOUNCE_MS);
   }

@@ -20,6 +20,15 @@ export function resolveInWorkspace(loc: Location): vscode.Uri | undefined {
   return abs ? vscode.Uri.file(abs) : undefined;
 }
 
+/** A file's workspace folder and its path inside it (`/`-separated), for files in one. */
+export function workspaceRelative(uri: vscode.Uri): { root: string; path: string } | undefined {
+  if (uri.scheme !== 'file') return undefined;
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  if (!folder) return undefined;
+  const rel = path.relative(folder.uri.fsPath, uri.fsPath).split(path.sep).join('/');
+  return rel && !rel.startsWith('..') ? { root: folder.uri.fsPath, path: rel } : undefined;
+}
+
 export function rangeOf(loc: Location): vscode.Range {
   return new vscode.Range(Math.max(0, loc.start - 1), 0, Math.max(0, loc.end - 1), Number.MAX_SAFE_INTEGER);
 }

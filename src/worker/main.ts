@@ -79,7 +79,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
             gate,
             onProgress: (progress) => send({ type: 'progress', root, progress }),
             ...(only ? { onlyPaths: only } : {}),
-            ...(m.priority ? { priority: new Set(m.priority) } : {}),
+            ...(m.priority?.[root] ? { priority: new Set(m.priority[root]) } : {}),
           });
           if (controller.signal.aborted) break;
         }

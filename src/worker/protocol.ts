@@ -59,7 +59,8 @@ export interface DupesParams {
 /** Request types with their parameters and the reply each gets. */
 export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
-  index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: string[] }; result: Record<string, IndexSummary> };
+  /** `onlyPaths` and `priority` are by root, then relative to it; `priority` paths are read first (open editors). */
+  index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: Record<string, string[]> }; result: Record<string, IndexSummary> };
   search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: RootHit[] };
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: SimilarReply };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
@@ -115,12 +116,16 @@ function isWorkerConfig(v: unknown): v is WorkerConfig {
   );
 }
 
+function isPathsByRoot(v: unknown): v is Record<string, string[]> {
+  return isObject(v) && Object.values(v).every(isStringArray);
+}
+
 const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boolean } = {
   init: (m) => isWorkerConfig(m['config']),
   index: (m) =>
     optional(m['roots'], isStringArray) &&
-    optional(m['priority'], isStringArray) &&
-    (m['onlyPaths'] === undefined || (isObject(m['onlyPaths']) && Object.values(m['onlyPaths']).every(isStringArray))),
+    optional(m['priority'], isPathsByRoot) &&
+    optional(m['onlyPaths'], isPathsByRoot),
   search: (m) =>
     isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt) &&
     (m['mode'] === undefined || SEARCH_MODES.includes(m['mode'] as SearchMode)),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker } from '../../src/core/chunk';
@@ -43,8 +43,15 @@ function tree() {
     const n = i % 5 === 0 ? 'copied' : String(i);
     files[`src/mod_${String(i).padStart(2, '0')}.py`] = `def handler_${n}(event):\n    """Handle event ${n}."""\n    return event.get("id", "${n}")\n`;
   }
-  return tempTree(files);
+  return sameAge(tempTree(files), files);
 }
+
+/** All files modified at one moment, so that the plan reads them in the scan's (path) order. */
+function sameAge<T extends { root: string }>(t: T, files: Record<string, string>): T {
+  for (const rel of Object.keys(files)) utimesSync(path.join(t.root, rel), MOMENT, MOMENT);
+  return t;
+}
+const MOMENT = new Date('2026-01-01T00:00:00Z');
 
 /**
  * A tree that keeps a slow model busy for seconds: many small files and one with many chunks,
@@ -56,7 +63,7 @@ function largeTree() {
   files['src/big.py'] = Array.from({ length: 60 }, (_, i) =>
     `def step_${i}(state):\n    """Advance the state by step ${i}."""\n` + Array.from({ length: 12 }, (_, j) => `    state["k${i}_${j}"] = state.get("k${j}", ${i * j}) + ${j}\n`).join(''),
   ).join('\n');
-  return tempTree(files);
+  return sameAge(tempTree(files), files);
 }
 
 /** The paths `store` is given, in the order it gets them. */
@@ -96,15 +103,22 @@ describe('indexing pipeline', () => {
     }
   });
 
-  test('files are committed in the order they were read (priority first)', async () => {
+  test('files are committed in the order they were read: open editors first, then the most recently modified', async () => {
     const t = tree();
     try {
       const embedder = new SlowEmbedder();
       const store = await open(path.join(t.root, '.index'));
       const order = commitOrder(store);
+      const touch = (rel: string, minutesLater: number) => {
+        const at = new Date(MOMENT.getTime() + minutesLater * 60_000);
+        utimesSync(path.join(t.root, rel), at, at);
+      };
+      touch('src/mod_03.py', 5);
+      touch('src/mod_57.py', 10);
       await runIndex({ root: t.root, store, embedder, chunker, scan: { exclude: ['.index/**'] } }, { batchSize: 4, priority: new Set(['src/mod_42.py']) });
-      assert.equal(order[0], 'src/mod_42.py');
-      const rest = order.slice(1);
+      assert.deepEqual(order.slice(0, 3), ['src/mod_42.py', 'src/mod_57.py', 'src/mod_03.py']);
+      const rest = order.slice(3);
+      assert.equal(rest.length, FILES - 3);
       assert.deepEqual(rest, [...rest].sort(), 'batches land in the order their files were read');
     } finally {
       t.dispose();

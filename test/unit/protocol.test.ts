@@ -12,6 +12,7 @@ describe('worker protocol guards', () => {
     assert.ok(isHostMessage({ type: 'search', id: 2, query: 'q', k: 5, filter: { kind: 'code', languages: ['go'] } }));
     assert.ok(isHostMessage({ type: 'similar', id: 3, root: '/r', path: 'a.py', start: 1, end: 4, text: 'x' }));
     assert.ok(isHostMessage({ type: 'index', id: 4, onlyPaths: { '/r': ['a.py'] } }));
+    assert.ok(isHostMessage({ type: 'index', id: 5, priority: { '/r': ['a.py'], '/s': [] } }));
     assert.ok(isHostMessage({ type: 'cancel' }));
   });
 
@@ -23,6 +24,8 @@ describe('worker protocol guards', () => {
     assert.ok(!isHostMessage({ type: 'similar', id: 1, root: '/r', path: 'a', start: '1', end: 2 }));
     assert.ok(!isHostMessage({ type: 'init', id: 1, config: { ...config, threads: 'all' } }));
     assert.ok(!isHostMessage({ type: 'index', id: 1, onlyPaths: { '/r': [1] } }));
+    assert.ok(!isHostMessage({ type: 'index', id: 1, priority: ['a.py'] }));
+    assert.ok(!isHostMessage({ type: 'index', id: 1, priority: { '/r': 'a.py' } }));
     assert.ok(!isHostMessage({ type: 'eval', id: 1 }));
   });
 

@@ -3,7 +3,7 @@ import type { FileState } from '../store/records';
 
 /** What an index run has to do, decided from file metadata alone, before reading any file. */
 export interface IndexPlan {
-  /** New files or files whose size or mtime changed: read and chunk them. */
+  /** New files or files whose size or mtime changed, in the order to read and chunk them. */
   read: ScannedFile[];
   /** Files in the index that no longer exist or are now excluded. */
   remove: string[];
@@ -18,7 +18,7 @@ export interface IndexedFiles {
 
 /**
  * Pure: the same scan against the same index always gives the same plan. `priority` paths (open
- * editors, recent changes) are read first so that they become searchable early.
+ * editors) are read first, then the most recently modified files, so that they become searchable early.
  */
 export function planIndex(scanned: readonly ScannedFile[], indexed: IndexedFiles, priority: ReadonlySet<string> = new Set()): IndexPlan {
   const present = new Set<string>();
@@ -32,6 +32,8 @@ export function planIndex(scanned: readonly ScannedFile[], indexed: IndexedFiles
   }
   const remove: string[] = [];
   for (const p of indexed.paths()) if (!present.has(p)) remove.push(p);
-  if (priority.size > 0) read.sort((a, b) => Number(priority.has(b.path)) - Number(priority.has(a.path)));
+  // What the user is working on becomes searchable first: open editors, then the files modified
+  // most recently (ties keep the scan's order).
+  read.sort((a, b) => Number(priority.has(b.path)) - Number(priority.has(a.path)) || b.mtimeMs - a.mtimeMs);
   return { read, remove, unchanged };
 }
