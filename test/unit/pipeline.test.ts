@@ -82,6 +82,11 @@ describe('indexing pipeline', () => {
   before(async () => (chunker = await Chunker.create()));
   after(() => chunker.dispose());
 
+  /** Parses in place, and embeds with `embed`: a parser with a model of its own. */
+  const embeddingParser = (tokens: CountingEmbedder, embed: FileParser['embed']): FileParser => {
+    const inline = new InlineParser(chunker, tokens, { maxTokens: tokens.info.maxTokens });
+    return { parse: (absPath, relPath, maxBytes) => inline.parse(absPath, relPath, maxBytes), embed, dispose: async () => undefined };
+  };
   const open = async (dir: string, options: StoreOptions = {}) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, options)).store;
 
   test('one batch at a time with the model, every distinct text embedded once, all files stored', async () => {
@@ -161,12 +166,7 @@ describe('indexing pipeline', () => {
     try {
       const embedder = new SlowEmbedder(25);
       const helperModel = new SlowEmbedder(25);
-      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
-      const parser: FileParser = {
-        parse: (absPath, relPath, maxBytes) => inline.parse(absPath, relPath, maxBytes),
-        embed: (texts) => helperModel.embedDocuments(texts),
-        dispose: async () => undefined,
-      };
+      const parser = embeddingParser(embedder, (texts) => helperModel.embedDocuments(texts));
       const store = await open(path.join(t.root, '.index'));
       const order = commitOrder(store);
       const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 32 });
@@ -194,16 +194,11 @@ describe('indexing pipeline', () => {
     const t = largeTree();
     try {
       const embedder = new SlowEmbedder(25);
-      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
       let attempts = 0;
-      const parser: FileParser = {
-        parse: (absPath, relPath, maxBytes) => inline.parse(absPath, relPath, maxBytes),
-        embed: async () => {
-          attempts++;
-          throw new Error('the model file is damaged');
-        },
-        dispose: async () => undefined,
-      };
+      const parser = embeddingParser(embedder, async () => {
+        attempts++;
+        throw new Error('the model file is damaged');
+      });
       const store = await open(path.join(t.root, '.index'));
       const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 32 });
       assert.equal(attempts, 1, 'asked once');
