@@ -237,6 +237,9 @@ describe('the parsing thread', () => {
         assert.ok(cosine > 0.9999, `text ${i}: cosine ${cosine}`);
       }
       assert.deepEqual(await thread.embed([], []), [], 'an empty batch');
+      await thread.release();
+      const reloaded = await thread.embed(texts, ids);
+      assert.deepEqual(reloaded, remote, 'after a release, the next batch loads the model again');
     } finally {
       await here.dispose();
       await thread.dispose();

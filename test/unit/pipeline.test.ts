@@ -83,9 +83,16 @@ describe('indexing pipeline', () => {
   after(() => chunker.dispose());
 
   /** Parses in place, and embeds with `embed`: a parser with a model of its own. */
-  const embeddingParser = (tokens: CountingEmbedder, embed: FileParser['embed']): FileParser => {
+  const embeddingParser = (tokens: CountingEmbedder, embed: FileParser['embed']) => {
     const inline = new InlineParser(chunker, tokens, { maxTokens: tokens.info.maxTokens });
-    return { parse: (absPath, relPath, maxBytes) => inline.parse(absPath, relPath, maxBytes), embed, dispose: async () => undefined };
+    const parser = {
+      releases: 0,
+      parse: (absPath: string, relPath: string, maxBytes: number) => inline.parse(absPath, relPath, maxBytes),
+      embed,
+      release: async () => void parser.releases++,
+      dispose: async () => undefined,
+    };
+    return parser satisfies FileParser;
   };
   const open = async (dir: string, options: StoreOptions = {}) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, options)).store;
 
@@ -172,6 +179,7 @@ describe('indexing pipeline', () => {
       const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 32 });
       assert.equal(summary.filesIndexed, 301);
       assert.ok(helperModel.calls > 5 && embedder.calls > 5, `batches: ${embedder.calls} here, ${helperModel.calls} with the parser`);
+      assert.equal(parser.releases, 1, "the parser's model is released when the run ends");
       assert.equal(embedder.maxActive, 1, 'one batch at a time with this thread\'s model');
       assert.equal(helperModel.maxActive, 1, "one batch at a time with the parser's model");
       const embedded = [...embedder.embedded, ...helperModel.embedded];

@@ -21,6 +21,8 @@ export interface FileParser {
    * slow model), its thread would otherwise wait, and a second model keeps both cores busy.
    */
   embed?(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
+  /** Unloads the model `embed` loaded, until it is next asked to embed. */
+  release?(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -54,8 +56,13 @@ export interface ParseThreadData {
 
 export type ParseThreadRequest =
   | { id: number; parse: { absPath: string; relPath: string; maxBytes: number } }
-  | { id: number; embed: PackedTexts };
-export type ParseThreadReply = { id: number; result: SentFile } | { id: number; vectors: Float32Array; dimension: number } | { id: number; error: string };
+  | { id: number; embed: PackedTexts }
+  | { id: number; release: true };
+export type ParseThreadReply =
+  | { id: number; result: SentFile }
+  | { id: number; vectors: Float32Array; dimension: number }
+  | { id: number; released: true }
+  | { id: number; error: string };
 
 /**
  * A batch's texts as they cross to the parsing thread: the model inputs of those that have them
@@ -144,10 +151,12 @@ export class TermReceiver {
  * Parses on a worker thread with its own tree-sitter and tokenizer. onnxruntime-node runs
  * inference synchronously on the thread that calls it, so parsing on that same thread would wait
  * for every batch; on its own thread it proceeds while the model works. Asked to embed, the
- * thread loads its own copy of the model (one inference thread), kept for later runs.
+ * thread loads its own copy of the model (one inference thread), kept until `release`.
  */
 export class ThreadParser implements FileParser {
-  private readonly pending = new Map<number, { resolve: (r: ParsedFile | Float32Array[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: ParsedFile | Float32Array[] | undefined) => void; reject: (e: Error) => void }>();
+  /** The thread holds a model of its own (it has been asked to embed since the last release). */
+  private embedding = false;
   private nextId = 1;
   private failure: Error | undefined;
   private readonly terms = new TermReceiver();
@@ -161,6 +170,7 @@ export class ThreadParser implements FileParser {
       this.pending.delete(reply.id);
       if ('error' in reply) waiter.reject(new Error(reply.error));
       else if ('vectors' in reply) waiter.resolve(splitRows(reply.vectors, reply.dimension));
+      else if ('released' in reply) waiter.resolve(undefined);
       else waiter.resolve(result!);
     });
     const fail = (err: Error) => {
@@ -203,10 +213,17 @@ export class ThreadParser implements FileParser {
   /** The thread loads its own copy of the model the first time it is asked to embed. */
   embed(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]> {
     const packed = packTexts(texts, ids);
+    this.embedding = true;
     return this.request({ id: this.nextId++, embed: packed }, [packed.ids.buffer as ArrayBuffer]) as Promise<Float32Array[]>;
   }
 
-  private request(message: ParseThreadRequest, transfer: ArrayBuffer[] = []): Promise<ParsedFile | Float32Array[]> {
+  async release(): Promise<void> {
+    if (!this.embedding) return;
+    this.embedding = false;
+    await this.request({ id: this.nextId++, release: true });
+  }
+
+  private request(message: ParseThreadRequest, transfer: ArrayBuffer[] = []): Promise<ParsedFile | Float32Array[] | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.set(message.id, { resolve, reject });

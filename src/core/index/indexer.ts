@@ -114,6 +114,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const busy = { local: false, helper: false };
   let laneFreed: () => void = () => undefined;
   let helperFailure: unknown;
+  let usedHelper = false;
   // Vectors of batches that have landed, for chunks of files not stored yet (a file's chunks may
   // span batches); they leave as their files are stored.
   const unstored = new Map<string, Float32Array>();
@@ -199,6 +200,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     }
     const lane = onHelper ? 'helper' : 'local';
     busy[lane] = true;
+    usedHelper ||= onHelper;
     const hashes = [...texts.keys()];
     const startedAt = Date.now();
     firstBatchAt ??= startedAt;
@@ -351,6 +353,9 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       await store.flush();
     } finally {
       resumeWrites();
+      // The parser's copy of the model weighs about as much as the rest of the worker's runtime;
+      // only long runs with a slow model load it, and a later one loads it again.
+      if (usedHelper) await helper?.release?.().catch(() => undefined);
     }
   }
   summary.filesSkipped = skipped.toJSON();

@@ -25,7 +25,16 @@ async function main(): Promise<void> {
   };
   const fail = (id: number) => (err: unknown) =>
     parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies ParseThreadReply);
+  const release = async () => {
+    const loaded = embedder;
+    embedder = undefined;
+    await (await loaded?.catch(() => undefined))?.dispose();
+  };
   parentPort!.on('message', (m: ParseThreadRequest) => {
+    if ('release' in m) {
+      release().then(() => parentPort!.postMessage({ id: m.id, released: true } satisfies ParseThreadReply), fail(m.id));
+      return;
+    }
     if ('embed' in m) {
       embed(m.embed).then(
         ({ vectors, dimension }) => parentPort!.postMessage({ id: m.id, vectors, dimension } satisfies ParseThreadReply, [vectors.buffer as ArrayBuffer]),
