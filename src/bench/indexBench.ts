@@ -12,6 +12,7 @@ import { scanFiles } from '../core/scan/scanner';
 import { LexicalIndex } from '../core/search/lexicalIndex';
 import { IndexStore } from '../core/store/indexStore';
 import { WorkerClient } from '../worker/client';
+import { median } from './report';
 import type { WorkerConfig } from '../worker/protocol';
 
 export interface IndexBenchReport {
@@ -28,7 +29,7 @@ export interface IndexBenchReport {
   e2e_over_naive: number;
   /** The model alone, one chunk per call, on a sample of the same texts. */
   model_one_chunk_per_s: number;
-  /** The model's own gain from batching: the same sample in batches over one chunk per call. */
+  /** The model's own gain from batching: the same sample in batches over one chunk per call (medians of alternating passes). */
   batching_gain: number;
   /**
    * How far any pipeline can outrun the naive loop here: it does the same work (parsing, the
@@ -151,11 +152,13 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
 
 /** Seconds of one-chunk-per-call inference the batching gain is measured over (or the whole corpus, if less). */
 const GAIN_SAMPLE_S = 5;
+/** Timed passes of each kind, alternating, for medians: the machine's speed drifts within seconds. */
+const GAIN_ROUNDS = 3;
 
 /**
  * One chunk per call against batches, on one sample (every k-th text, so that it has the corpus's
  * mix of lengths). A first pass, one chunk per call for about GAIN_SAMPLE_S seconds, sizes the
- * sample and leaves the tokenizer's word cache alike for the two timed passes over it.
+ * sample and leaves the tokenizer's word cache alike for the timed passes over it.
  */
 async function batchingGain(embedder: TransformersEmbedder, texts: string[]) {
   const every = Math.max(1, Math.floor(texts.length / 20_000));
@@ -170,9 +173,14 @@ async function batchingGain(embedder: TransformersEmbedder, texts: string[]) {
     for (let i = 0; i < sample.length; i += size) await embedder.embedDocuments(sample.slice(i, i + size));
     return sample.length / ((performance.now() - t) / 1000);
   };
-  const batchedRate = await rate(256);
-  const oneRate = await rate(1);
-  return { oneRate, gain: batchedRate / oneRate, sample: sample.length };
+  const batched: number[] = [];
+  const one: number[] = [];
+  for (let r = 0; r < GAIN_ROUNDS; r++) {
+    batched.push(await rate(256));
+    one.push(await rate(1));
+  }
+  const oneRate = median(one);
+  return { oneRate, gain: median(batched) / oneRate, sample: sample.length };
 }
 
 async function measurePipeline(o: IndexBenchOptions) {

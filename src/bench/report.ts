@@ -17,3 +17,8 @@ export function printStoreTable(rows: Record<string, unknown>[]): void {
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }
+
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

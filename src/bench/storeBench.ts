@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IndexStore } from '../core/store/indexStore';
 import type { StoredChunk } from '../core/store/records';
+import { median } from './report';
 
 export interface StoreFigures {
   insert_ms: number;
@@ -206,11 +207,6 @@ async function timeVectraQueries(index: { queryItems(v: number[], q: string, k: 
     times.push(performance.now() - s);
   }
   return times;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function percentiles(times: number[]): { query_p50_ms: number; query_p95_ms: number } {
