@@ -113,12 +113,11 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const helper = parts.parser?.embed ? parts.parser : undefined;
   const busy = { local: false, helper: false };
   let laneFreed: () => void = () => undefined;
-  let helperFailure: unknown;
+  let helperFailed = false;
   let usedHelper = false;
-  // Vectors of batches that have landed, for chunks of files not stored yet (a file's chunks may
-  // span batches); they leave as their files are stored.
-  const unstored = new Map<string, Float32Array>();
-  const inFlightHashes = new Set<string>();
+  // Texts handed to a model, by hash: undefined while with it, then its vector, until a file that
+  // holds it is stored (a file's chunks may span batches, so it may land after its first ones).
+  const dispatched = new Map<string, Float32Array | undefined>();
   let embeddedThisRun = 0;
   let lastCommit = Date.now();
   let commitInterval = commitEveryMs;
@@ -161,7 +160,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       return await helper!.embed!(texts, ids);
     } catch (err) {
       // The batch is embedded here instead, and the parser's model is not asked again this run.
-      helperFailure ??= err;
+      helperFailed = true;
       summary.warnings.push(`embedding on the parsing thread failed, so this thread embeds alone: ${(err as Error).message}`);
       return embedder.embedDocuments(texts, ids);
     }
@@ -181,7 +180,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
    * would otherwise sit idle.
    */
   const helperWanted = () =>
-    helper !== undefined && !busy.helper && helperFailure === undefined && modelBound() &&
+    helper !== undefined && !busy.helper && !helperFailed && modelBound() &&
     settledAhead >= Math.max(1, Math.min(lookahead / 2, ahead.length));
 
   /** Hands the current batch to a free model, to land after the batches before it. */
@@ -190,7 +189,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     const texts = queued;
     pending = [];
     queued = new Map();
-    for (const h of texts.keys()) inFlightHashes.add(h);
+    for (const h of texts.keys()) dispatched.set(h, undefined);
     let onHelper = false;
     for (;;) {
       if (commitFailure !== undefined) throw commitFailure;
@@ -214,9 +213,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     const batch = (landing.at(-1) ?? Promise.resolve()).then(async () => {
       const fresh = await vectors;
       embeddedThisRun += hashes.length;
-      hashes.forEach((h, i) => unstored.set(h, fresh[i]!));
+      hashes.forEach((h, i) => dispatched.set(h, fresh[i]!));
       commitPending(files);
-      for (const h of hashes) inFlightHashes.delete(h);
       commitInBackground();
       report();
     });
@@ -234,7 +232,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const commitPending = (files: PendingFile[]) => {
     for (const { file, chunks, terms } of files) {
       const oldHashes = countHashes(store.chunksOf(file.path));
-      const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? unstored.get(c.hash)!);
+      const vectors = chunks.map((c) => store.vectorFor(c.hash) ?? dispatched.get(c.hash)!);
       for (const c of chunks) {
         const left = oldHashes.get(c.hash) ?? 0;
         if (left > 0) oldHashes.set(c.hash, left - 1);
@@ -242,7 +240,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
       const stored = chunks.map(toStored);
       store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors);
-      for (const c of chunks) unstored.delete(c.hash);
+      for (const c of chunks) dispatched.delete(c.hash);
       parts.lexical?.putFile(file.path, stored, terms);
       summary.filesIndexed++;
     }
@@ -326,7 +324,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {
-        if (store.vectorFor(c.hash) || queued.has(c.hash) || inFlightHashes.has(c.hash) || unstored.has(c.hash)) summary.chunksReused++;
+        if (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash)) summary.chunksReused++;
         else {
           // A file with many chunks is spread over batches (for both models to share) and lands with its last.
           if (queued.size >= batchSize) await dispatch();
