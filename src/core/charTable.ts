@@ -69,3 +69,10 @@ export const HASH_START = 0x811c9dc5;
 export function hashChar(h: number, c: number): number {
   return Math.imul(h ^ c, 0x01000193);
 }
+
+/** The same hash over a whole string: stable across runs and platforms, unlike anything seeded. */
+export function hashString(s: string): number {
+  let h = HASH_START;
+  for (let i = 0; i < s.length; i++) h = hashChar(h, s.charCodeAt(i));
+  return h;
+}

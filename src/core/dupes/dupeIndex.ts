@@ -3,7 +3,8 @@ import { languageOf } from '../chunk/languages';
 import { componentsFrom, EdgeGraph, starClusters, type Star } from './cluster';
 import { chunkKey, SemanticIndex, type SemanticChunk } from './semantic';
 import { TextualIndex, type TextFragment } from './textual';
-import { hashText, KEYWORD_IDS, NORM_IDENTIFIER, NORM_NUMBER, NORM_STRING, tokenize, type TokenizedFile } from './tokenize';
+import { hashString } from '../charTable';
+import { KEYWORD_IDS, NORM_IDENTIFIER, NORM_NUMBER, NORM_STRING, tokenize, type TokenizedFile } from './tokenize';
 import type { DupeGroup, DupeKind, DupeMember, DupeOptions, DupeSource, DupeUpdateReport } from './types';
 
 /** Languages that are data or prose: copies there are content, not code to factor out. */
@@ -18,7 +19,7 @@ const MAX_LITERAL_SHARE = 0.4;
  * them looks like every other such list to an embedding model.
  */
 const MAX_LIST_SHARE = 0.6;
-const LIST_PUNCTUATION = new Set([',', ';', '{', '}', '.', '*'].map(hashText));
+const LIST_PUNCTUATION = new Set([',', ';', '{', '}', '.', '*'].map(hashString));
 
 /** Tokenized files by content hash, so a revert, a rename or a second pass with other options costs nothing. */
 export class TokenCache {

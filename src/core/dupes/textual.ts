@@ -1,4 +1,5 @@
-import { hashText, type TokenizedFile } from './tokenize';
+import { hashString } from '../charTable';
+import type { TokenizedFile } from './tokenize';
 import { gramHash, shapeFor, winnow, type Fingerprints, type WinnowShape } from './winnow';
 
 /** One side of a textual clone: tokens [startToken, endToken) of a file and the lines they span. */
@@ -323,8 +324,8 @@ export class TextualIndex {
   }
 }
 
-const CLOSERS = new Set(['}', ')', ']', ';', ','].map(hashText));
-const OPENERS = new Set(['{', '(', '[', ','].map(hashText));
+const CLOSERS = new Set(['}', ')', ']', ';', ','].map(hashString));
+const OPENERS = new Set(['{', '(', '[', ','].map(hashString));
 
 /**
  * A clone that starts with the closing brace of the function before it, or ends with the opening

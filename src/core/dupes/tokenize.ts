@@ -4,6 +4,7 @@
  * dropped, so reformatting or re-commenting a copy does not hide it.
  */
 
+import { hashString } from '../charTable';
 import { grown } from '../typedArrays';
 
 /** One file as clone detection sees it: parallel arrays, one entry per token. */
@@ -19,9 +20,9 @@ export interface TokenizedFile {
   importLines: Uint8Array;
 }
 
-export const NORM_IDENTIFIER = hashText('\u0001identifier');
-export const NORM_STRING = hashText('\u0001string');
-export const NORM_NUMBER = hashText('\u0001number');
+export const NORM_IDENTIFIER = hashString('\u0001identifier');
+export const NORM_STRING = hashString('\u0001string');
+export const NORM_NUMBER = hashString('\u0001number');
 
 const KEYWORDS = new Set(
   (
@@ -35,7 +36,7 @@ const KEYWORDS = new Set(
 );
 
 /** Normalized ids of the keywords, to tell words from punctuation. */
-export const KEYWORD_IDS: ReadonlySet<number> = new Set([...KEYWORDS].map(hashText));
+export const KEYWORD_IDS: ReadonlySet<number> = new Set([...KEYWORDS].map(hashString));
 
 const HASH_COMMENT = new Set(['python', 'ruby', 'shellscript', 'yaml', 'toml', 'r', 'perl', 'makefile', 'dockerfile', 'elixir', 'graphql']);
 const SLASH_REGEX = new Set(['javascript', 'typescript', 'tsx']);
@@ -99,7 +100,7 @@ export function tokenize(text: string, language: string): TokenizedFile {
       lines = grown(lines, capacity);
     }
     norm[count] = normId;
-    raw[count] = hashText(rawText);
+    raw[count] = hashString(rawText);
     lines[count] = line;
     count++;
     previous = rawText;
@@ -162,7 +163,7 @@ export function tokenize(text: string, language: string): TokenizedFile {
         continue;
       }
       // An unterminated quote on its line is an apostrophe (Rust lifetimes, prose): punctuation.
-      push(hashText(text[i]!), text[i]!);
+      push(hashString(text[i]!), text[i]!);
       i++;
       continue;
     }
@@ -179,7 +180,7 @@ export function tokenize(text: string, language: string): TokenizedFile {
       let j = i + 1;
       while (j < n && isWordChar(text.charCodeAt(j))) j++;
       const word = text.slice(i, j);
-      push(KEYWORDS.has(word) ? hashText(word) : NORM_IDENTIFIER, word);
+      push(KEYWORDS.has(word) ? hashString(word) : NORM_IDENTIFIER, word);
       i = j;
       continue;
     }
@@ -192,7 +193,7 @@ export function tokenize(text: string, language: string): TokenizedFile {
       }
     }
     const op = operatorAt(text, i);
-    push(hashText(op), op);
+    push(hashString(op), op);
     i += op.length;
   }
 
@@ -207,13 +208,6 @@ export function tokenize(text: string, language: string): TokenizedFile {
   const importFlags = new Uint8Array(line + 1);
   for (const l of importLines) importFlags[l] = 1;
   return { norm: norm.slice(0, count), raw: raw.slice(0, count), line: lines.slice(0, count), lineCount: line, importLines: importFlags };
-}
-
-/** FNV-1a, 32 bits: a stable id per token text, with no table to keep between runs. */
-export function hashText(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h | 0;
 }
 
 function operatorAt(text: string, i: number): string {

@@ -84,9 +84,7 @@ export class WordPieceTokenizer {
 
   /** `encode(text).length`, without building the ids: the chunker asks this of many texts. */
   count(text: string): number {
-    this.length = 0;
-    this.scan(text, false);
-    return this.length + 2;
+    return this.tokensOf(text) + 2;
   }
 
   /** [CLS], the ids of each part in turn, [SEP]: cut to `maxLength` (keeping [SEP]). */

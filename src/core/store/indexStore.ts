@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { hashString } from '../charTable';
 import { removeStaleTemporaries, writeFileAtomic } from './atomicWrite';
 import type { FileState, IndexIdentity, IndexManifest, ScoredChunk, SearchFilter, StoredChunk } from './records';
 import { VectorTable } from './vectorTable';
@@ -484,10 +485,7 @@ export class IndexStore {
   }
 
   private shardIndex(p: string): number {
-    // FNV-1a: stable across runs and platforms, unlike anything seeded.
-    let h = 0x811c9dc5;
-    for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);
-    return (h >>> 0) % this.current.shardCount;
+    return (hashString(p) >>> 0) % this.current.shardCount;
   }
 
   private shardName(i: number): string {
