@@ -79,7 +79,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     const texts: string[] = [];
     const files = (await scanFiles(o.root)).files;
     for (const f of files) {
-      const read = await readSourceFile(f.absPath, 1_000_000);
+      const read = readSourceFile(f.absPath, 1_000_000);
       if (!read.ok) continue;
       for (const c of await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder })) texts.push(c.text);
     }
@@ -103,7 +103,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     t = performance.now();
     for (let i = 0; i < files.length && done < o.naiveChunks; i += every) {
       const f = files[i]!;
-      const read = await readSourceFile(f.absPath, 1_000_000);
+      const read = readSourceFile(f.absPath, 1_000_000);
       if (!read.ok) continue;
       const chunks = await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder });
       const vectors: Float32Array[] = [];

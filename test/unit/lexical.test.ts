@@ -4,6 +4,7 @@ import { TermReceiver, TermSender } from '../../src/core/index/fileParser';
 import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
 import { fuseRankings } from '../../src/core/search/hybrid';
 import { LexicalIndex } from '../../src/core/search/lexicalIndex';
+import { PostingPool } from '../../src/core/search/postingPool';
 import { chunkTexts } from '../../src/core/search/readLines';
 import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
 import { compileFilter } from '../../src/core/store/vectorTable';
@@ -167,6 +168,30 @@ describe('LexicalIndex', () => {
     assert.equal(index.search('read settings', 1)[0]!.chunk.symbol, 'read_settings');
     assert.equal(index.search('guide uploads', 1)[0]!.chunk.path, 'docs/guide.md');
     assert.equal(index.search('handler event', 5).length, 0);
+  });
+});
+
+describe('PostingPool', () => {
+  test("interleaved terms each get back their own postings, in order, across growing blocks", () => {
+    const pool = new PostingPool();
+    // More terms than the first per-term tables hold, and lists long enough to reach the largest block.
+    const sizes = Array.from({ length: 1500 }, (_, t) => (t === 7 ? 5_000 : t % 10));
+    const want = sizes.map(() => [] as [number, number][]);
+    sizes.forEach((_, t) => assert.equal(pool.addTerm(), t));
+    for (let round = 0; round < 5_000; round++) {
+      sizes.forEach((n, t) => {
+        if (round >= n) return;
+        const posting: [number, number] = [round * 3 + t, (round % 7) + 1];
+        pool.append(t, ...posting);
+        want[t]!.push(posting);
+      });
+    }
+    sizes.forEach((n, t) => {
+      const got: [number, number][] = [];
+      pool.forEach(t, (doc, tf) => got.push([doc, tf]));
+      assert.equal(pool.length(t), n);
+      assert.deepEqual(got, want[t]);
+    });
   });
 });
 

@@ -168,6 +168,30 @@ describe('indexing pipeline', () => {
     }
   });
 
+  test('a parsing thread that keeps up parses every file: its replies are read before this thread steals one', async () => {
+    const t = tree();
+    try {
+      // Replies come as the thread's do, as events on the loop, one turn after the request.
+      const embedder = new SlowEmbedder(1);
+      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
+      const byThread: string[] = [];
+      const promptThread: FileParser = {
+        parse: async (absPath, relPath, maxBytes): Promise<ParsedFile> => {
+          byThread.push(relPath);
+          await new Promise((r) => setImmediate(r));
+          return inline.parse(absPath, relPath, maxBytes);
+        },
+        dispose: async () => undefined,
+      };
+      const store = await open(path.join(t.root, '.index'));
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser: promptThread, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 4 });
+      assert.equal(summary.filesIndexed, FILES);
+      assert.equal(byThread.length, FILES, `the thread parsed ${byThread.length} of ${FILES}, this thread the rest`);
+    } finally {
+      t.dispose();
+    }
+  });
+
   test('with a slow model, the parser embeds too: one batch per model at a time, files land in order and as a plain run stores them', async () => {
     const t = largeTree();
     try {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
@@ -139,20 +140,33 @@ describe('readSourceFile', () => {
     assert.ok(normal.ok);
   });
 
-  test('a path that became unreadable (here: a directory) is reported, not thrown', async () => {
+  test('a path that became unreadable (here: a directory) is reported, not thrown', () => {
     const t = tempTree({ 'was-a-file/inner.txt': 'x' });
     try {
-      const r = await readSourceFile(path.join(t.root, 'was-a-file'), 1_000_000);
+      const r = readSourceFile(path.join(t.root, 'was-a-file'), 1_000_000);
       assert.deepEqual(r.ok ? 'ok' : r.reason, 'unreadable');
     } finally {
       t.dispose();
     }
   });
 
-  test('a file that vanished is reported as such', async () => {
+  test('a FIFO where a file was is refused without waiting for a writer, and a file over the cap is not read', () => {
+    const t = tempTree({ 'big.ts': 'x'.repeat(5_000) });
+    try {
+      execFileSync('mkfifo', [path.join(t.root, 'pipe.ts')]);
+      const fifo = readSourceFile(path.join(t.root, 'pipe.ts'), 1_000_000);
+      assert.deepEqual(fifo.ok ? 'ok' : [fifo.reason, fifo.detail], ['unreadable', 'not a regular file']);
+      const big = readSourceFile(path.join(t.root, 'big.ts'), 4_096);
+      assert.deepEqual(big.ok ? 'ok' : [big.reason, big.detail], ['too-large', '5000 bytes > 4096']);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a file that vanished is reported as such', () => {
     const t = tempTree();
     try {
-      const r = await readSourceFile(path.join(t.root, 'gone.ts'), 1_000_000);
+      const r = readSourceFile(path.join(t.root, 'gone.ts'), 1_000_000);
       assert.deepEqual(r.ok ? 'ok' : r.reason, 'vanished');
     } finally {
       t.dispose();

@@ -39,7 +39,7 @@ export class InlineParser implements FileParser {
   ) {}
 
   async parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
-    const read = await readSourceFile(absPath, maxBytes);
+    const read = readSourceFile(absPath, maxBytes);
     if (!read.ok) return read;
     const chunks = await this.chunker.chunkFile(relPath, read.text, { maxTokens: this.settings.maxTokens, tokens: this.tokens });
     return { ok: true, chunks, terms: fileTerms(chunks.map((c) => c.text)) };

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { errorMessage, errorReason } from './scanner';
 import type { SkipReason } from './skipReasons';
 
@@ -16,16 +16,34 @@ const BINARY_SNIFF_BYTES = 8_000;
  * Reads a file as text, or says why it is not text worth indexing. UTF-16 files with a BOM are
  * decoded; invalid UTF-8 is decoded as Latin-1 rather than dropped, since legacy sources are
  * still worth finding.
+ *
+ * Synchronous on purpose: it runs on the parsing thread, or on the indexing thread for small
+ * files, and the files are almost always in the page cache. The promise API's open, stat, read
+ * and close each cross to the I/O pool and back: on 11,000 files that cost the parsing thread
+ * a quarter of its CPU, and it sat waiting between files.
  */
-export async function readSourceFile(absPath: string, maxBytes: number): Promise<ReadResult> {
+export function readSourceFile(absPath: string, maxBytes: number): ReadResult {
   let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    bytes = await fs.readFile(absPath);
+    // Non-blocking, so that a FIFO put where a file was cannot hang the thread on open.
+    fd = openSync(absPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { ok: false, reason: 'unreadable', detail: 'not a regular file' };
+    if (stat.size > maxBytes) return tooLarge(stat.size, maxBytes);
+    bytes = readFileSync(fd);
   } catch (err) {
     return { ok: false, reason: errorReason(err), detail: errorMessage(err) };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  if (bytes.length > maxBytes) return { ok: false, reason: 'too-large', detail: `${bytes.length} bytes > ${maxBytes}` };
+  // It may have grown between the stat and the read.
+  if (bytes.length > maxBytes) return tooLarge(bytes.length, maxBytes);
   return decodeSource(bytes);
+}
+
+function tooLarge(size: number, maxBytes: number): ReadResult {
+  return { ok: false, reason: 'too-large', detail: `${size} bytes > ${maxBytes}` };
 }
 
 export function decodeSource(bytes: Buffer): ReadResult {

@@ -1,18 +1,13 @@
 import type { StoredChunk } from '../store/records';
 import { grown } from '../typedArrays';
 import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
+import { PostingPool } from './postingPool';
 
 export interface LexicalHit {
   chunk: StoredChunk;
   score: number;
   /** The query terms this chunk contains, for explaining the hit. */
   matched: string[];
-}
-
-interface Postings {
-  docs: Int32Array;
-  tfs: Uint16Array;
-  length: number;
 }
 
 // A symbol names what a chunk is and a path where it lives: a word there counts for more than in the body.
@@ -24,15 +19,15 @@ const MAX_QUERY_TERMS = 32;
 
 /**
  * BM25 over chunks, kept in memory beside the vector table and updated file by file. Postings are
- * typed arrays; a removed chunk is only marked dead, and postings are rebuilt once dead chunks
- * make up a quarter of the index.
+ * in one pool (`PostingPool`); a removed chunk is only marked dead, and postings are rebuilt once
+ * dead chunks make up a quarter of the index.
  */
 export class LexicalIndex {
   private readonly termIds = new Map<string, number>();
   /** Per numbering of terms (see `FileTerms.numbered`), this index's term id for each number, -1 if not yet known. */
   private readonly byNumber = new WeakMap<object, Int32Array>();
   private readonly terms: string[] = [];
-  private postings: Postings[] = [];
+  private postings = new PostingPool();
   private docFreq: number[] = [];
   private docs: (StoredChunk | undefined)[] = [];
   private docLength: number[] = [];
@@ -86,7 +81,7 @@ export class LexicalIndex {
       this.docLength.push(length);
       this.pushTerms(termIds, freqs);
       for (let i = 0; i < n; i++) {
-        this.append(termIds[i]!, doc, freqs[i]!);
+        this.postings.append(termIds[i]!, doc, freqs[i]!);
         this.docFreq[termIds[i]!]!++;
       }
       this.alive++;
@@ -122,15 +117,12 @@ export class LexicalIndex {
       const df = this.docFreq[id]!;
       if (df === 0) return;
       const idf = Math.log(1 + (this.alive - df + 0.5) / (df + 0.5));
-      const list = this.postings[id]!;
-      for (let i = 0; i < list.length; i++) {
-        const doc = list.docs[i]!;
-        if (this.docs[doc] === undefined) continue;
-        const tf = list.tfs[i]!;
+      this.postings.forEach(id, (doc, tf) => {
+        if (this.docs[doc] === undefined) return;
         const norm = K1 * (1 - B + (B * this.docLength[doc]!) / averageLength);
         scores.set(doc, (scores.get(doc) ?? 0) + (idf * tf * (K1 + 1)) / (tf + norm));
         matched.set(doc, (matched.get(doc) ?? 0) | (1 << bit));
-      }
+      });
     });
     const ranked = [...scores].sort((a, b) => b[1] - a[1]);
     const out: LexicalHit[] = [];
@@ -179,25 +171,13 @@ export class LexicalIndex {
   private termId(term: string): number {
     let id = this.termIds.get(term);
     if (id === undefined) {
-      id = this.terms.length;
+      id = this.postings.addTerm();
       this.termIds.set(term, id);
       this.terms.push(term);
-      this.postings.push({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 });
       this.docFreq.push(0);
       if (id >= this.slot.length) this.slot = grown(this.slot, this.slot.length * 2);
     }
     return id;
-  }
-
-  private append(termId: number, doc: number, tf: number): void {
-    const list = this.postings[termId]!;
-    if (list.length === list.docs.length) {
-      list.docs = grown(list.docs, list.length * 2);
-      list.tfs = grown(list.tfs, list.length * 2);
-    }
-    list.docs[list.length] = doc;
-    list.tfs[list.length] = tf;
-    list.length++;
   }
 
   /** Appends one chunk's term ids and frequencies to the flat arrays. */
@@ -228,7 +208,8 @@ export class LexicalIndex {
     this.flatTerms = new Int32Array(Math.max(1 << 12, this.flatLength));
     this.flatFreqs = new Uint16Array(this.flatTerms.length);
     this.flatLength = 0;
-    this.postings = this.terms.map(() => ({ docs: new Int32Array(4), tfs: new Uint16Array(4), length: 0 }));
+    this.postings = new PostingPool();
+    for (let t = 0; t < this.terms.length; t++) this.postings.addTerm();
     this.docs.forEach((chunk, old) => {
       if (!chunk) return;
       const doc = docs.length;
@@ -238,7 +219,7 @@ export class LexicalIndex {
       const from = starts[old]!;
       const n = counts[old]!;
       this.pushTerms(terms.subarray(from, from + n), freqs.subarray(from, from + n));
-      for (let i = from; i < from + n; i++) this.append(terms[i]!, doc, freqs[i]!);
+      for (let i = from; i < from + n; i++) this.postings.append(terms[i]!, doc, freqs[i]!);
     });
     this.docs = docs;
     this.docLength = lengths;

@@ -1,0 +1,81 @@
+import { grown } from '../typedArrays';
+
+/** Postings in a term's first block; each next block holds twice as many, up to the largest. */
+const FIRST_BLOCK = 2;
+const LARGEST_BLOCK = 1024;
+/** A block is [capacity, offset of the next block or NONE, doc₀, tf₀, doc₁, tf₁, …]. */
+const HEADER = 2;
+const NONE = -1;
+
+/**
+ * Every term's postings (chunk, term frequency) in one growing Int32Array, each term's as a chain
+ * of blocks. A code base has hundreds of thousands of terms, most in a handful of chunks: a pair
+ * of typed arrays per term made the garbage collector trace and sweep half a million buffers at
+ * every full collection, and a plain array per term would take three times the memory.
+ */
+export class PostingPool {
+  private pool = new Int32Array(1 << 16);
+  private used = 0;
+  /** Per term: offset of its first and of its last block, postings in the last, postings in all. */
+  private head = new Int32Array(1024);
+  private tail = new Int32Array(1024);
+  private tailUsed = new Int32Array(1024);
+  private count = new Int32Array(1024);
+  private terms = 0;
+
+  /** Adds a term without postings: terms are numbered 0, 1, … in the order they are added. */
+  addTerm(): number {
+    const id = this.terms++;
+    if (id === this.head.length) {
+      const n = 2 * id;
+      this.head = grown(this.head, n);
+      this.tail = grown(this.tail, n);
+      this.tailUsed = grown(this.tailUsed, n);
+      this.count = grown(this.count, n);
+    }
+    this.head[id] = this.tail[id] = NONE;
+    return id;
+  }
+
+  /** Appends a posting to the term's list. */
+  append(term: number, doc: number, tf: number): void {
+    let block = this.tail[term]!;
+    if (block === NONE || this.tailUsed[term] === this.pool[block]) {
+      const capacity = block === NONE ? FIRST_BLOCK : Math.min(LARGEST_BLOCK, 2 * this.pool[block]!);
+      const fresh = this.allocate(HEADER + 2 * capacity);
+      this.pool[fresh] = capacity;
+      this.pool[fresh + 1] = NONE;
+      if (block === NONE) this.head[term] = fresh;
+      else this.pool[block + 1] = fresh;
+      this.tail[term] = block = fresh;
+      this.tailUsed[term] = 0;
+    }
+    const at = block + HEADER + 2 * this.tailUsed[term]!++;
+    this.pool[at] = doc;
+    this.pool[at + 1] = tf;
+    this.count[term]!++;
+  }
+
+  /** Postings the term has. */
+  length(term: number): number {
+    return this.count[term]!;
+  }
+
+  /** Calls `visit` with each of the term's postings, in the order they were appended. */
+  forEach(term: number, visit: (doc: number, tf: number) => void): void {
+    const pool = this.pool;
+    let left = this.count[term]!;
+    for (let block = this.head[term]!; block !== NONE && left > 0; block = pool[block + 1]!) {
+      const n = Math.min(left, pool[block]!);
+      for (let i = 0, at = block + HEADER; i < n; i++, at += 2) visit(pool[at]!, pool[at + 1]!);
+      left -= n;
+    }
+  }
+
+  private allocate(slots: number): number {
+    if (this.used + slots > this.pool.length) this.pool = grown(this.pool, Math.max(2 * this.pool.length, this.used + slots));
+    const at = this.used;
+    this.used += slots;
+    return at;
+  }
+}
