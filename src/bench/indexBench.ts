@@ -31,12 +31,20 @@ export interface IndexBenchReport {
   model_one_chunk_per_s: number;
   /** The model's own gain from batching: the same sample in batches over one chunk per call (medians of alternating passes). */
   batching_gain: number;
+  /** The model in batches from token ids the chunker assembled, as the pipeline runs it (the same sample). */
+  model_from_ids_per_s: number;
+  /** Of the naive loop's time per chunk: outside the model (reading, chunking, keywords, storing)... */
+  naive_shared_us_per_chunk: number;
+  /** ...and in it (tokenizing the text again, one inference per chunk). */
+  naive_model_us_per_chunk: number;
   /**
-   * How far any pipeline can outrun the naive loop here: it does the same work (parsing, the
-   * model, storing) on at most this many cores instead of one, and only the model's share of it
-   * gains from batching, so the ratio is at most cores × batching_gain.
+   * How far any pipeline can outrun the naive loop here. It must do the naive loop's work outside
+   * the model for every chunk, and the model from ids for each distinct one, on at most
+   * min(cap, cores) cores: e2e ≤ cores × embedded / (chunks × shared + embedded / model_from_ids).
    */
   naive_ratio_bound: number;
+  /** The same ceiling over `raw_chunks_per_s`: the most `e2e_over_raw` can be here. */
+  raw_ratio_bound: number;
   first_result_s: number;
   total_s: number;
   worker_rss_mb: number;
@@ -77,19 +85,23 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
   const embedder = await TransformersEmbedder.load(o.model, { threads: o.threads });
   try {
     const texts: string[] = [];
+    const idsOf = new Map<string, Int32Array | undefined>();
     const files = (await scanFiles(o.root)).files;
     for (const f of files) {
       const read = readSourceFile(f.absPath, 1_000_000);
       if (!read.ok) continue;
-      for (const c of await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder })) texts.push(c.text);
+      for (const c of await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder })) {
+        texts.push(c.text);
+        idsOf.set(c.text, c.tokenIds);
+      }
     }
-    const unique = [...new Set(texts)];
+    const unique = [...idsOf.keys()];
     let t = performance.now();
     for (let i = 0; i < unique.length; i += 256) await embedder.embedDocuments(unique.slice(i, i + 256));
     const rawRate = unique.length / ((performance.now() - t) / 1000);
     o.log(`raw model: ${unique.length} texts at ${rawRate.toFixed(0)} chunks/s`);
-    const gain = await batchingGain(embedder, unique);
-    o.log(`one chunk per call: ${gain.oneRate.toFixed(0)} chunks/s, batching gain ${gain.gain.toFixed(2)} (${gain.sample} texts)`);
+    const gain = await batchingGain(embedder, unique, idsOf);
+    o.log(`one chunk per call: ${gain.oneRate.toFixed(0)} chunks/s, batching gain ${gain.gain.toFixed(2)}, batches from ids ${gain.idsRate.toFixed(0)} chunks/s (${gain.sample} texts)`);
 
     // Naive: what a simple extension does, in one thread: read a file, chunk it, embed one chunk
     // per call, store the file (vectors and keywords, as the pipeline does). A sample takes every
@@ -100,6 +112,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     // Files per sampled file: the corpus's chunks over the sample's, about `naiveChunks` chunks in all.
     const every = Math.max(1, Math.floor(texts.length / o.naiveChunks));
     let done = 0;
+    let modelMs = 0;
     t = performance.now();
     for (let i = 0; i < files.length && done < o.naiveChunks; i += every) {
       const f = files[i]!;
@@ -107,18 +120,24 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       if (!read.ok) continue;
       const chunks = await chunker.chunkFile(f.path, read.text, { maxTokens: embedder.info.maxTokens, tokens: embedder });
       const vectors: Float32Array[] = [];
+      const m = performance.now();
       for (const c of chunks) vectors.push((await embedder.embedDocuments([c.text]))[0]!);
+      modelMs += performance.now() - m;
       const stored = chunks.map(({ text: _, ...chunk }) => chunk);
       naiveStore.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, stored, vectors);
       naiveKeywords.putFile(f.path, stored, chunks.map((c) => c.text));
       done += chunks.length;
     }
     await naiveStore.flush();
-    const naiveRate = done / ((performance.now() - t) / 1000);
+    const naiveMs = performance.now() - t;
+    const naiveRate = done / (naiveMs / 1000);
     await rm(naiveDir, { recursive: true, force: true });
-    o.log(`naive: ${done} chunks at ${naiveRate.toFixed(0)} chunks/s`);
+    o.log(`naive: ${done} chunks at ${naiveRate.toFixed(0)} chunks/s, ${((100 * modelMs) / naiveMs).toFixed(0)}% of it in the model`);
     const e2eRate = e2e.embedded / e2e.totalS;
     const capCores = o.threads + 1;
+    const cores = Math.min(capCores, os.availableParallelism());
+    const sharedS = (naiveMs - modelMs) / 1000 / done;
+    const bestE2e = (cores * e2e.embedded) / (e2e.chunks * sharedS + e2e.embedded / gain.idsRate);
 
     return {
       commit: sourceCommit(),
@@ -133,7 +152,11 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       e2e_over_naive: round(e2eRate / naiveRate),
       model_one_chunk_per_s: round(gain.oneRate),
       batching_gain: round(gain.gain),
-      naive_ratio_bound: round(Math.min(capCores, os.availableParallelism()) * gain.gain),
+      model_from_ids_per_s: round(gain.idsRate),
+      naive_shared_us_per_chunk: round(sharedS * 1e6),
+      naive_model_us_per_chunk: round((modelMs * 1000) / done),
+      naive_ratio_bound: round(bestE2e / naiveRate),
+      raw_ratio_bound: round(bestE2e / rawRate),
       first_result_s: round(e2e.firstResultS),
       total_s: round(e2e.totalS),
       worker_rss_mb: round(e2e.workerRssMb),
@@ -158,9 +181,10 @@ const GAIN_ROUNDS = 3;
 /**
  * One chunk per call against batches, on one sample (every k-th text, so that it has the corpus's
  * mix of lengths). A first pass, one chunk per call for about GAIN_SAMPLE_S seconds, sizes the
- * sample and leaves the tokenizer's word cache alike for the timed passes over it.
+ * sample and leaves the tokenizer's word cache alike for the timed passes over it. Then batches
+ * from token ids, as the pipeline hands them to the model.
  */
-async function batchingGain(embedder: TransformersEmbedder, texts: string[]) {
+async function batchingGain(embedder: TransformersEmbedder, texts: string[], idsOf: ReadonlyMap<string, Int32Array | undefined>) {
   const every = Math.max(1, Math.floor(texts.length / 20_000));
   const sample: string[] = [];
   const started = performance.now();
@@ -168,19 +192,22 @@ async function batchingGain(embedder: TransformersEmbedder, texts: string[]) {
     await embedder.embedDocuments([texts[i]!]);
     sample.push(texts[i]!);
   }
-  const rate = async (size: number) => {
+  const sampleIds = sample.map((t) => idsOf.get(t));
+  const rate = async (size: number, withIds = false) => {
     const t = performance.now();
-    for (let i = 0; i < sample.length; i += size) await embedder.embedDocuments(sample.slice(i, i + size));
+    for (let i = 0; i < sample.length; i += size) await embedder.embedDocuments(sample.slice(i, i + size), withIds ? sampleIds.slice(i, i + size) : undefined);
     return sample.length / ((performance.now() - t) / 1000);
   };
   const batched: number[] = [];
   const one: number[] = [];
+  const fromIds: number[] = [];
   for (let r = 0; r < GAIN_ROUNDS; r++) {
     batched.push(await rate(256));
     one.push(await rate(1));
+    fromIds.push(await rate(256, true));
   }
   const oneRate = median(one);
-  return { oneRate, gain: median(batched) / oneRate, sample: sample.length };
+  return { oneRate, gain: median(batched) / oneRate, idsRate: median(fromIds), sample: sample.length };
 }
 
 async function measurePipeline(o: IndexBenchOptions) {
