@@ -18,6 +18,8 @@ let dupes: DupeService | undefined;
 let indexing: AbortController | undefined;
 let indexQueue: Promise<unknown> = Promise.resolve();
 const gate = new PauseGate();
+/** Indexing progress reaches the host at most this often. */
+const PROGRESS_EVERY_MS = 100;
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -74,10 +76,17 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
           if (m.roots && !m.roots.includes(root)) continue;
           const only = m.onlyPaths?.[root];
           if (m.onlyPaths && !only) continue;
+          let progressSentAt = 0;
           results[root] = await index.index({
             signal: controller.signal,
             gate,
-            onProgress: (progress) => send({ type: 'progress', root, progress }),
+            onProgress: (progress) => {
+              // A batch lands every few milliseconds with a fast model: the host needs a few updates a second, not each.
+              const now = Date.now();
+              if (progress.phase === 'indexing' && now - progressSentAt < PROGRESS_EVERY_MS) return;
+              progressSentAt = now;
+              send({ type: 'progress', root, progress });
+            },
             ...(only ? { onlyPaths: only } : {}),
             ...(m.priority?.[root] ? { priority: new Set(m.priority[root]) } : {}),
           });
