@@ -175,23 +175,24 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
 
 /** Seconds of one-chunk-per-call inference the batching gain is measured over (or the whole corpus, if less). */
 const GAIN_SAMPLE_S = 5;
+/** Texts, spread over the corpus, timed one per call to size the sample. */
+const GAIN_PROBE = 64;
 /** Timed passes of each kind, alternating, for medians: the machine's speed drifts within seconds. */
 const GAIN_ROUNDS = 3;
 
 /**
- * One chunk per call against batches, on one sample (every k-th text, so that it has the corpus's
- * mix of lengths). A first pass, one chunk per call for about GAIN_SAMPLE_S seconds, sizes the
- * sample and leaves the tokenizer's word cache alike for the timed passes over it. Then batches
- * from token ids, as the pipeline hands them to the model.
+ * One chunk per call against batches, on one sample spread evenly over the corpus (so that it has
+ * its mix of languages and lengths), sized from a probe to take about GAIN_SAMPLE_S seconds one
+ * chunk per call. An untimed pass over it warms the tokenizer's word cache alike for the timed
+ * passes. Then batches from token ids, as the pipeline hands them to the model.
  */
 async function batchingGain(embedder: TransformersEmbedder, texts: string[], idsOf: ReadonlyMap<string, Int32Array | undefined>) {
-  const every = Math.max(1, Math.floor(texts.length / 20_000));
-  const sample: string[] = [];
+  const spread = (n: number) => Array.from({ length: Math.min(n, texts.length) }, (_, i) => texts[Math.floor((i * texts.length) / Math.min(n, texts.length))]!);
   const started = performance.now();
-  for (let i = 0; i < texts.length && performance.now() - started < GAIN_SAMPLE_S * 1000; i += every) {
-    await embedder.embedDocuments([texts[i]!]);
-    sample.push(texts[i]!);
-  }
+  for (const t of spread(GAIN_PROBE)) await embedder.embedDocuments([t]);
+  const perText = (performance.now() - started) / 1000 / Math.min(GAIN_PROBE, texts.length);
+  const sample = spread(Math.max(GAIN_PROBE, Math.round(GAIN_SAMPLE_S / perText)));
+  for (const t of sample) await embedder.embedDocuments([t]);
   const sampleIds = sample.map((t) => idsOf.get(t));
   const rate = async (size: number, withIds = false) => {
     const t = performance.now();
