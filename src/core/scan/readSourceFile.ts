@@ -19,8 +19,8 @@ const BINARY_SNIFF_BYTES = 8_000;
  *
  * Synchronous on purpose: it runs on the parsing thread, or on the indexing thread for small
  * files, and the files are almost always in the page cache. The promise API's open, stat, read
- * and close each cross to the I/O pool and back: on 11,000 files that cost the parsing thread
- * a quarter of its CPU, and it sat waiting between files.
+ * and close each cross to the I/O pool and back: on 11,000 files that was up to a quarter of the
+ * parsing thread's CPU, and the thread sat waiting between files.
  */
 export function readSourceFile(absPath: string, maxBytes: number): ReadResult {
   let bytes: Buffer;

@@ -9,9 +9,9 @@ const NONE = -1;
 
 /**
  * Every term's postings (chunk, term frequency) in one growing Int32Array, each term's as a chain
- * of blocks. A code base has hundreds of thousands of terms, most in a handful of chunks: a pair
- * of typed arrays per term made the garbage collector trace and sweep half a million buffers at
- * every full collection, and a plain array per term would take three times the memory.
+ * of blocks. A code base has hundreds of thousands of terms, most in a handful of chunks
+ * (node_modules: 260,000, 186,000 of them in four or fewer): a pair of typed arrays per term was
+ * half a million buffers for the garbage collector to trace and sweep at every full collection.
  */
 export class PostingPool {
   private pool = new Int32Array(1 << 16);
