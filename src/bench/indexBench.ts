@@ -187,10 +187,14 @@ const GAIN_ROUNDS = 3;
  * passes. Then batches from token ids, as the pipeline hands them to the model.
  */
 async function batchingGain(embedder: TransformersEmbedder, texts: string[], idsOf: ReadonlyMap<string, Int32Array | undefined>) {
-  const spread = (n: number) => Array.from({ length: Math.min(n, texts.length) }, (_, i) => texts[Math.floor((i * texts.length) / Math.min(n, texts.length))]!);
+  const spread = (n: number) => {
+    const k = Math.min(n, texts.length);
+    return Array.from({ length: k }, (_, i) => texts[Math.floor((i * texts.length) / k)]!);
+  };
+  const probe = spread(GAIN_PROBE);
   const started = performance.now();
-  for (const t of spread(GAIN_PROBE)) await embedder.embedDocuments([t]);
-  const perText = (performance.now() - started) / 1000 / Math.min(GAIN_PROBE, texts.length);
+  for (const t of probe) await embedder.embedDocuments([t]);
+  const perText = (performance.now() - started) / 1000 / probe.length;
   const sample = spread(Math.max(GAIN_PROBE, Math.round(GAIN_SAMPLE_S / perText)));
   for (const t of sample) await embedder.embedDocuments([t]);
   const sampleIds = sample.map((t) => idsOf.get(t));

@@ -7,3 +7,11 @@ export function grown<T extends Int32Array | Uint32Array | Uint16Array>(a: T, le
   b.set(a);
   return b;
 }
+
+/** Rows of a row-major matrix, each a vector of its own (a copy, not a view). */
+export function splitRows(matrix: Float32Array, dimension: number): Float32Array[] {
+  const rows: Float32Array[] = [];
+  if (dimension === 0) return rows;
+  for (let at = 0; at < matrix.length; at += dimension) rows.push(matrix.slice(at, at + dimension));
+  return rows;
+}

@@ -94,6 +94,20 @@ describe('indexing pipeline', () => {
     };
     return parser satisfies FileParser;
   };
+  /** Stands in for a parsing thread: parses in place once `reply` settles, and records what it was given. */
+  const threadLike = (tokens: CountingEmbedder, reply: () => Promise<unknown>) => {
+    const inline = new InlineParser(chunker, tokens, { maxTokens: tokens.info.maxTokens });
+    const given: string[] = [];
+    const parser: FileParser = {
+      parse: async (absPath, relPath, maxBytes): Promise<ParsedFile> => {
+        given.push(relPath);
+        await reply();
+        return inline.parse(absPath, relPath, maxBytes);
+      },
+      dispose: async () => undefined,
+    };
+    return { parser, given };
+  };
   const open = async (dir: string, options: StoreOptions = {}) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, options)).store;
 
   test('one batch at a time with the model, every distinct text embedded once, all files stored', async () => {
@@ -140,18 +154,9 @@ describe('indexing pipeline', () => {
   test('when the parsing thread falls behind, the indexing thread parses files too, and they still land in order', async () => {
     const t = tree();
     try {
-      // Stands in for a busy parsing thread: the same parsing, 20 ms late per file.
+      // A busy parsing thread: the same parsing, 20 ms late per file.
       const embedder = new SlowEmbedder();
-      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
-      const byThread: string[] = [];
-      const slowThread: FileParser = {
-        parse: async (absPath, relPath, maxBytes): Promise<ParsedFile> => {
-          byThread.push(relPath);
-          await new Promise((r) => setTimeout(r, 20));
-          return inline.parse(absPath, relPath, maxBytes);
-        },
-        dispose: async () => undefined,
-      };
+      const { parser: slowThread, given: byThread } = threadLike(embedder, () => new Promise((r) => setTimeout(r, 20)));
       const store = await open(path.join(t.root, '.index'));
       const order = commitOrder(store);
       const summary = await runIndex({ root: t.root, store, embedder, chunker, parser: slowThread, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 4 });
@@ -173,16 +178,7 @@ describe('indexing pipeline', () => {
     try {
       // Replies come as the thread's do, as events on the loop, one turn after the request.
       const embedder = new SlowEmbedder(1);
-      const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
-      const byThread: string[] = [];
-      const promptThread: FileParser = {
-        parse: async (absPath, relPath, maxBytes): Promise<ParsedFile> => {
-          byThread.push(relPath);
-          await new Promise((r) => setImmediate(r));
-          return inline.parse(absPath, relPath, maxBytes);
-        },
-        dispose: async () => undefined,
-      };
+      const { parser: promptThread, given: byThread } = threadLike(embedder, () => new Promise((r) => setImmediate(r)));
       const store = await open(path.join(t.root, '.index'));
       const summary = await runIndex({ root: t.root, store, embedder, chunker, parser: promptThread, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 4 });
       assert.equal(summary.filesIndexed, FILES);

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { TokenCounter } from '../types';
+import { splitRows } from '../typedArrays';
 import { ModelError, readModelInfo, weightsFile, type ModelInfo } from './modelInfo';
 import type { ResolvedModel } from './resolveModel';
 import { WordPieceTokenizer } from './wordPiece';
@@ -181,12 +182,8 @@ export class TransformersEmbedder implements Embedder {
 
   /** A model that pools inside its graph (Nearby's own) returns one row per text. */
   private rows(data: Float32Array, batch: number, dim: number): Float32Array[] {
-    const vectors: Float32Array[] = [];
-    for (let b = 0; b < batch; b++) {
-      const v = data.slice(b * dim, (b + 1) * dim);
-      vectors.push(this.info.normalize ? normalizeInPlace(v) : v);
-    }
-    return vectors;
+    const vectors = splitRows(data.subarray(0, batch * dim), dim);
+    return this.info.normalize ? vectors.map(normalizeInPlace) : vectors;
   }
 
   /** Padded model inputs, as the transformers.js tokenizer would produce them. */

@@ -4,6 +4,7 @@ import { readSourceFile } from '../scan/readSourceFile';
 import type { SkipReason } from '../scan/skipReasons';
 import { fileTerms, type FileTerms } from '../search/codeTokens';
 import type { Chunk, TokenCounter } from '../types';
+import { splitRows } from '../typedArrays';
 import type { FileChunker } from './indexer';
 
 /**
@@ -235,12 +236,4 @@ export class ThreadParser implements FileParser {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
   }
-}
-
-/** Rows of a row-major matrix, each a vector of its own. */
-function splitRows(matrix: Float32Array, dimension: number): Float32Array[] {
-  const rows: Float32Array[] = [];
-  if (dimension === 0) return rows;
-  for (let at = 0; at < matrix.length; at += dimension) rows.push(matrix.slice(at, at + dimension));
-  return rows;
 }
