@@ -66,6 +66,15 @@ function largeTree() {
   return sameAge(tempTree(files), files);
 }
 
+const BIG_FILES = 24;
+
+/** Files too large for the indexing thread to steal from the parsing thread. */
+function bigFilesTree() {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < BIG_FILES; i++) files[`src/big_${String(i).padStart(2, '0')}.py`] = Array.from({ length: 700 }, (_, j) => `def step_${i}_${j}(state):\n    return state + ${j}\n`).join('');
+  return sameAge(tempTree(files), files);
+}
+
 /** The paths `store` is given, in the order it gets them. */
 function commitOrder(store: IndexStore): string[] {
   const order: string[] = [];
@@ -107,6 +116,17 @@ describe('indexing pipeline', () => {
       dispose: async () => undefined,
     };
     return { parser, given };
+  };
+  /** Counts the files parsed, by either thread (both parse with `chunker`), until `stop`. */
+  const countParses = () => {
+    const counter = { done: 0, stop: () => void Reflect.deleteProperty(chunker, 'chunkFile') };
+    const chunkFile = chunker.chunkFile.bind(chunker);
+    chunker.chunkFile = async (...args) => {
+      const chunks = await chunkFile(...args);
+      counter.done++;
+      return chunks;
+    };
+    return counter;
   };
   const open = async (dir: string, options: StoreOptions = {}) => (await IndexStore.open(dir, { modelId: 'counting', dimension: 8, chunkerVersion: 1 }, options)).store;
 
@@ -184,6 +204,79 @@ describe('indexing pipeline', () => {
       assert.equal(summary.filesIndexed, FILES);
       assert.equal(byThread.length, FILES, `the thread parsed ${byThread.length} of ${FILES}, this thread the rest`);
     } finally {
+      t.dispose();
+    }
+  });
+
+  test("once every file is parsed, the parser's model takes batches too, even with a fast model; never before", async () => {
+    const t = tree();
+    const parses = countParses();
+    try {
+      // Far too short a run for this thread's model to count as the bottleneck.
+      const embedder = new SlowEmbedder(5);
+      const helperModel = new SlowEmbedder(5);
+      const parsedWhenAsked: number[] = [];
+      const parser = embeddingParser(embedder, (texts) => {
+        parsedWhenAsked.push(parses.done);
+        return helperModel.embedDocuments(texts);
+      });
+      const store = await open(path.join(t.root, '.index'));
+      const order = commitOrder(store);
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 16 });
+      assert.equal(summary.filesIndexed, FILES);
+      assert.ok(helperModel.calls > 0 && embedder.calls > 0, `batches: ${embedder.calls} here, ${helperModel.calls} with the parser`);
+      assert.ok(parsedWhenAsked.every((n) => n === FILES), `files parsed when the parser's model was asked: ${parsedWhenAsked.join(',')}`);
+      assert.equal(parser.releases, 1);
+      assert.deepEqual(order, [...order].sort(), 'files land in the order they were planned');
+      const embedded = [...embedder.embedded, ...helperModel.embedded];
+      assert.equal(new Set(embedded).size, embedded.length, 'no text embedded twice');
+    } finally {
+      parses.stop();
+      t.dispose();
+    }
+  });
+
+  test('the parsing thread is never handed a long queue of large files', async () => {
+    const t = bigFilesTree();
+    try {
+      const embedder = new SlowEmbedder(1);
+      let replied = 0;
+      let maxQueued = 0;
+      const { parser: slowThread, given } = threadLike(embedder, async () => {
+        maxQueued = Math.max(maxQueued, given.length - replied);
+        await new Promise((r) => setTimeout(r, 15));
+        replied++;
+      });
+      const store = await open(path.join(t.root, '.index'));
+      const order = commitOrder(store);
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser: slowThread, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 3 });
+      assert.equal(summary.filesIndexed, BIG_FILES);
+      assert.ok(maxQueued <= 6, `at most twice its window with the thread at once: ${maxQueued}`);
+      assert.ok(given.length < BIG_FILES, `this thread parsed some of the rest itself: the thread parsed ${given.length}`);
+      assert.deepEqual(order, [...order].sort(), 'files land in the order they were planned');
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('no commit starts once every file is parsed: the final write is close', async () => {
+    const t = bigFilesTree();
+    const parses = countParses();
+    try {
+      const embedder = new SlowEmbedder(20);
+      const { parser } = threadLike(embedder, () => new Promise((r) => setImmediate(r)));
+      const store = await open(path.join(t.root, '.index'));
+      const flush = store.flush.bind(store);
+      const parsedAtCommits: number[] = [];
+      store.flush = () => {
+        parsedAtCommits.push(parses.done);
+        return flush();
+      };
+      await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 3, commitEveryMs: 0 });
+      const background = parsedAtCommits.slice(0, -1);
+      assert.ok(background.length > 0 && background.every((n) => n < BIG_FILES), `files parsed at each commit: ${parsedAtCommits.join(',')}`);
+    } finally {
+      parses.stop();
       t.dispose();
     }
   });

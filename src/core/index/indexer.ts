@@ -126,7 +126,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   let committing: Promise<void> | undefined;
   let commitFailure: unknown;
   const commitInBackground = () => {
-    if (committing || Date.now() - lastCommit < commitInterval) return;
+    // Once every file is parsed the final write is close: a commit now would encode the same shards again.
+    if (committing || parsingDone() || Date.now() - lastCommit < commitInterval) return;
     const t0 = Date.now();
     committing = store
       .flush()
@@ -175,13 +176,13 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     return elapsed >= MODEL_SHARE_AFTER_MS && localModelMs >= MODEL_BOUND_SHARE * elapsed;
   };
   /**
-   * The parser's model takes a batch when it is free, this thread's model is the bottleneck, and
-   * parsing is far ahead (half its window, or all that is left of it, waits parsed): its thread
-   * would otherwise sit idle.
+   * The parser's model takes a batch when it is free and its thread would otherwise sit idle:
+   * every file is parsed (what is left is embedding and storing), or this thread's model is the
+   * bottleneck and parsing is far ahead (half its window, or all that is left of it, waits parsed).
    */
   const helperWanted = () =>
-    helper !== undefined && !busy.helper && !helperFailed && modelBound() &&
-    settledAhead >= Math.max(1, Math.min(lookahead / 2, ahead.length));
+    helper !== undefined && !busy.helper && !helperFailed &&
+    (parsingDone() || (modelBound() && settledAhead >= Math.max(1, Math.min(lookahead / 2, ahead.length))));
 
   /** Hands the current batch to a free model, to land after the batches before it. */
   const dispatch = async () => {
@@ -258,6 +259,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   let nextToParse = 0;
   let withParser = 0; // files in `ahead` that `parser` has (stolen ones do not count against its window)
   let finished = false; // no more files handed out once the run has ended, however it ended
+  /** Every file has been handed out and parsed; some may still wait to be taken. */
+  const parsingDone = () => nextToParse >= plan.read.length && settledAhead === ahead.length;
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
     const slot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false };
@@ -272,15 +275,23 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     ahead.push(slot);
     return slot;
   };
+  /**
+   * Whether the parsing thread may take another file: fewer than `window` are with it, and fewer
+   * than are left to hand out, so that near the end it does not hold a long queue while this
+   * thread, with nothing left to steal, waits for it.
+   */
+  const parserHasRoom = (window: number) => withParser < Math.min(window, plan.read.length - nextToParse);
   function parseAhead(): void {
-    while (!finished && withParser < lookahead && nextToParse < plan.read.length) enqueue(parser);
+    while (!finished && nextToParse < plan.read.length && parserHasRoom(lookahead)) enqueue(parser);
   }
   /**
    * Work stealing: while the next file is still with the parsing thread, this thread (idle, as
    * the model runs synchronously here) parses files from the far end of the window itself. Their
    * results wait in their places, so files still land in order. With a fast model this thread
    * would otherwise wait for parsing a third of the time; with a slow one it never gets here.
-   * Large files stay with the thread: one would hold up the model and the thread's supply.
+   * Large files stay with the thread (one would hold up the model and the thread's supply), up
+   * to twice its window: handed every one, it ended runs on a queue of them while this thread,
+   * with nothing left to steal, waited (a second and more, measured).
    *
    * Before each steal the event loop turns once: a stolen parse resolves in microtasks only, so
    * without it the thread's replies would queue unread while this thread stole file after file,
@@ -291,7 +302,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       for (;;) {
         if (!ahead[0]!.settled) await new Promise<void>((resolve) => setImmediate(resolve));
         if (ahead[0]!.settled || nextToParse >= plan.read.length) break;
-        if (plan.read[nextToParse]!.size > MAX_STOLEN_BYTES) enqueue(parser);
+        if (plan.read[nextToParse]!.size > MAX_STOLEN_BYTES && parserHasRoom(2 * lookahead)) enqueue(parser);
         else await enqueue(inline).parsed.catch(() => undefined);
       }
     }
