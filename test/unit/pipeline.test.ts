@@ -104,13 +104,13 @@ describe('indexing pipeline', () => {
     return parser satisfies FileParser;
   };
   /** Stands in for a parsing thread: parses in place once `reply` settles, and records what it was given. */
-  const threadLike = (tokens: CountingEmbedder, reply: () => Promise<unknown>) => {
+  const threadLike = (tokens: CountingEmbedder, reply: (relPath: string) => Promise<unknown>) => {
     const inline = new InlineParser(chunker, tokens, { maxTokens: tokens.info.maxTokens });
     const given: string[] = [];
     const parser: FileParser = {
       parse: async (absPath, relPath, maxBytes): Promise<ParsedFile> => {
         given.push(relPath);
-        await reply();
+        await reply(relPath);
         return inline.parse(absPath, relPath, maxBytes);
       },
       dispose: async () => undefined,
@@ -232,6 +232,33 @@ describe('indexing pipeline', () => {
       assert.equal(new Set(embedded).size, embedded.length, 'no text embedded twice');
     } finally {
       parses.stop();
+      t.dispose();
+    }
+  });
+
+  test('while the next file is still being parsed, this thread embeds the parsed files after it; each lands in its turn and is counted once', async () => {
+    const t = tree();
+    try {
+      const embedder = new SlowEmbedder(1);
+      let slowParsed = false;
+      const { parser } = threadLike(embedder, async (relPath) => {
+        await new Promise((r) => (relPath === 'src/mod_02.py' ? setTimeout(r, 300) : setImmediate(r)));
+        if (relPath === 'src/mod_02.py') slowParsed = true;
+      });
+      const callsWhileWaiting: number[] = [];
+      embedder.onCall = (n) => !slowParsed && callsWhileWaiting.push(n);
+      const store = await open(path.join(t.root, '.index'));
+      const order = commitOrder(store);
+      const summary = await runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } }, { batchSize: 4, parseAhead: 16 });
+      assert.ok(callsWhileWaiting.length >= 2, `batches embedded while src/mod_02.py was parsed: ${callsWhileWaiting.length}`);
+      assert.deepEqual(order, [...order].sort(), 'files land in the order they were planned');
+      assert.equal(new Set(embedder.embedded).size, embedder.embedded.length, 'no text embedded twice');
+
+      const plain = await open(path.join(t.root, '.plain'));
+      const plainSummary = await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
+      assert.deepEqual([summary.filesIndexed, summary.chunksNew, summary.chunksReused], [plainSummary.filesIndexed, plainSummary.chunksNew, plainSummary.chunksReused]);
+      for (const p of plain.paths()) assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
+    } finally {
       t.dispose();
     }
   });

@@ -254,7 +254,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   // one shard of a commit, a stolen file: about 300 files a second parse there), short enough
   // that little is left to it alone at the end.
   const lookahead = parts.parser ? (options.parseAhead ?? 256) : 1;
-  const ahead: { parsed: Promise<ParsedFile>; settled: boolean; stolen: boolean; taken: boolean }[] = [];
+  // `result` once parsed; `queuedAhead` once its texts were queued before its turn (see `embedAhead`).
+  const ahead: { parsed: Promise<ParsedFile>; result?: ParsedFile; settled: boolean; stolen: boolean; taken: boolean; queuedAhead: boolean }[] = [];
   let settledAhead = 0; // files in `ahead` parsed already
   let nextToParse = 0;
   let withParser = 0; // files in `ahead` that `parser` has (stolen ones do not count against its window)
@@ -263,7 +264,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const parsingDone = () => nextToParse >= plan.read.length && settledAhead === ahead.length;
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
-    const slot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false };
+    const slot: (typeof ahead)[number] = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false, queuedAhead: false };
     if (!slot.stolen) withParser++;
     const settle = () => {
       slot.settled = true;
@@ -271,7 +272,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       // Topped up as soon as it finishes a file, not only when this thread takes the next one.
       if (!slot.stolen) parseAhead();
     };
-    slot.parsed.then(settle, settle); // a failure surfaces when its turn comes
+    slot.parsed.then((result) => {
+      slot.result = result;
+      settle();
+    }, settle); // a failure surfaces when its turn comes
     ahead.push(slot);
     return slot;
   };
@@ -284,11 +288,33 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   function parseAhead(): void {
     while (!finished && nextToParse < plan.read.length && parserHasRoom(lookahead)) enqueue(parser);
   }
+  // Texts queued by `embedAhead` that no file taken since holds: the first file that does counts them.
+  const queuedAhead = new Set<string>();
   /**
-   * Work stealing: while the next file is still with the parsing thread, this thread (idle, as
-   * the model runs synchronously here) parses files from the far end of the window itself. Their
-   * results wait in their places, so files still land in order. With a fast model this thread
-   * would otherwise wait for parsing a third of the time; with a slow one it never gets here.
+   * While the next file is still being parsed, queues the new texts of the first parsed file
+   * after it, so that this thread's model works on them now instead of after parsing has ended
+   * (a profile showed the last quarter of a run's texts embedded alone, the parsing thread idle).
+   * Its file still lands in its turn. False when no such file waits.
+   */
+  const embedAhead = async (): Promise<boolean> => {
+    const slot = ahead.find((s, i) => i > 0 && s.settled && !s.queuedAhead && s.result?.ok);
+    if (!slot?.result?.ok) return false;
+    slot.queuedAhead = true;
+    for (const c of slot.result.chunks) {
+      if (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash)) continue;
+      if (queued.size >= batchSize) await dispatch();
+      queued.set(c.hash, c);
+      queuedAhead.add(c.hash);
+    }
+    if (queued.size >= batchSize) await dispatch();
+    return true;
+  };
+  /**
+   * Work stealing: while the next file is still with the parsing thread and no parsed file after
+   * it has texts to embed, this thread (idle, as the model runs synchronously here) parses files
+   * from the far end of the window itself. Their results wait in their places, so files still
+   * land in order. With a fast model this thread would otherwise wait for parsing a third of the
+   * time; with a slow one it never gets here.
    * Large files stay with the thread (one would hold up the model and the thread's supply), up
    * to twice its window: handed every one, it ended runs on a queue of them while this thread,
    * with nothing left to steal, waited (a second and more, measured).
@@ -301,7 +327,9 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     if (parts.parser) {
       for (;;) {
         if (!ahead[0]!.settled) await new Promise<void>((resolve) => setImmediate(resolve));
-        if (ahead[0]!.settled || nextToParse >= plan.read.length) break;
+        if (ahead[0]!.settled) break;
+        if (await embedAhead()) continue;
+        if (nextToParse >= plan.read.length) break;
         if (plan.read[nextToParse]!.size > MAX_STOLEN_BYTES && parserHasRoom(2 * lookahead)) enqueue(parser);
         else await enqueue(inline).parsed.catch(() => undefined);
       }
@@ -341,11 +369,12 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       const existed = store.fileState(file.path) !== undefined;
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {
-        if (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash)) summary.chunksReused++;
+        const early = queuedAhead.delete(c.hash);
+        if (!early && (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash))) summary.chunksReused++;
         else {
           // A file with many chunks is spread over batches (for both models to share) and lands with its last.
-          if (queued.size >= batchSize) await dispatch();
-          queued.set(c.hash, c);
+          if (!early && queued.size >= batchSize) await dispatch();
+          if (!early) queued.set(c.hash, c);
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
         }
