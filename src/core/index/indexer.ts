@@ -46,12 +46,25 @@ export interface IndexRunOptions {
   commitEveryMs?: number;
 }
 
+/** A file handed out to be parsed, in its place in the plan. */
+interface ParseSlot {
+  parsed: Promise<ParsedFile>;
+  /** Set once parsed. */
+  result?: ParsedFile;
+  settled: boolean;
+  /** Parsed on the indexing thread, not by the parser. */
+  stolen: boolean;
+  /** The indexing thread has taken it in its turn. */
+  taken: boolean;
+  /** Its texts were queued before its turn (see `embedAhead`). */
+  queuedAhead: boolean;
+}
+
 interface PendingFile {
   file: ScannedFile;
   chunks: Chunk[];
   terms: FileTerms;
 }
-
 
 const MAX_WARNINGS = 200;
 /** One with each model, and one more formed while they work. */
@@ -254,8 +267,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   // one shard of a commit, a stolen file: about 300 files a second parse there), short enough
   // that little is left to it alone at the end.
   const lookahead = parts.parser ? (options.parseAhead ?? 256) : 1;
-  // `result` once parsed; `queuedAhead` once its texts were queued before its turn (see `embedAhead`).
-  const ahead: { parsed: Promise<ParsedFile>; result?: ParsedFile; settled: boolean; stolen: boolean; taken: boolean; queuedAhead: boolean }[] = [];
+  const ahead: ParseSlot[] = [];
   let settledAhead = 0; // files in `ahead` parsed already
   let nextToParse = 0;
   let withParser = 0; // files in `ahead` that `parser` has (stolen ones do not count against its window)
@@ -264,7 +276,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const parsingDone = () => nextToParse >= plan.read.length && settledAhead === ahead.length;
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
-    const slot: (typeof ahead)[number] = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false, queuedAhead: false };
+    const slot: ParseSlot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false, queuedAhead: false };
     if (!slot.stolen) withParser++;
     const settle = () => {
       slot.settled = true;
@@ -314,10 +326,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
    * it has texts to embed, this thread (idle, as the model runs synchronously here) parses files
    * from the far end of the window itself. Their results wait in their places, so files still
    * land in order. With a fast model this thread would otherwise wait for parsing a third of the
-   * time; with a slow one it never gets here.
-   * Large files stay with the thread (one would hold up the model and the thread's supply), up
-   * to twice its window: handed every one, it ended runs on a queue of them while this thread,
-   * with nothing left to steal, waited (a second and more, measured).
+   * time; with a slow one it never gets here. Large files stay with the thread (one would hold up
+   * the model and the thread's supply), up to twice its window: handed every one, it ended runs
+   * on a queue of them while this thread, with nothing left to steal, waited (a second and more,
+   * measured).
    *
    * Before each steal the event loop turns once: a stolen parse resolves in microtasks only, so
    * without it the thread's replies would queue unread while this thread stole file after file,
@@ -372,9 +384,11 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         const early = queuedAhead.delete(c.hash);
         if (!early && (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash))) summary.chunksReused++;
         else {
-          // A file with many chunks is spread over batches (for both models to share) and lands with its last.
-          if (!early && queued.size >= batchSize) await dispatch();
-          if (!early) queued.set(c.hash, c);
+          if (!early) {
+            // A file with many chunks is spread over batches (for both models to share) and lands with its last.
+            if (queued.size >= batchSize) await dispatch();
+            queued.set(c.hash, c);
+          }
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
         }
