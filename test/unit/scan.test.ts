@@ -90,6 +90,31 @@ describe('scanFiles', () => {
 });
 
 describe('scanPaths', () => {
+  test('a long scan lets the event loop turn, and files come in the order of the walk', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) files[`d${String(i % 60).padStart(2, '0')}/e${String(i).padStart(4, '0')}/f.ts`] = 'x';
+    const t = tempTree(files);
+    try {
+      let turns = 0;
+      let turning = true;
+      const turn = () => {
+        turns++;
+        if (turning) setImmediate(turn);
+      };
+      setImmediate(turn);
+      const started = performance.now();
+      const r = await scanFiles(t.root);
+      const took = performance.now() - started;
+      turning = false;
+      assert.equal(r.files.length, 3000);
+      assert.deepEqual(r.files.map((f) => f.path), Object.keys(files).sort(), 'depth first, names in order');
+      // It asks the file system synchronously (see scanFiles): turns come from its pauses alone.
+      assert.ok(took < 40 || turns >= 2, `the event loop turned ${turns} times in a ${took.toFixed(0)} ms scan`);
+    } finally {
+      t.dispose();
+    }
+  });
+
   test('applies the same rules as a full scan to a few paths', async () => {
     const t = tempTree({
       '.gitignore': '*.log\nsecret/\n',
