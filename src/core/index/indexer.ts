@@ -300,6 +300,16 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   function parseAhead(): void {
     while (!finished && nextToParse < plan.read.length && parserHasRoom(lookahead)) enqueue(parser);
   }
+  /** A text that has its vector, or is on its way to one. */
+  const known = (hash: string) => store.vectorFor(hash) !== undefined || queued.has(hash) || dispatched.has(hash);
+  /**
+   * Queues a new text, handing the batch to a model first if it is full: a file with many chunks
+   * is spread over batches (for both models to share) and lands with its last.
+   */
+  const queueText = async (c: Chunk) => {
+    if (queued.size >= batchSize) await dispatch();
+    queued.set(c.hash, c);
+  };
   // Texts queued by `embedAhead` that no file taken since holds: the first file that does counts them.
   const queuedAhead = new Set<string>();
   /**
@@ -313,9 +323,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     if (!slot?.result?.ok) return false;
     slot.queuedAhead = true;
     for (const c of slot.result.chunks) {
-      if (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash)) continue;
-      if (queued.size >= batchSize) await dispatch();
-      queued.set(c.hash, c);
+      if (known(c.hash)) continue;
+      await queueText(c);
       queuedAhead.add(c.hash);
     }
     if (queued.size >= batchSize) await dispatch();
@@ -382,13 +391,9 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       const seenBefore = new Set(store.chunksOf(file.path).map((c) => c.hash));
       for (const c of chunks) {
         const early = queuedAhead.delete(c.hash);
-        if (!early && (store.vectorFor(c.hash) || queued.has(c.hash) || dispatched.has(c.hash))) summary.chunksReused++;
+        if (!early && known(c.hash)) summary.chunksReused++;
         else {
-          if (!early) {
-            // A file with many chunks is spread over batches (for both models to share) and lands with its last.
-            if (queued.size >= batchSize) await dispatch();
-            queued.set(c.hash, c);
-          }
+          if (!early) await queueText(c);
           if (existed && !seenBefore.has(c.hash)) summary.chunksChanged++;
           else summary.chunksNew++;
         }
