@@ -9,8 +9,8 @@ import { loadSuite } from '../src/eval/suites';
 async function main(): Promise<void> {
   const project = path.join(__dirname, '..');
   const engine = await Engine.open({ bundledModelsDir: path.join(project, 'models'), modelCacheDir: path.join(project, '.nearby-cache'), threads: 1, roots: [] });
-  const pairs = loadSuite('heldout', 'dev', project, '').filter((p) => !looksLikeIdentifier(p.query));
-  const corpus = await buildCorpus(pairs, engine.embedder);
+  const suite = loadSuite('heldout', 'dev', project, '');
+  const corpus = await buildCorpus({ ...suite, queries: suite.queries.filter((q) => !looksLikeIdentifier(q.query)) }, engine.embedder);
   const rows: [number, number, number][] = [];
   for (const lexical of [0.4, 0.7, 1, 1.5, 2, 3, 4]) {
     const r = scoreCorpus(corpus, 'heldout-dev', engine.embedder.info.id, 'hybrid', { vector: 1, lexical });

@@ -15,7 +15,7 @@ import { DEFAULT_MODEL, resolveModel } from './core/embed/resolveModel';
 import { SEARCH_MODES, type SearchMode } from './core/search/hybrid';
 import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
 import { printEvalTable } from './eval/report';
-import { loadSuite, SuiteUnavailable, SUITES } from './eval/suites';
+import { loadSuite, publicEvalDir, RETRIEVAL_SUITES, SuiteUnavailable } from './eval/suites';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
@@ -239,11 +239,11 @@ async function benchIndex(): Promise<number> {
 /** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/ (another
  * model's in a folder of its own, so they never overwrite the default model's). */
 async function evaluate(which: string | undefined): Promise<number> {
-  if (!which) throw new UsageError(`eval needs a suite: ${SUITES.join(', ')} or all`);
+  if (!which) throw new UsageError(`eval needs a suite: ${RETRIEVAL_SUITES.join(', ')} or all`);
   const split = opts.split ?? 'test';
   if (split !== 'dev' && split !== 'test') throw new UsageError(`--split must be dev or test, got "${split}"`);
   const modes = opts.mode ? [searchMode(opts.mode)] : SEARCH_MODES;
-  const evalDir = process.env['NEARBY_EVAL_DIR'] ?? path.join(PROJECT_DIR, '..', 'shared', 'eval');
+  const evalDir = publicEvalDir(PROJECT_DIR);
   const engine = await Engine.open({
     ...(opts.model ? { model: opts.model } : {}),
     bundledModelsDir: BUNDLED_MODELS,
@@ -254,10 +254,10 @@ async function evaluate(which: string | undefined): Promise<number> {
   const reports: EvalReport[] = [];
   let failed = false;
   try {
-    for (const suite of which === 'all' ? SUITES : [which]) {
-      let pairs;
+    for (const suite of which === 'all' ? RETRIEVAL_SUITES : [which]) {
+      let loaded;
       try {
-        pairs = loadSuite(suite, split, PROJECT_DIR, evalDir);
+        loaded = loadSuite(suite, split, PROJECT_DIR, evalDir);
       } catch (err) {
         if (!(err instanceof SuiteUnavailable)) throw err;
         process.stderr.write(`nearby eval: skipped ${err.message}\n`);
@@ -266,7 +266,7 @@ async function evaluate(which: string | undefined): Promise<number> {
       }
       const label = split === 'test' ? suite : `${suite}-${split}`;
       const progress = new ProgressLine(process.stderr);
-      const results = await evaluateRetrieval(label, pairs, engine.embedder, modes, (done, total) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done }));
+      const results = await evaluateRetrieval(label, loaded, engine.embedder, modes, (done, total) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done }));
       progress.done();
       const reportDir = engine.embedder.info.id === DEFAULT_MODEL ? 'reports/eval' : path.join('reports', 'eval', engine.embedder.info.id.replace(/[^\w.-]+/g, '_'));
       for (const r of results) await writeJson(path.join(reportDir, `${label}-${r.mode}.json`), r);

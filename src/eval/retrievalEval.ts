@@ -8,11 +8,22 @@ import { rankChunks } from '../core/search/rank';
 import { IndexStore } from '../core/store/indexStore';
 import type { StoredChunk } from '../core/store/records';
 
-/** One retrieval case: a natural-language query whose answer is exactly one corpus entry. */
-export interface RetrievalPair {
-  query: string;
+/** One entry of the pool every query ranks. */
+export interface CorpusEntry {
   code: string;
   language: string;
+}
+
+/** A natural-language query whose answer is exactly one corpus entry (by its place in the pool). */
+export interface RetrievalQuery {
+  query: string;
+  answer: number;
+  language: string;
+}
+
+export interface RetrievalSuite {
+  corpus: readonly CorpusEntry[];
+  queries: readonly RetrievalQuery[];
 }
 
 export interface RetrievalMetrics {
@@ -30,15 +41,17 @@ export interface EvalReport {
   n: number;
   seconds: number;
   metrics: RetrievalMetrics;
+  /** Entries every query ranks. */
+  pool: number;
   /** The same metrics per language of the answers. */
   by_language: Record<string, RetrievalMetrics>;
 }
 
 const EXTENSIONS: Record<string, string> = { python: 'py', javascript: 'js', typescript: 'ts', go: 'go', ruby: 'rb', java: 'java', markdown: 'md' };
 
-/** The pairs' code indexed through the product's own embedder, store and keyword index. */
+/** A suite's pool indexed through the product's own embedder, store and keyword index. */
 export interface EvalCorpus {
-  pairs: readonly RetrievalPair[];
+  suite: RetrievalSuite;
   store: IndexStore;
   lexical: LexicalIndex;
   queryVectors: Float32Array[];
@@ -46,45 +59,48 @@ export interface EvalCorpus {
   dispose(): Promise<void>;
 }
 
-/** Indexes every pair's code as one chunk and embeds every query. */
-export async function buildCorpus(pairs: readonly RetrievalPair[], embedder: Embedder, onProgress?: (done: number, total: number) => void): Promise<EvalCorpus> {
+/** Indexes every pool entry as one chunk and embeds every query. */
+export async function buildCorpus(suite: RetrievalSuite, embedder: Embedder, onProgress?: (done: number, total: number) => void): Promise<EvalCorpus> {
+  const pool = suite.corpus;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nearby-eval-'));
   const started = Date.now();
   const { store } = await IndexStore.open(dir, { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion: 0 });
   const lexical = new LexicalIndex();
   const batch = 64;
-  for (let i = 0; i < pairs.length; i += batch) {
-    const slice = pairs.slice(i, i + batch);
+  for (let i = 0; i < pool.length; i += batch) {
+    const slice = pool.slice(i, i + batch);
     const vectors = await embedder.embedDocuments(slice.map((p) => p.code));
     slice.forEach((p, j) => {
       const chunk = corpusChunk(i + j, p);
       store.putFile(chunk.path, { mtimeMs: 0, size: p.code.length }, [chunk], [vectors[j]!]);
       lexical.putFile(chunk.path, [chunk], [p.code]);
     });
-    onProgress?.(Math.min(i + batch, pairs.length), pairs.length);
+    onProgress?.(Math.min(i + batch, pool.length), pool.length);
   }
   const queryVectors: Float32Array[] = [];
-  for (const p of pairs) queryVectors.push(await embedder.embedQuery(p.query));
-  return { pairs, store, lexical, queryVectors, indexSeconds: (Date.now() - started) / 1000, dispose: () => rm(dir, { recursive: true, force: true }) };
+  for (const q of suite.queries) queryVectors.push(await embedder.embedQuery(q.query));
+  return { suite, store, lexical, queryVectors, indexSeconds: (Date.now() - started) / 1000, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Asks every query in `mode` and scores the rank of its answer. */
 export function scoreCorpus(corpus: EvalCorpus, suite: string, model: string, mode: SearchMode, weights?: FusionWeights): EvalReport {
   const t0 = Date.now();
-  const { pairs } = corpus;
-  const ranks = pairs.map((p, i) => {
+  const { queries, corpus: pool } = corpus.suite;
+  const ranks = queries.map((q, i) => {
     const options = { k: 10, mode, ...(weights ? { weights } : {}) };
-    const hits = rankChunks(corpus.store, corpus.lexical, p.query, mode === 'lexical' ? undefined : corpus.queryVectors[i], options);
-    const at = hits.findIndex((h) => h.path === corpusChunk(i, p).path);
+    const hits = rankChunks(corpus.store, corpus.lexical, q.query, mode === 'lexical' ? undefined : corpus.queryVectors[i], options);
+    const answer = corpusChunk(q.answer, pool[q.answer]!).path;
+    const at = hits.findIndex((h) => h.path === answer);
     return at < 0 ? undefined : at + 1;
   });
   const byLanguage: Record<string, (number | undefined)[]> = {};
-  pairs.forEach((p, i) => (byLanguage[p.language] ??= []).push(ranks[i]));
+  queries.forEach((q, i) => (byLanguage[q.language] ??= []).push(ranks[i]));
   return {
     suite,
     model,
     mode,
-    n: pairs.length,
+    n: queries.length,
+    pool: pool.length,
     seconds: round(corpus.indexSeconds + (Date.now() - t0) / 1000),
     metrics: metricsOf(ranks),
     by_language: Object.fromEntries(Object.entries(byLanguage).sort().map(([l, r]) => [l, metricsOf(r)])),
@@ -92,16 +108,16 @@ export function scoreCorpus(corpus: EvalCorpus, suite: string, model: string, mo
 }
 
 /** A suite's reports, one per mode. */
-export async function evaluateRetrieval(suite: string, pairs: readonly RetrievalPair[], embedder: Embedder, modes: readonly SearchMode[], onProgress?: (done: number, total: number) => void): Promise<EvalReport[]> {
-  const corpus = await buildCorpus(pairs, embedder, onProgress);
+export async function evaluateRetrieval(name: string, suite: RetrievalSuite, embedder: Embedder, modes: readonly SearchMode[], onProgress?: (done: number, total: number) => void): Promise<EvalReport[]> {
+  const corpus = await buildCorpus(suite, embedder, onProgress);
   try {
-    return modes.map((mode) => scoreCorpus(corpus, suite, embedder.info.id, mode));
+    return modes.map((mode) => scoreCorpus(corpus, name, embedder.info.id, mode));
   } finally {
     await corpus.dispose();
   }
 }
 
-function corpusChunk(i: number, p: RetrievalPair): StoredChunk {
+function corpusChunk(i: number, p: CorpusEntry): StoredChunk {
   const endLine = p.code.split('\n').length;
   return { path: `corpus/${i}.${EXTENSIONS[p.language] ?? 'txt'}`, startLine: 1, endLine, language: p.language, kind: p.language === 'markdown' ? 'doc' : 'code', hash: `entry-${i}` };
 }
