@@ -8,6 +8,7 @@
   const kind = $('kind');
   const glob = $('glob');
   const list = $('results');
+  const notice = $('notice');
   const heading = $('heading');
   const empty = $('empty');
   const status = $('status');
@@ -127,6 +128,8 @@
     const queryWords = message.mode === 'search' ? terms(message.query) : [];
     const multiRoot = new Set(message.hits.map((h) => h.root)).size > 1;
     heading.textContent = message.mode === 'similar' ? message.title : message.hits.length ? `${message.hits.length} results` : '';
+    notice.textContent = message.notice || '';
+    notice.hidden = !message.notice;
     empty.textContent = message.hits.length ? '' : message.mode === 'similar' ? 'Nothing similar found.' : 'No results. The index may still be building.';
     message.hits.forEach((hit, i) => {
       const item = document.createElement('li');

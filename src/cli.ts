@@ -20,7 +20,7 @@ import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
-import type { RootHit } from './worker/protocol';
+import type { RootHit, SearchReply } from './worker/protocol';
 
 const USAGE = `Usage:
   nearby index <root>                               index (or update the index of) a folder
@@ -181,11 +181,13 @@ async function main(): Promise<number> {
       const root = path.resolve(opts.root);
       const client = openClient(root);
       try {
-        const hits = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : (await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })).hits;
+        const reply: SearchReply = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : { ...(await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })), mode: 'vector' };
+        const { hits } = reply;
         // An index of another model is not searched: say so rather than look empty.
         const stale = hits.length === 0 && !opts.json ? (await client.request('status', {})).roots.filter((r) => r.pendingRebuild) : [];
         for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} was built for another setup (${r.pendingRebuild}); search with the --model it was built with, or run: nearby index ${r.root}\n`);
-        if (stale.length === 0) printHits(hits, command === 'similar');
+        if (reply.degraded && !opts.json) process.stderr.write(`nearby: ${reply.degraded}\n`);
+        if (stale.length === 0) printHits(command === 'search' ? { query: arg, ...reply } : undefined, hits, command === 'similar');
         return 0;
       } finally {
         await client.dispose();
@@ -310,8 +312,12 @@ function parseRange(spec: string, root: string): { path: string; start: number; 
   return { path: rel, start, end };
 }
 
-/** `similar` rows also say whether the hit is a near-duplicate of the selection (`duplicate`, or null). */
-function printHits(hits: RootHit[], similar: boolean): void {
+/**
+ * `search --json` prints the query, the ranking used (`mode`, and `degraded` when a side was
+ * missing) and the hits; `similar --json` the hits alone, each also saying whether it is a
+ * near-duplicate of the selection (`duplicate`, or null).
+ */
+function printHits(search: (SearchReply & { query: string }) | undefined, hits: RootHit[], similar: boolean): void {
   if (opts.json) {
     const rows = hits.map((h) => ({
       path: h.path,
@@ -323,7 +329,8 @@ function printHits(hits: RootHit[], similar: boolean): void {
       symbol: h.symbol ?? null,
       ...(similar ? { duplicate: h.likeness ? { kind: h.likeness.kind, similarity: round(h.likeness.similarity), lines: h.likeness.lines } : null } : {}),
     }));
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    const out = search ? { query: search.query, mode: search.mode, ...(search.degraded ? { degraded: search.degraded } : {}), hits: rows } : rows;
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
   if (hits.length === 0) process.stdout.write('no results (is the folder indexed? run: nearby index <root>)\n');

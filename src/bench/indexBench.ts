@@ -9,7 +9,6 @@ import { TransformersEmbedder } from '../core/embed/embedder';
 import type { ResolvedModel } from '../core/embed/resolveModel';
 import { readSourceFile } from '../core/scan/readSourceFile';
 import { scanFiles } from '../core/scan/scanner';
-import { LexicalIndex } from '../core/search/lexicalIndex';
 import { IndexStore } from '../core/store/indexStore';
 import { WorkerClient } from '../worker/client';
 import { median } from './report';
@@ -108,7 +107,6 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     // k-th file, so that it has the corpus's mix of languages and sizes.
     const naiveDir = await mkdtemp(path.join(os.tmpdir(), 'nearby-bench-naive-'));
     const naiveStore = (await IndexStore.open(naiveDir, { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion: CHUNKER_VERSION })).store;
-    const naiveKeywords = new LexicalIndex();
     // Files per sampled file: the corpus's chunks over the sample's, about `naiveChunks` chunks in all.
     const every = Math.max(1, Math.floor(texts.length / o.naiveChunks));
     let done = 0;
@@ -124,8 +122,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       for (const c of chunks) vectors.push((await embedder.embedDocuments([c.text]))[0]!);
       modelMs += performance.now() - m;
       const stored = chunks.map(({ text: _, ...chunk }) => chunk);
-      naiveStore.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, stored, vectors);
-      naiveKeywords.putFile(f.path, stored, chunks.map((c) => c.text));
+      naiveStore.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, stored, vectors, chunks.map((c) => c.text));
       done += chunks.length;
     }
     await naiveStore.flush();
@@ -233,7 +230,7 @@ async function measurePipeline(o: IndexBenchOptions) {
     const probe = (async () => {
       // Polls as a user typing in the panel would, until the first hit comes back.
       while (!finished && Number.isNaN(firstResultS)) {
-        const hits = await client.request('search', { query: 'parse the configuration file', k: 1 });
+        const { hits } = await client.request('search', { query: 'parse the configuration file', k: 1 });
         if (hits.length > 0) firstResultS = (performance.now() - started) / 1000;
         else await new Promise((r) => setTimeout(r, 100));
       }

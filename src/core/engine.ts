@@ -5,6 +5,7 @@ import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
 import { ThreadParser, type FileParser } from './index/fileParser';
+import type { SearchMode } from './search/hybrid';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
 import type { ScanOptions } from './scan/scanner';
 
@@ -31,6 +32,13 @@ export interface EngineOptions {
 
 export interface RootSearchHit extends SearchHit {
   root: string;
+}
+
+/** Every root's hits merged, and how they were ranked (see `SearchAnswer`). */
+export interface EngineSearchAnswer {
+  hits: RootSearchHit[];
+  mode: SearchMode;
+  degraded?: string;
 }
 
 export interface SimilarResult {
@@ -89,12 +97,14 @@ export class Engine {
   }
 
   /** Searches every root and merges the hits by score. */
-  async search(query: string, options: SearchOptions = {}): Promise<RootSearchHit[]> {
+  async search(query: string, options: SearchOptions = {}): Promise<EngineSearchAnswer> {
     const vector = options.mode === 'lexical' ? undefined : await this.embedder.embedQuery(query);
-    const perRoot = await Promise.all(
-      [...this.roots.values()].map(async (r) => (await r.searchQuery(query, vector, options)).map((h) => ({ ...h, root: r.root }))),
-    );
-    return mergeByScore(perRoot, options.k ?? 10);
+    const answers = await Promise.all([...this.roots.values()].map(async (r) => ({ root: r.root, answer: await r.searchQuery(query, vector, options) })));
+    const hits = mergeByScore(answers.map(({ root, answer }) => answer.hits.map((h) => ({ ...h, root }))), options.k ?? 10);
+    const asked = options.mode ?? 'hybrid';
+    const mode = answers.find((a) => a.answer.mode !== asked)?.answer.mode ?? asked;
+    const degraded = answers.flatMap((a) => (a.answer.degraded ? [a.answer.degraded] : [])).join('; ');
+    return { hits, mode, ...(degraded ? { degraded } : {}) };
   }
 
   /**

@@ -5,7 +5,6 @@ import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexe
 import type { IndexSummary } from './index/progress';
 import type { ScanOptions } from './scan/scanner';
 import type { RankedChunk, SearchMode } from './search/hybrid';
-import { LexicalIndex } from './search/lexicalIndex';
 import { rankChunks } from './search/rank';
 import type { Likeness } from './dupes';
 import { chunkTexts, readLines } from './search/readLines';
@@ -26,6 +25,15 @@ export interface SearchOptions {
   previewLines?: number;
   /** Default `hybrid`: keyword and vector rankings fused. */
   mode?: SearchMode;
+}
+
+/** A search's hits and how they were ranked: never another mode, nor half an index, without saying so. */
+export interface SearchAnswer {
+  hits: SearchHit[];
+  /** The ranking used: the one asked for, unless a side was missing. */
+  mode: SearchMode;
+  /** What was missing from this answer, in words for the user (absent when nothing was). */
+  degraded?: string;
 }
 
 
@@ -54,37 +62,32 @@ export class RootIndex {
     private pendingRebuild: string | undefined,
     /** Set when opening discarded some unreadable shards. */
     private readonly openNotes: string[],
-    /** Files another process re-indexed, whose keyword entries are still to be brought in step. */
-    private readonly reloaded: Set<string>,
     private readonly parser?: FileParser,
   ) {
-    this.lexicalReady = this.fillLexical([...store.paths()]).then(() => {
-      this.lexicalFilled = true;
-    });
+    this.keywordsFilled = this.fillKeywordGaps();
   }
 
-  /** Keyword index over the same chunks, rebuilt from the files at open and kept in step by the indexer. */
-  private readonly lexical = new LexicalIndex();
-  private readonly lexicalReady: Promise<void>;
-  private lexicalFilled = false;
   private lastRefresh = Date.now();
+  /** Reading again the files whose keyword entries the index lacks (an index from before they were stored). */
+  private keywordsFilled: Promise<void>;
+  private filling = false;
 
   static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}, parser?: FileParser): Promise<RootIndex> {
     const identity = { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion };
-    const reloaded = new Set<string>();
-    const opened = await IndexStore.open(indexDir, identity, { onReloaded: (paths) => paths.forEach((p) => reloaded.add(p)) });
+    const opened = await IndexStore.open(indexDir, identity);
     const notes = opened.droppedShards.map((s) => `discarded unreadable shard ${s}; its files will be indexed again`);
-    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, opened.rebuiltBecause, notes, reloaded, parser);
+    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, opened.rebuiltBecause, notes, parser);
   }
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
-    await this.lexicalReady;
     // One writer per index directory: fails fast (IndexLockedError) before anything is embedded.
     await this.store.acquireWriter();
     let summary: IndexSummary;
     try {
-      await this.syncLexical();
-      summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, lexical: this.lexical, ...(this.parser ? { parser: this.parser } : {}) }, options);
+      // Keyword entries read again from the files are written with this run.
+      await this.keywordsFilled;
+      await this.fillKeywordGaps();
+      summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, ...(this.parser ? { parser: this.parser } : {}) }, options);
     } finally {
       await this.store.releaseWriter();
     }
@@ -99,23 +102,27 @@ export class RootIndex {
     return summary;
   }
 
-  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+  async search(query: string, options: SearchOptions = {}): Promise<SearchAnswer> {
     const vector = options.mode === 'lexical' ? undefined : await this.embedder.embedQuery(query);
     return this.searchQuery(query, vector, options);
   }
 
   /** `vector` is the query's embedding (shared by every root), absent in keyword-only mode. */
-  async searchQuery(query: string, vector: Float32Array | undefined, options: SearchOptions = {}): Promise<SearchHit[]> {
+  async searchQuery(query: string, vector: Float32Array | undefined, options: SearchOptions = {}): Promise<SearchAnswer> {
     await this.catchUp();
     let mode = options.mode ?? 'hybrid';
-    // Reopening a large index fills the keyword side from the files (seconds on 10k files):
-    // meanwhile searches rank by meaning alone rather than wait; keyword-only ones wait.
-    if (!this.lexicalFilled) {
-      if (vector && mode === 'hybrid') mode = 'vector';
-      else if (mode === 'lexical') await this.lexicalReady;
+    let degraded: string | undefined;
+    const missing = this.store.keywordGaps.size;
+    // Nothing waits for the files to be read again: the answer says what it lacks.
+    if (missing > 0 && mode !== 'vector') {
+      const files = this.store.fileCount;
+      if (missing === files && mode === 'hybrid' && vector) {
+        mode = 'vector';
+        degraded = `ranked by meaning only: the keyword index of ${this.root} is being rebuilt from the files (it was written by an older Nearby)`;
+      } else degraded = `keyword side incomplete: ${missing} of ${files} files in ${this.root} are still being read`;
     }
-    const ranked = rankChunks(this.store, this.lexical, query, vector, { k: options.k ?? 10, mode, ...(options.filter ? { filter: options.filter } : {}) });
-    return this.withPreviews(ranked, options.previewLines);
+    const ranked = rankChunks(this.store, query, vector, { k: options.k ?? 10, mode, ...(options.filter ? { filter: options.filter } : {}) });
+    return { hits: await this.withPreviews(ranked, options.previewLines), mode, ...(degraded ? { degraded } : {}) };
   }
 
   async searchVector(vector: Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {
@@ -173,33 +180,32 @@ export class RootIndex {
     if (!this.store.isWriter && Date.now() - this.lastRefresh >= 1000) {
       this.lastRefresh = Date.now();
       await this.store.refresh();
+      if (this.store.keywordGaps.size > 0 && !this.filling) this.keywordsFilled = this.fillKeywordGaps();
     }
-    await this.syncLexical();
   }
 
-  /** Keyword entries of files another process re-indexed, read again from the files. */
-  private async syncLexical(): Promise<void> {
-    if (this.reloaded.size === 0) return;
-    const paths = [...this.reloaded];
-    this.reloaded.clear();
-    await this.fillLexical(paths);
-  }
-
-  /** Reads the given indexed files once each and cuts them at their stored chunk ranges. */
-  private async fillLexical(pending: string[]): Promise<void> {
-    const worker = async () => {
-      for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
-        const chunks = this.store.chunksOf(p);
-        const lines = chunks.length > 0 ? await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER) : undefined;
-        // Unreadable or gone since it was indexed: the next index run drops it.
-        if (lines) {
-          const texts = chunkTexts(lines, chunks);
-          this.lexical.putFile(p, chunks, texts);
+  /**
+   * Keyword entries the index lacks, read again from the files and cut at the stored chunk ranges
+   * (in the background: searches meanwhile say the keyword side is incomplete). A file that cannot
+   * be read stays without them until the next index run, which drops or re-indexes it.
+   */
+  private async fillKeywordGaps(): Promise<void> {
+    if (this.filling) return this.keywordsFilled;
+    this.filling = true;
+    try {
+      const pending = [...this.store.keywordGaps];
+      const worker = async () => {
+        for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
+          const chunks = this.store.chunksOf(p);
+          const lines = chunks.length > 0 ? await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER) : undefined;
+          // Still the same chunks after the read: an index run may have replaced them meanwhile.
+          if (lines && this.store.keywordGaps.has(p) && this.store.chunksOf(p) === chunks) this.store.putKeywords(p, chunkTexts(lines, chunks));
         }
-        else this.lexical.removeFile(p);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+    } finally {
+      this.filling = false;
+    }
   }
 
   private async withPreviews(hits: RankedChunk[], previewLines = 0): Promise<SearchHit[]> {

@@ -3,7 +3,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Embedder } from '../core/embed/embedder';
 import type { FusionWeights, SearchMode } from '../core/search/hybrid';
-import { LexicalIndex } from '../core/search/lexicalIndex';
 import { rankChunks } from '../core/search/rank';
 import { IndexStore } from '../core/store/indexStore';
 import type { StoredChunk } from '../core/store/records';
@@ -53,7 +52,6 @@ const EXTENSIONS: Record<string, string> = { python: 'py', javascript: 'js', typ
 export interface EvalCorpus {
   suite: RetrievalSuite;
   store: IndexStore;
-  lexical: LexicalIndex;
   queryVectors: Float32Array[];
   indexSeconds: number;
   dispose(): Promise<void>;
@@ -65,21 +63,19 @@ export async function buildCorpus(suite: RetrievalSuite, embedder: Embedder, onP
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nearby-eval-'));
   const started = Date.now();
   const { store } = await IndexStore.open(dir, { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion: 0 });
-  const lexical = new LexicalIndex();
   const batch = 64;
   for (let i = 0; i < pool.length; i += batch) {
     const slice = pool.slice(i, i + batch);
     const vectors = await embedder.embedDocuments(slice.map((p) => p.code));
     slice.forEach((p, j) => {
       const chunk = corpusChunk(i + j, p);
-      store.putFile(chunk.path, { mtimeMs: 0, size: p.code.length }, [chunk], [vectors[j]!]);
-      lexical.putFile(chunk.path, [chunk], [p.code]);
+      store.putFile(chunk.path, { mtimeMs: 0, size: p.code.length }, [chunk], [vectors[j]!], [p.code]);
     });
     onProgress?.(Math.min(i + batch, pool.length), pool.length);
   }
   const queryVectors: Float32Array[] = [];
   for (const q of suite.queries) queryVectors.push(await embedder.embedQuery(q.query));
-  return { suite, store, lexical, queryVectors, indexSeconds: (Date.now() - started) / 1000, dispose: () => rm(dir, { recursive: true, force: true }) };
+  return { suite, store, queryVectors, indexSeconds: (Date.now() - started) / 1000, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Asks every query in `mode` and scores the rank of its answer. */
@@ -88,7 +84,7 @@ export function scoreCorpus(corpus: EvalCorpus, suite: string, model: string, mo
   const { queries, corpus: pool } = corpus.suite;
   const ranks = queries.map((q, i) => {
     const options = { k: 10, mode, ...(weights ? { weights } : {}) };
-    const hits = rankChunks(corpus.store, corpus.lexical, q.query, mode === 'lexical' ? undefined : corpus.queryVectors[i], options);
+    const hits = rankChunks(corpus.store, q.query, mode === 'lexical' ? undefined : corpus.queryVectors[i], options);
     const answer = corpusChunk(q.answer, pool[q.answer]!).path;
     const at = hits.findIndex((h) => h.path === answer);
     return at < 0 ? undefined : at + 1;

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { DupeReport } from '../core/dupes/types';
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../worker/client';
-import type { ModelSummary, RootHit, RootConfig, SimilarReply, WorkerConfig } from '../worker/protocol';
+import type { ModelSummary, RootConfig, SearchReply, SimilarReply, WorkerConfig } from '../worker/protocol';
 import type { SearchFilter } from '../core/store/records';
 import { editorExcludes, type NearbyConfig } from './config';
 import { Disposable } from './dispose';
@@ -68,7 +68,7 @@ export class IndexService extends Disposable {
     await this.run({ onlyPaths: Object.fromEntries(byRoot) });
   }
 
-  async search(query: string, filter: SearchFilter | undefined, k: number): Promise<RootHit[]> {
+  async search(query: string, filter: SearchFilter | undefined, k: number): Promise<SearchReply> {
     const client = await this.ensureClient();
     return client.request('search', { query, k, previewLines: 12, ...(filter ? { filter } : {}) });
   }

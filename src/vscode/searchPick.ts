@@ -35,8 +35,9 @@ export async function showSearchPick(service: IndexService, config: () => Nearby
     }
     pick.busy = true;
     try {
-      const hits = await service.search(query, undefined, config().resultCount);
+      const { hits, degraded } = await service.search(query, undefined, config().resultCount);
       if (mine !== seq) return;
+      pick.title = degraded ? `Nearby: Search by Meaning (${degraded})` : 'Nearby: Search by Meaning';
       // The workbench would filter our ranked items by its own fuzzy match; keep them all.
       pick.items = hits.map((hit) => ({
         label: hit.symbol ? `$(symbol-${hit.kind === 'doc' ? 'string' : 'function'}) ${hit.symbol}` : firstLine(hit.preview) || hit.path,

@@ -38,6 +38,13 @@ export interface RootHit extends SearchHit {
   root: string;
 }
 
+/** A search's merged hits and how they were ranked: `degraded` says what the answer lacks, if anything. */
+export interface SearchReply {
+  hits: RootHit[];
+  mode: SearchMode;
+  degraded?: string;
+}
+
 export interface SimilarReply {
   /** What was compared: the selection, or the chunk around the cursor. */
   range: { path: string; startLine: number; endLine: number };
@@ -61,7 +68,7 @@ export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
   /** `onlyPaths` and `priority` are by root, then relative to it; `priority` paths are read first (open editors). */
   index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: Record<string, string[]> }; result: Record<string, IndexSummary> };
-  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: RootHit[] };
+  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: SearchReply };
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: SimilarReply };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
   dupes: { params: DupesParams; result: DupeReport[] };

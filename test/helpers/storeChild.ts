@@ -15,12 +15,13 @@ import { randomUnitVectors } from './vectors';
 export const CHILD_IDENTITY = { modelId: 'child-model', dimension: 32, chunkerVersion: 1 };
 export const CHILD_SHARDS = 8;
 
-/** The chunks and vectors of generation `gen` of `path`: the crash test recomputes them to check the disk. */
-export function fileAt(path: string, gen: number): { chunks: StoredChunk[]; vectors: Float32Array[] } {
+/** The chunks, vectors and texts of generation `gen` of `path`: the crash test recomputes them to check the disk. */
+export function fileAt(path: string, gen: number): { chunks: StoredChunk[]; vectors: Float32Array[]; texts: string[] } {
   const count = 1 + (hashOf(`${path}@${gen}`) % 12);
   const vectors = randomUnitVectors(count, CHILD_IDENTITY.dimension, hashOf(`${path}#${gen}`));
   const chunks = vectors.map((_, i): StoredChunk => ({ path, startLine: i * 10 + 1, endLine: i * 10 + 9, language: 'typescript', kind: 'code', symbol: `g${gen}`, hash: `${path}:${gen}:${i}` }));
-  return { chunks, vectors };
+  const texts = chunks.map((_, i) => `function render_${gen}_${i}(pages) { return pages.map(paginate) } // generation ${gen} part ${i}`);
+  return { chunks, vectors, texts };
 }
 
 function hashOf(s: string): number {
@@ -37,8 +38,8 @@ async function main(): Promise<void> {
   if (mode === 'hold') {
     const { store } = await IndexStore.open(dir, CHILD_IDENTITY, { shardCount: CHILD_SHARDS, lock: { heartbeatMs: 100 } });
     await store.acquireWriter();
-    const { chunks, vectors } = fileAt('held.ts', 1);
-    store.putFile('held.ts', { mtimeMs: 1, size: 1 }, chunks, vectors);
+    const { chunks, vectors, texts } = fileAt('held.ts', 1);
+    store.putFile('held.ts', { mtimeMs: 1, size: 1 }, chunks, vectors, texts);
     await store.flush();
     say('ready');
     const ms = Number(arg ?? 0);
@@ -89,8 +90,8 @@ async function crashWorkload(dir: string, seed: number): Promise<void> {
         continue;
       }
       const gen = (gens.get(p) ?? 0) + 1;
-      const { chunks, vectors } = fileAt(p, gen);
-      store.putFile(p, { mtimeMs: gen, size: chunks.length }, chunks, vectors);
+      const { chunks, vectors, texts } = fileAt(p, gen);
+      store.putFile(p, { mtimeMs: gen, size: chunks.length }, chunks, vectors, texts);
       gens.set(p, gen);
       say(`put ${p} ${gen}`);
     }

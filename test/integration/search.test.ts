@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../src/core/engine';
@@ -44,7 +44,7 @@ describe('search with the bundled model', () => {
   ];
   for (const [query, file, symbol] of cases) {
     test(`"${query}" → ${file} ${symbol}`, async () => {
-      const hits = await engine.search(query, { k: 3 });
+      const { hits } = await engine.search(query, { k: 3 });
       const top = hits[0]!;
       assert.equal(top.path, file, `got ${hits.map((h) => `${h.path}:${h.symbol}@${h.score.toFixed(3)}`).join(', ')}`);
       assert.ok(top.symbol?.includes(symbol), `symbol ${top.symbol} should name ${symbol}`);
@@ -53,9 +53,9 @@ describe('search with the bundled model', () => {
   }
 
   test('filters narrow results by language and kind', async () => {
-    const docs = await engine.search('install dependencies', { k: 5, filter: { kind: 'doc' } });
+    const { hits: docs } = await engine.search('install dependencies', { k: 5, filter: { kind: 'doc' } });
     assert.ok(docs.length > 0 && docs.every((h) => h.kind === 'doc'));
-    const go = await engine.search('checksum', { k: 5, filter: { languages: ['go'] } });
+    const { hits: go } = await engine.search('checksum', { k: 5, filter: { languages: ['go'] } });
     assert.ok(go.length > 0 && go.every((h) => h.language === 'go'));
   });
 
@@ -78,9 +78,9 @@ describe('a second process on the same folder', () => {
       writeFileSync(path.join(root, 'src', 'invoices.py'), 'def render_invoice_pdf(invoice):\n    """Render an invoice as a PDF document with line items and totals."""\n    pages = layout(invoice.lines)\n    return pdf_bytes(pages)\n');
       await writer.roots.get(root)!.index();
       await new Promise((r) => setTimeout(r, 1100));
-      const hits = await reader.search('render invoice pdf document', { k: 3 });
+      const { hits } = await reader.search('render invoice pdf document', { k: 3 });
       assert.equal(hits[0]?.path, 'src/invoices.py', JSON.stringify(hits.map((h) => h.path)));
-      const keywords = await reader.search('render_invoice_pdf', { k: 1, mode: 'lexical' });
+      const { hits: keywords } = await reader.search('render_invoice_pdf', { k: 1, mode: 'lexical' });
       assert.equal(keywords[0]?.path, 'src/invoices.py', 'the keyword side knows the new file too');
     } finally {
       await reader.dispose();
@@ -110,14 +110,76 @@ describe('an index built with another model', () => {
       const index = base.roots.get(root)!;
       assert.equal(index.status().pendingRebuild, 'model nearby-code-small → nearby-code-base');
       assert.equal(index.status().chunks, 0);
-      assert.deepEqual(await base.search('retry failed uploads', { k: 3 }), []);
+      assert.deepEqual((await base.search('retry failed uploads', { k: 3 })).hits, []);
       const summary = await index.index();
       assert.equal(summary.rebuiltBecause, 'model nearby-code-small → nearby-code-base');
       assert.equal(index.status().pendingRebuild, undefined);
       assert.equal(index.status().modelId, 'nearby-code-base');
-      assert.equal((await base.search('retry failed uploads with exponential backoff', { k: 1 }))[0]?.path, 'src/uploads.py');
+      assert.equal((await base.search('retry failed uploads with exponential backoff', { k: 1 })).hits[0]?.path, 'src/uploads.py');
     } finally {
       await base.dispose();
+    }
+  });
+});
+
+// A process that opens an index (the CLI, a new window) searches both sides at once: the keyword
+// index is read from disk with the vectors. An index from before keyword files existed says so.
+describe('the keyword side after reopening', () => {
+  let dir: string;
+  let root: string;
+  const query = 'retry failed uploads with exponential backoff';
+
+  before(async () => {
+    ({ dir, root } = fixtureCopy('nearby-it-reopen-'));
+    const first = await openEngine(dir, root);
+    await first.roots.get(root)!.index();
+    await first.dispose();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a new process ranks hybrid at once, as the process that indexed did', async () => {
+    const engine = await openEngine(dir, root);
+    try {
+      const answer = await engine.search(query, { k: 5 });
+      assert.equal(answer.mode, 'hybrid');
+      assert.equal(answer.degraded, undefined);
+      assert.ok(answer.hits.some((h) => h.matched?.includes('backoff')), 'keyword matches are there');
+      const lexical = await engine.search('exponential backoff', { k: 3, mode: 'lexical' });
+      assert.equal(lexical.hits[0]?.path, 'src/uploads.py');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test('an index without keyword files ranks by meaning, says so, and recovers', async () => {
+    for (const shard of readdirSync(path.join(dir, 'index', 'shards'))) {
+      const file = path.join(dir, 'index', 'shards', shard, 'index.json');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/,"keywords":"keywords-[0-9a-f]+\.bin"/, ''));
+    }
+    const engine = await openEngine(dir, root);
+    try {
+      const answer = await engine.search(query, { k: 5 });
+      if (answer.mode === 'vector') assert.match(answer.degraded ?? '', /ranked by meaning only: the keyword index .* is being rebuilt/);
+      else assert.match(answer.degraded ?? '', /keyword side incomplete/, 'reading the files again may already have begun');
+      // Reading the files again takes a moment, not an index run.
+      let later = answer;
+      for (let i = 0; i < 50 && later.degraded; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        later = await engine.search(query, { k: 5 });
+      }
+      assert.equal(later.mode, 'hybrid');
+      assert.equal(later.degraded, undefined);
+      // The next index run writes the keyword files: a new process has them.
+      await engine.roots.get(root)!.index();
+    } finally {
+      await engine.dispose();
+    }
+    const again = await openEngine(dir, root);
+    try {
+      const answer = await again.search(query, { k: 5 });
+      assert.deepEqual([answer.mode, answer.degraded], ['hybrid', undefined]);
+    } finally {
+      await again.dispose();
     }
   });
 });

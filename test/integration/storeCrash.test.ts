@@ -1,12 +1,14 @@
 /**
  * Crash test: a writer process is killed with SIGKILL at random moments while it indexes and
- * updates; after every kill the index must load whole and hold every change it had committed.
+ * updates; after every kill the index must load whole and hold every change it had committed,
+ * vectors and keyword entries alike.
  * No model is involved, so it is cheap: about a second per run.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { LexicalIndex } from '../../src/core/search/lexicalIndex';
 import { IndexStore } from '../../src/core/store/indexStore';
 import { CHILD_IDENTITY, CHILD_SHARDS, fileAt } from '../helpers/storeChild';
 import { tempTree } from '../helpers/tempTree';
@@ -51,6 +53,19 @@ function runAndKill(dir: string, seed: number, delayMs: number): Promise<string[
   });
 }
 
+/** Each chunk's keyword entries as sorted "term×count" strings. */
+function keywordEntries(lexical: LexicalIndex, p: string): string[][] {
+  const out: string[][] = [];
+  lexical.entriesOf(p, (ids, counts) => out.push([...ids].map((id, i) => `${lexical.term(id)}×${counts[i]}`).sort()));
+  return out;
+}
+
+function freshKeywords(p: string, want: ReturnType<typeof fileAt>): LexicalIndex {
+  const lexical = new LexicalIndex();
+  lexical.putFile(p, want.chunks, want.texts);
+  return lexical;
+}
+
 test(`${RUNS} writers killed at random moments lose nothing they committed`, { timeout: 20 * 60_000 }, async (ctx) => {
   const t = tempTree();
   let state = 12345;
@@ -76,6 +91,7 @@ test(`${RUNS} writers killed at random moments lose nothing they committed`, { t
       const opened = await IndexStore.open(t.root, CHILD_IDENTITY, CHILD_SHARDS);
       assert.deepEqual(opened.droppedShards, [], `run ${run}: every shard reads whole`);
       const store = opened.store;
+      assert.equal(store.keywordGaps.size, 0, `run ${run}: every file's keyword entries read back`);
       const seen = new Set(store.paths());
       for (const p of new Set([...onDisk.keys(), ...inFlight.keys()])) {
         const chunks = store.chunksOf(p);
@@ -97,6 +113,7 @@ test(`${RUNS} writers killed at random moments lose nothing they committed`, { t
           for (let i = 0; i < v.length; i++) cos += v[i]! * want.vectors[j]![i]!;
           assert.ok(cos > 0.999, `run ${run}: ${c.hash} has its own vector (cos ${cos})`);
         });
+        assert.deepEqual(keywordEntries(store.lexical, p), keywordEntries(freshKeywords(p, want), p), `run ${run}: ${p} has its own keyword entries`);
         checkedFiles++;
       }
       assert.deepEqual([...seen], [], `run ${run}: no file the writer never committed`);

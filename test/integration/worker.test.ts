@@ -77,7 +77,7 @@ describe('worker process', () => {
       assert.ok(summary.filesUnchanged > 0, `unchanged after restart: ${summary.filesUnchanged}`);
       const status = await c.request('status', {});
       assert.equal(status.roots[0]!.files, FILES + 9);
-      const hits = await c.request('search', { query: 'retry failed uploads', k: 1 });
+      const { hits } = await c.request('search', { query: 'retry failed uploads', k: 1 });
       assert.equal(hits[0]!.path, 'src/uploads.py');
     } finally {
       await c.dispose();

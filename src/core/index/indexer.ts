@@ -1,7 +1,6 @@
 import type { Embedder } from '../embed/embedder';
 import { DEFAULT_MAX_FILE_BYTES, scanFiles, scanPaths, type ScanOptions, type ScannedFile } from '../scan/scanner';
 import { SKIP_REASON_TEXT } from '../scan/skipReasons';
-import type { LexicalIndex } from '../search/lexicalIndex';
 import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
 import type { Chunk, TokenCounter } from '../types';
@@ -21,8 +20,6 @@ export interface IndexerParts {
   embedder: Embedder;
   chunker: FileChunker;
   scan?: ScanOptions;
-  /** Kept in step with the store, file by file, while the texts are at hand. */
-  lexical?: LexicalIndex;
   /** Reads and chunks files, e.g. on a thread of its own; default: inline with `chunker`. */
   parser?: FileParser;
 }
@@ -110,7 +107,6 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   for (const p of plan.remove) {
     summary.chunksRemoved += store.chunksOf(p).length;
     store.removeFile(p);
-    parts.lexical?.removeFile(p);
     summary.filesRemoved++;
   }
 
@@ -253,9 +249,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       }
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
       const stored = chunks.map(toStored);
-      store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors);
+      store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors, terms);
       for (const c of chunks) dispatched.delete(c.hash);
-      parts.lexical?.putFile(file.path, stored, terms);
       summary.filesIndexed++;
     }
   };
@@ -382,7 +377,6 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         if (store.fileState(file.path)) {
           summary.chunksRemoved += store.chunksOf(file.path).length;
           store.removeFile(file.path);
-          parts.lexical?.removeFile(file.path);
         }
         continue;
       }

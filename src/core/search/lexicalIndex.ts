@@ -57,21 +57,70 @@ export class LexicalIndex {
 
   /**
    * Replaces everything known about `path` with `chunks`, given the texts they were cut from or
-   * those texts' terms already worked out (`fileTerms`, on the parsing thread).
+   * those texts' terms already worked out (`fileTerms`, on the parsing thread). Symbol and path
+   * terms are weighted up here.
    */
   putFile(path: string, chunks: readonly StoredChunk[], content: readonly string[] | FileTerms): void {
     const terms = isFileTerms(content) ? content : fileTerms(content);
     if (terms.offsets.length !== chunks.length + 1) throw new Error(`putFile(${path}): ${chunks.length} chunks but terms for ${terms.offsets.length - 1}`);
-    this.removeFile(path);
     const global = this.vocabularyIds(terms);
     const pathTerms = codeTerms(path).map((t) => this.termId(t));
+    this.replaceFile(path, chunks, (c) => {
+      let length = 0;
+      for (let i = terms.offsets[c]!, end = terms.offsets[c + 1]!; i < end; i++) length += this.addTerm(global[terms.ids[i]!]!, terms.counts[i]!);
+      const symbol = chunks[c]!.symbol;
+      if (symbol) for (const t of codeTerms(symbol)) length += this.addTerm(this.termId(t), SYMBOL_WEIGHT);
+      for (const id of pathTerms) length += this.addTerm(id, PATH_WEIGHT);
+      return length;
+    });
+  }
+
+  /**
+   * Puts back a file's entries as `entriesOf` gave them (weights included): `ids` are places in a
+   * vocabulary whose ids `termIdsOf` returned, chunk `c`'s entries `offsets[c]` .. `offsets[c + 1] - 1`.
+   */
+  putEntries(path: string, chunks: readonly StoredChunk[], offsets: ArrayLike<number>, ids: ArrayLike<number>, counts: ArrayLike<number>, vocabularyIds: Int32Array): void {
+    if (offsets.length !== chunks.length + 1) throw new Error(`putEntries(${path}): ${chunks.length} chunks but entries for ${offsets.length - 1}`);
+    this.replaceFile(path, chunks, (c) => {
+      let length = 0;
+      for (let i = offsets[c]!, end = offsets[c + 1]!; i < end; i++) length += this.addTerm(vocabularyIds[ids[i]!]!, counts[i]!);
+      return length;
+    });
+  }
+
+  /** This index's id of each term (added when new): for `putEntries`. */
+  termIdsOf(vocabulary: readonly string[]): Int32Array {
+    return Int32Array.from(vocabulary, (t) => this.termId(t));
+  }
+
+  /** True when `path` has entries (possibly none per chunk) in this index. */
+  hasFile(path: string): boolean {
+    return this.byPath.has(path);
+  }
+
+  /**
+   * Calls `each` with every chunk's entries of `path`, in chunk order: term ids (see `term`) and
+   * their weighted counts, views valid only during the call.
+   */
+  entriesOf(path: string, each: (ids: Int32Array, counts: Uint16Array) => void): void {
+    for (const doc of this.byPath.get(path) ?? []) {
+      const from = this.docTermStart[doc]!;
+      const to = from + this.docTermCount[doc]!;
+      each(this.flatTerms.subarray(from, to), this.flatFreqs.subarray(from, to));
+    }
+  }
+
+  term(id: number): string {
+    return this.terms[id]!;
+  }
+
+  /** Adds one doc per chunk, each counted by `count(c)` into the scratch arrays (which returns its length). */
+  private replaceFile(path: string, chunks: readonly StoredChunk[], count: (c: number) => number): void {
+    this.removeFile(path);
     const ids: number[] = [];
     chunks.forEach((chunk, c) => {
       this.chunkTerms = 0;
-      let length = 0;
-      for (let i = terms.offsets[c]!, end = terms.offsets[c + 1]!; i < end; i++) length += this.addTerm(global[terms.ids[i]!]!, terms.counts[i]!);
-      if (chunk.symbol) for (const t of codeTerms(chunk.symbol)) length += this.addTerm(this.termId(t), SYMBOL_WEIGHT);
-      for (const id of pathTerms) length += this.addTerm(id, PATH_WEIGHT);
+      const length = count(c);
       const n = this.chunkTerms;
       const termIds = this.scratchTerms.subarray(0, n);
       const freqs = this.scratchFreqs.subarray(0, n);
@@ -124,7 +173,8 @@ export class LexicalIndex {
         matched.set(doc, (matched.get(doc) ?? 0) | (1 << bit));
       });
     });
-    const ranked = [...scores].sort((a, b) => b[1] - a[1]);
+    // Ties go by place, not by when a chunk was added: a rebuilt index ranks as the one it replaced.
+    const ranked = [...scores].sort((a, b) => b[1] - a[1] || byPlace(this.docs[a[0]]!, this.docs[b[0]]!));
     const out: LexicalHit[] = [];
     for (const [doc, score] of ranked) {
       const chunk = this.docs[doc]!;
@@ -226,6 +276,10 @@ export class LexicalIndex {
     for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));
   }
 
+}
+
+function byPlace(a: StoredChunk, b: StoredChunk): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine;
 }
 
 function isFileTerms(content: readonly string[] | FileTerms): content is FileTerms {

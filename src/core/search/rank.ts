@@ -2,7 +2,6 @@ import type { IndexStore } from '../store/indexStore';
 import type { SearchFilter, StoredChunk } from '../store/records';
 import { compileFilter } from '../store/vectorTable';
 import { fuseRankings, weightsFor, type FusionWeights, type RankedChunk, type SearchMode } from './hybrid';
-import type { LexicalIndex } from './lexicalIndex';
 
 export interface RankOptions {
   k: number;
@@ -19,12 +18,12 @@ const FUSION_CANDIDATES = 50;
  * Ranks the chunks of one index for a query: by meaning (`vector`, the query's embedding), by
  * keywords, or both fused. Keyword-only scores are scaled so the best hit scores 1.
  */
-export function rankChunks(store: IndexStore, lexical: LexicalIndex, query: string, vector: Float32Array | undefined, options: RankOptions): RankedChunk[] {
+export function rankChunks(store: IndexStore, query: string, vector: Float32Array | undefined, options: RankOptions): RankedChunk[] {
   const { k, mode } = options;
   const filter = options.filter ?? {};
   if (mode === 'vector' && vector) return store.search(vector, k, filter).map((h) => ({ ...h, vectorScore: h.score }));
   const candidates = Math.max(FUSION_CANDIDATES, k);
-  const lexicalHits = lexical.search(query, mode === 'lexical' ? k : candidates, compileFilter(filter));
+  const lexicalHits = store.lexical.search(query, mode === 'lexical' ? k : candidates, compileFilter(filter));
   if (mode === 'lexical' || !vector) {
     const best = lexicalHits[0]?.score ?? 1;
     return lexicalHits.map((h) => ({ ...h.chunk, score: h.score / best, matched: h.matched }));

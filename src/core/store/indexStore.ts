@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { hashString } from '../charTable';
+import type { FileTerms } from '../search/codeTokens';
+import { LexicalIndex } from '../search/lexicalIndex';
 import { removeStaleTemporaries, writeFileAtomic } from './atomicWrite';
+import { decodeKeywords, encodeKeywords } from './keywordFile';
 import type { FileState, IndexIdentity, IndexManifest, ScoredChunk, SearchFilter, StoredChunk } from './records';
 import { VectorTable } from './vectorTable';
 import { encodeShard, ShardDecoder, type DecodedShard } from './vectraShard';
@@ -45,8 +49,10 @@ interface FileEntry {
 
 /**
  * The index on disk: a manifest plus N shards, each a Vectra index file holding the chunks of the
- * files whose path hashes to it. A change rewrites only the shards it touches, each atomically, so
- * a killed writer leaves every file either in its old or its new state.
+ * files whose path hashes to it, and beside it a keyword file with their terms (named in the
+ * shard, written first under a new name: the shard's rename commits both). A change rewrites only
+ * the shards it touches, each atomically, so a killed writer leaves every file either in its old
+ * or its new state, vectors and keywords alike.
  *
  * Any number of processes may read; writing takes the directory's writer lock (see WriterLock),
  * either for a whole run (`acquireWriter` … `releaseWriter`) or just around one `flush`. Changes
@@ -68,6 +74,14 @@ export class IndexStore {
   /** Rows no longer searchable whose vectors stay readable (for reuse) until the next full flush. */
   private retired: { row: number; hash: string }[] = [];
   private readonly table: VectorTable;
+  /** The keyword side of the same chunks, kept with them on disk. */
+  readonly lexical = new LexicalIndex();
+  /** Files whose keyword entries could not be read (an index from before they were stored, or a damaged keyword file). */
+  private readonly gaps = new Set<string>();
+  /** Files whose keyword entries were filled in while another process held the lock: written once this one holds it. */
+  private readonly unsavedKeywords = new Set<string>();
+  /** Per shard, the keyword file its `index.json` on disk names. */
+  private readonly keywordFiles: (string | undefined)[];
   private files = 0;
   private lock: WriterLock | undefined;
   private holdLock = false;
@@ -87,6 +101,7 @@ export class IndexStore {
     this.changed = Array.from({ length: current.shardCount }, () => new Set());
     this.versions = new Array<number>(current.shardCount).fill(0);
     this.stamps = new Array<string | undefined>(current.shardCount);
+    this.keywordFiles = new Array<string | undefined>(current.shardCount);
     this.table = new VectorTable(current.dimension);
   }
 
@@ -139,8 +154,11 @@ export class IndexStore {
     return row === undefined ? undefined : this.table.vector(row);
   }
 
-  /** Replaces a file's chunks; searchable as soon as this returns. */
-  putFile(p: string, state: FileState, chunks: StoredChunk[], vectors: Float32Array[]): void {
+  /**
+   * Replaces a file's chunks; searchable as soon as this returns. `terms` are the chunks' texts or
+   * their terms for the keyword side; without them the chunks have no keywords (vector-only uses).
+   */
+  putFile(p: string, state: FileState, chunks: StoredChunk[], vectors: Float32Array[], terms?: readonly string[] | FileTerms): void {
     if (chunks.length !== vectors.length) throw new Error(`putFile(${p}): ${chunks.length} chunks but ${vectors.length} vectors`);
     for (const v of vectors) {
       if (v.length !== this.current.dimension) throw new Error(`putFile(${p}): vector of ${v.length} dimensions, index has ${this.current.dimension}`);
@@ -153,7 +171,28 @@ export class IndexStore {
     else this.files++;
     shard.set(p, { state, chunks, rows });
     if (this.byHash) chunks.forEach((c, i) => this.byHash!.set(c.hash, rows[i]!));
+    this.lexical.putFile(p, chunks, terms ?? chunks.map(() => ''));
+    this.gaps.delete(p);
+    this.unsavedKeywords.delete(p);
     this.touch(p);
+  }
+
+  /** Paths whose keyword entries are missing, until `putKeywords` fills them in. */
+  get keywordGaps(): ReadonlySet<string> {
+    return this.gaps;
+  }
+
+  /**
+   * Fills in the keyword entries of a stored file from its chunks' texts (read again from the file:
+   * `keywordGaps`). A writer also writes them to disk with its next flush.
+   */
+  putKeywords(p: string, texts: readonly string[]): void {
+    const chunks = this.chunksOf(p);
+    if (chunks.length !== texts.length) throw new Error(`putKeywords(${p}): ${chunks.length} chunks but ${texts.length} texts`);
+    this.lexical.putFile(p, chunks, texts);
+    this.gaps.delete(p);
+    if (this.lock?.held) this.touch(p);
+    else this.unsavedKeywords.add(p);
   }
 
   removeFile(p: string): boolean {
@@ -163,6 +202,9 @@ export class IndexStore {
     this.retireRows(old);
     shard.delete(p);
     this.files--;
+    this.lexical.removeFile(p);
+    this.gaps.delete(p);
+    this.unsavedKeywords.delete(p);
     this.touch(p);
     return true;
   }
@@ -261,8 +303,16 @@ export class IndexStore {
         const version = this.versions[i]!;
         const files = [...this.shards[i]!].map(([p, f]): [string, { state: FileState; chunks: StoredChunk[]; ints: (j: number) => Int8Array }] => [p, { state: f.state, chunks: f.chunks, ints: (j) => this.table.ints(f.rows[j]!) }]);
         const file = this.shardPath(i);
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await writeFileAtomic(file, encodeShard(this.current.modelId, this.current.dimension, files));
+        const dir = path.dirname(file);
+        await fs.mkdir(dir, { recursive: true });
+        // The keyword file goes first, under a name of its own: until the shard naming it lands,
+        // readers and a crash see the old shard with the old keyword file, still there.
+        const keywords = `keywords-${randomBytes(6).toString('hex')}.bin`;
+        await writeFileAtomic(path.join(dir, keywords), encodeKeywords(files.filter(([p]) => !this.gaps.has(p)).map(([p]) => p), this.lexical));
+        await writeFileAtomic(file, encodeShard(this.current.modelId, this.current.dimension, files, keywords));
+        const previous = this.keywordFiles[i];
+        this.keywordFiles[i] = keywords;
+        await removeKeywordFiles(dir, [keywords, previous]);
         this.stamps[i] = await stampOf(file);
         // Changes made while this write was on its way stay pending for the next one.
         if (this.versions[i] === version) {
@@ -283,6 +333,9 @@ export class IndexStore {
       await removeStaleTemporaries(this.dir);
       await removeStaleTemporaries(path.join(this.dir, 'shards'));
       await this.reloadChanged();
+      // Keyword entries filled in as a reader reach the disk now (reloading dropped those another writer replaced).
+      for (const p of this.unsavedKeywords) if (this.shardOf(p).has(p)) this.touch(p);
+      this.unsavedKeywords.clear();
     } catch (err) {
       await this.dropLock();
       throw err;
@@ -342,6 +395,7 @@ export class IndexStore {
    * Returns the shards that could not be read.
    */
   private async loadShards(indices: number[], reloaded?: Set<string>): Promise<string[]> {
+    let ids: { vocabulary: string[]; ids: Int32Array } | undefined;
     const dropped: string[] = [];
     // One shard at a time through one decoder, the next one's bytes read while this one's chunks
     // are added: never every shard's bytes and contents in memory at once.
@@ -373,15 +427,21 @@ export class IndexStore {
         if (mine.has(p)) continue;
         this.retireRows(entry);
         shard.delete(p);
+        this.lexical.removeFile(p);
+        this.gaps.delete(p);
+        this.unsavedKeywords.delete(p);
         this.files--;
         reloaded?.add(p);
       }
       this.stamps[i] = typeof read === 'object' && contents ? read.stamp : undefined;
+      this.keywordFiles[i] = contents?.keywords;
       if (!contents) {
         // Rewritten (without the unreadable files) on the next flush; they are indexed again.
         this.dirty.add(i);
         continue;
       }
+      const keywords = contents.keywords ? await this.readKeywords(i, contents.keywords) : undefined;
+      if (keywords && keywords.vocabulary !== ids?.vocabulary) ids = { vocabulary: keywords.vocabulary, ids: this.lexical.termIdsOf(keywords.vocabulary) };
       for (const [p, file] of contents.files) {
         if (mine.has(p)) continue;
         const rows = this.table.addQuantizedRun(file.chunks, contents.vectors, contents.sums, file.first);
@@ -389,9 +449,21 @@ export class IndexStore {
         if (this.byHash) file.chunks.forEach((c, j) => this.byHash!.set(c.hash, rows[j]!));
         this.files++;
         reloaded?.add(p);
+        const entries = keywords?.files.get(p);
+        if (entries && entries.offsets.length === file.chunks.length + 1) this.lexical.putEntries(p, file.chunks, entries.offsets, entries.ids, entries.counts, ids!.ids);
+        else this.gaps.add(p);
       }
     }
     return dropped;
+  }
+
+  /** Shard `i`'s keyword file, or undefined (its files' keywords are then read again from the files) when it is unreadable. */
+  private async readKeywords(i: number, name: string): Promise<ReturnType<typeof decodeKeywords> | undefined> {
+    try {
+      return decodeKeywords(await fs.readFile(path.join(this.dir, 'shards', this.shardName(i), name)));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Reads shard `i`'s file into the decoder's buffer: its stamp, 'missing', or why it could not be read. */
@@ -495,6 +567,12 @@ export class IndexStore {
   private shardPath(i: number): string {
     return path.join(this.dir, 'shards', this.shardName(i), 'index.json');
   }
+}
+
+/** Removes the keyword files in a shard's folder but those named in `keep`. */
+async function removeKeywordFiles(dir: string, keep: (string | undefined)[]): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith('keywords-') && n.endsWith('.bin') && !keep.includes(n)).map((n) => fs.rm(path.join(dir, n), { force: true })));
 }
 
 async function stampOf(file: string): Promise<string | undefined> {

@@ -27,6 +27,8 @@ export interface DecodedFile extends ShardFileEntry {
 export interface DecodedShard {
   modelId: string;
   dimension: number;
+  /** The keyword file beside the shard (see keywordFile.ts); absent in shards written before there was one. */
+  keywords?: string;
   files: Map<string, DecodedFile>;
   /** Every item's int8 vector in -127..127, `dimension` values each, in item order (each file's together). */
   vectors: Int8Array;
@@ -45,10 +47,11 @@ interface NearbySection {
   modelId: string;
   dimension: number;
   files: Record<string, [number, number]>;
+  keywords?: string;
 }
 
 /** Encodes a shard straight into bytes: no string per number, nothing for the GC to chase. */
-export function encodeShard(modelId: string, dimension: number, files: readonly [string, EncodableFile][]): Uint8Array {
+export function encodeShard(modelId: string, dimension: number, files: readonly [string, EncodableFile][], keywords?: string): Uint8Array {
   const states: Record<string, [number, number]> = {};
   // Room for the usual item up front: growing by doubling copied the shard about twice over.
   const out = new ByteWriter(files.reduce((n, [path, f]) => n + f.chunks.length * (dimension * 4 + 2 * path.length + 220), 1024));
@@ -71,7 +74,7 @@ export function encodeShard(modelId: string, dimension: number, files: readonly 
       first = false;
     });
   }
-  out.text(`],"nearby":${JSON.stringify({ modelId, dimension, files: states } satisfies NearbySection)}}`);
+  out.text(`],"nearby":${JSON.stringify({ modelId, dimension, files: states, ...(keywords ? { keywords } : {}) } satisfies NearbySection)}}`);
   return out.bytes();
 }
 
@@ -249,7 +252,7 @@ function decodeOwnFormat(digits: VectorDigits): DecodedShard | undefined {
     if (r.b[r.p] === 0x2c) r.p++;
     else if (r.p !== nearbyAt) return undefined;
   }
-  return { modelId, dimension, files, vectors: digits.vectors().subarray(0, count * dimension), sums: digits.sums().subarray(0, 2 * count) };
+  return { modelId, dimension, ...keywordsOf(nearby), files, vectors: digits.vectors().subarray(0, count * dimension), sums: digits.sums().subarray(0, 2 * count) };
 }
 
 /** The last string read for one field, kept so that the next identical bytes reuse it. */
@@ -387,7 +390,13 @@ function decodeGeneric(json: string): DecodedShard {
       n++;
     }
   }
-  return { modelId, dimension, files, vectors, sums };
+  return { modelId, dimension, ...keywordsOf(data.nearby), files, vectors, sums };
+}
+
+/** The keyword file's name, if it is a plain file name (a shard names nothing outside its folder). */
+function keywordsOf(nearby: NearbySection): { keywords?: string } {
+  const k = nearby.keywords;
+  return typeof k === 'string' && /^keywords-[0-9a-f]+\.bin$/.test(k) ? { keywords: k } : {};
 }
 
 function filesOf(nearby: NearbySection): Map<string, DecodedFile> {

@@ -57,7 +57,7 @@ export interface PanelHit {
 }
 
 export type ToPanel =
-  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[]; source?: PanelLocation }
+  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[]; source?: PanelLocation; notice?: string }
   | { type: 'status'; state: string; text: string; busy: boolean }
   | { type: 'error'; seq?: number; message: string }
   | { type: 'setQuery'; query: string }

@@ -101,8 +101,8 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
             ...(filters.kind ? { kind: filters.kind } : {}),
             ...(filters.glob ? { pathGlob: filters.glob } : {}),
           };
-          const hits = await this.service.search(query, filter, this.config().resultCount);
-          this.post({ type: 'results', seq, mode: 'search', title: '', query, hits: hits.map(toPanelHit) });
+          const { hits, degraded } = await this.service.search(query, filter, this.config().resultCount);
+          this.post({ type: 'results', seq, mode: 'search', title: '', query, hits: hits.map(toPanelHit), ...(degraded ? { notice: degraded } : {}) });
         } catch (err) {
           this.post({ type: 'error', seq, message: (err as Error).message });
         }
@@ -164,6 +164,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
   </div>
 </form>
 <div id="heading" class="heading" aria-live="polite"></div>
+<div id="notice" class="notice" role="note" hidden></div>
 <ul id="results" role="listbox" aria-label="Results"></ul>
 <div id="empty" class="empty"></div>
 <details id="dupes" class="dupes">

@@ -1,0 +1,126 @@
+import type { LexicalIndex } from '../search/lexicalIndex';
+import { grown } from '../typedArrays';
+
+/**
+ * A shard's keyword entries on disk, beside its `index.json`: for each of the shard's files, each
+ * chunk's terms and weighted counts, as the keyword index holds them. Binary, so that opening an
+ * index puts them back in milliseconds instead of reading and tokenizing every file again.
+ *
+ * Layout (little-endian): "NBKW", format, then counts of files, chunks, entries and vocabulary
+ * terms; the vocabulary (terms joined by "\n"; a term is a word of code, never a line break); the
+ * paths (joined by "\0", which no path holds); chunks per file; entries per chunk; per entry its
+ * place in the vocabulary (u32), then per entry its count (u16).
+ */
+const MAGIC = 0x574b424e; // "NBKW"
+const FORMAT = 1;
+const HEADER_BYTES = 24;
+
+export interface ShardKeywords {
+  /** Per path, its chunks' entries: `offsets` (one more than chunks) into `ids` / `counts`. */
+  files: Map<string, { offsets: Uint32Array; ids: Uint32Array; counts: Uint16Array }>;
+  vocabulary: string[];
+}
+
+/** The entries of `paths` as `lexical` holds them; a path it has no entries for is left out. */
+export function encodeKeywords(paths: readonly string[], lexical: LexicalIndex): Uint8Array {
+  const place = new Map<number, number>();
+  const vocabulary: string[] = [];
+  const kept: string[] = [];
+  const chunksPerFile: number[] = [];
+  const entriesPerChunk: number[] = [];
+  let ids = new Uint32Array(1024);
+  let counts = new Uint16Array(1024);
+  let n = 0;
+  for (const p of paths) {
+    if (!lexical.hasFile(p)) continue;
+    kept.push(p);
+    let chunks = 0;
+    lexical.entriesOf(p, (termIds, termCounts) => {
+      chunks++;
+      entriesPerChunk.push(termIds.length);
+      if (n + termIds.length > ids.length) {
+        ids = grown(ids, Math.max(2 * ids.length, n + termIds.length));
+        counts = grown(counts, ids.length);
+      }
+      for (let i = 0; i < termIds.length; i++) {
+        const id = termIds[i]!;
+        let at = place.get(id);
+        if (at === undefined) {
+          at = vocabulary.push(lexical.term(id)) - 1;
+          place.set(id, at);
+        }
+        ids[n] = at;
+        counts[n++] = termCounts[i]!;
+      }
+    });
+    chunksPerFile.push(chunks);
+  }
+  const vocabularyBytes = Buffer.from(vocabulary.join('\n'), 'utf8');
+  const pathBytes = Buffer.from(kept.join('\0'), 'utf8');
+  const size = HEADER_BYTES + 8 + vocabularyBytes.length + pathBytes.length + 4 * (kept.length + entriesPerChunk.length + n) + 2 * n;
+  const out = Buffer.alloc(size);
+  let at = 0;
+  for (const v of [MAGIC, FORMAT, kept.length, entriesPerChunk.length, n, vocabulary.length]) at = out.writeUInt32LE(v, at);
+  at = out.writeUInt32LE(vocabularyBytes.length, at);
+  at += vocabularyBytes.copy(out, at);
+  at = out.writeUInt32LE(pathBytes.length, at);
+  at += pathBytes.copy(out, at);
+  for (const c of chunksPerFile) at = out.writeUInt32LE(c, at);
+  for (const e of entriesPerChunk) at = out.writeUInt32LE(e, at);
+  for (let i = 0; i < n; i++) at = out.writeUInt32LE(ids[i]!, at);
+  for (let i = 0; i < n; i++) at = out.writeUInt16LE(counts[i]!, at);
+  return out;
+}
+
+/** Reads what `encodeKeywords` wrote; throws on anything malformed (the caller reads those files again). */
+export function decodeKeywords(bytes: Buffer): ShardKeywords {
+  const fail = (why: string): never => {
+    throw new Error(`keyword file: ${why}`);
+  };
+  if (bytes.length < HEADER_BYTES + 8) fail('truncated');
+  if (bytes.readUInt32LE(0) !== MAGIC) fail('not a keyword file');
+  if (bytes.readUInt32LE(4) !== FORMAT) fail(`format ${bytes.readUInt32LE(4)}, expected ${FORMAT}`);
+  const [files, chunks, entries, terms] = [8, 12, 16, 20].map((o) => bytes.readUInt32LE(o)) as [number, number, number, number];
+  let at = HEADER_BYTES;
+  const text = (): string => {
+    if (at + 4 > bytes.length) fail('truncated');
+    const length = bytes.readUInt32LE(at);
+    at += 4;
+    if (at + length > bytes.length) fail('truncated');
+    const s = bytes.toString('utf8', at, at + length);
+    at += length;
+    return s;
+  };
+  const vocabulary = terms === 0 ? (text(), []) : text().split('\n');
+  const paths = files === 0 ? (text(), []) : text().split('\0');
+  if (vocabulary.length !== terms || paths.length !== files) fail('counts do not match its contents');
+  if (at + 4 * (files + chunks + entries) + 2 * entries !== bytes.length) fail('truncated or overlong');
+  const u32 = (count: number): Uint32Array => {
+    const out = new Uint32Array(count);
+    for (let i = 0; i < count; i++, at += 4) out[i] = bytes.readUInt32LE(at);
+    return out;
+  };
+  const chunksPerFile = u32(files);
+  const entriesPerChunk = u32(chunks);
+  const ids = u32(entries);
+  const counts = new Uint16Array(entries);
+  for (let i = 0; i < entries; i++, at += 2) counts[i] = bytes.readUInt16LE(at);
+  for (let i = 0; i < entries; i++) if (ids[i]! >= terms) fail('a term outside the vocabulary');
+  const out = new Map<string, { offsets: Uint32Array; ids: Uint32Array; counts: Uint16Array }>();
+  let chunk = 0;
+  let entry = 0;
+  paths.forEach((p, f) => {
+    const n = chunksPerFile[f]!;
+    if (chunk + n > chunks) fail('more chunks than it holds');
+    const offsets = new Uint32Array(n + 1);
+    const first = entry;
+    for (let c = 0; c < n; c++) {
+      entry += entriesPerChunk[chunk++]!;
+      offsets[c + 1] = entry - first;
+    }
+    if (entry > entries) fail('more entries than it holds');
+    out.set(p, { offsets, ids: ids.subarray(first, entry), counts: counts.subarray(first, entry) });
+  });
+  if (chunk !== chunks || entry !== entries) fail('counts do not match its contents');
+  return { files: out, vocabulary };
+}
