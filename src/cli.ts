@@ -14,17 +14,21 @@ import { Engine } from './core/engine';
 import { DEFAULT_MODEL, resolveModel } from './core/embed/resolveModel';
 import { SEARCH_MODES, type SearchMode } from './core/search/hybrid';
 import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
-import { printEvalTable } from './eval/report';
+import { runRealRepo, type RealRepoReport } from './eval/realRepo';
+import { printEvalTable, printRealRepoTable } from './eval/report';
 import { loadSuite, publicEvalDir, RETRIEVAL_SUITES, SuiteUnavailable } from './eval/suites';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
 import type { RootHit, SearchReply } from './worker/protocol';
+import { FILE_ROLES, roleOfPath, type FileRole } from './core/scan/fileRole';
 
 const USAGE = `Usage:
   nearby index <root>                               index (or update the index of) a folder
-  nearby search <query> --root <root> [-k N]        find code and docs by meaning
+  nearby search <query> --root <root> [-k N] [--include tests,examples,generated,vendored|all]
+                                                    find code and docs by meaning (tests and examples held back
+                                                    unless included or asked about)
   nearby similar <path>:<start>-<end> --root <root> [-k N]
                                                     find chunks like lines start..end of a file
   nearby status --root <root>                       what the index holds
@@ -67,6 +71,7 @@ const { values: opts, positionals } = parseArgs({
     'min-tokens': { type: 'string' },
     threshold: { type: 'string' },
     limit: { type: 'string' },
+    include: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -103,6 +108,21 @@ async function dupes(): Promise<number> {
   } finally {
     await client.dispose();
   }
+}
+
+/** `--include tests,examples`: roles shown beside source and docs (singular or plural, or `all`). */
+function includedRoles(value: string | undefined): FileRole[] {
+  if (value === undefined) return [];
+  const roles = new Set<FileRole>();
+  for (const word of value.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean)) {
+    if (word === 'all') FILE_ROLES.forEach((r) => roles.add(r));
+    else {
+      const role = FILE_ROLES.find((r) => r === word || `${r}s` === word || (r === 'example' && (word === 'fixtures' || word === 'fixture')));
+      if (!role) throw new UsageError(`--include takes tests, examples, generated, vendored, docs or all, got "${word}"`);
+      roles.add(role);
+    }
+  }
+  return [...roles];
 }
 
 function searchMode(value: string | undefined): SearchMode {
@@ -181,12 +201,13 @@ async function main(): Promise<number> {
       const root = path.resolve(opts.root);
       const client = openClient(root);
       try {
-        const reply: SearchReply = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode) }) : { ...(await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })), mode: 'vector' };
+        const reply: SearchReply = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode), include: includedRoles(opts.include) }) : { ...(await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })), mode: 'vector' };
         const { hits } = reply;
         // An index of another model is not searched: say so rather than look empty.
         const stale = hits.length === 0 && !opts.json ? (await client.request('status', {})).roots.filter((r) => r.pendingRebuild) : [];
         for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} was built for another setup (${r.pendingRebuild}); search with the --model it was built with, or run: nearby index ${r.root}\n`);
         if (reply.degraded && !opts.json) process.stderr.write(`nearby: ${reply.degraded}\n`);
+        if (reply.heldBack && !opts.json) process.stderr.write(`nearby: held back ${describeHeldBack(reply.heldBack)} (show them with --include)\n`);
         if (stale.length === 0) printHits(command === 'search' ? { query: arg, ...reply } : undefined, hits, command === 'similar');
         return 0;
       } finally {
@@ -241,7 +262,7 @@ async function benchIndex(): Promise<number> {
 /** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/ (another
  * model's in a folder of its own, so they never overwrite the default model's). */
 async function evaluate(which: string | undefined): Promise<number> {
-  if (!which) throw new UsageError(`eval needs a suite: ${RETRIEVAL_SUITES.join(', ')} or all`);
+  if (!which) throw new UsageError(`eval needs a suite: ${[...RETRIEVAL_SUITES, 'realrepo'].join(', ')} or all`);
   const split = opts.split ?? 'test';
   if (split !== 'dev' && split !== 'test') throw new UsageError(`--split must be dev or test, got "${split}"`);
   const modes = opts.mode ? [searchMode(opts.mode)] : SEARCH_MODES;
@@ -254,9 +275,29 @@ async function evaluate(which: string | undefined): Promise<number> {
     roots: [],
   });
   const reports: EvalReport[] = [];
+  const realRepo: RealRepoReport[] = [];
+  const reportDir = engine.embedder.info.id === DEFAULT_MODEL ? 'reports/eval' : path.join('reports', 'eval', engine.embedder.info.id.replace(/[^\w.-]+/g, '_'));
   let failed = false;
   try {
-    for (const suite of which === 'all' ? RETRIEVAL_SUITES : [which]) {
+    for (const suite of which === 'all' ? [...RETRIEVAL_SUITES, 'realrepo'] : [which]) {
+      if (suite === 'realrepo') {
+        if (split !== 'test') {
+          process.stderr.write('nearby eval: skipped realrepo: it has no dev split (it only reports; nothing is tuned on it)\n');
+          continue;
+        }
+        const results = await runRealRepo({
+          projectDir: PROJECT_DIR,
+          cacheDir: userCacheDir(),
+          modes,
+          openEngine: (root, indexDir) =>
+            Engine.open({ ...(opts.model ? { model: opts.model } : {}), bundledModelsDir: BUNDLED_MODELS, modelCacheDir: MODEL_CACHE, threads: intOption('threads', opts.threads, defaultThreads()), roots: [{ root, indexDir }] }),
+          isTest: (p) => roleOfPath(p) === 'test',
+          log: (line) => process.stderr.write(`nearby eval realrepo: ${line}\n`),
+        });
+        for (const r of results) await writeJson(path.join(reportDir, `realrepo-${r.system}.json`), r);
+        realRepo.push(...results);
+        continue;
+      }
       let loaded;
       try {
         loaded = loadSuite(suite, split, PROJECT_DIR, evalDir);
@@ -270,15 +311,15 @@ async function evaluate(which: string | undefined): Promise<number> {
       const progress = new ProgressLine(process.stderr);
       const results = await evaluateRetrieval(label, loaded, engine.embedder, modes, (done, total) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done }));
       progress.done();
-      const reportDir = engine.embedder.info.id === DEFAULT_MODEL ? 'reports/eval' : path.join('reports', 'eval', engine.embedder.info.id.replace(/[^\w.-]+/g, '_'));
       for (const r of results) await writeJson(path.join(reportDir, `${label}-${r.mode}.json`), r);
       reports.push(...results);
     }
   } finally {
     await engine.dispose();
   }
-  if (typeof opts.json === 'string') await writeJson(opts.json, reports);
+  if (typeof opts.json === 'string') await writeJson(opts.json, [...reports, ...realRepo]);
   printEvalTable(reports);
+  printRealRepoTable(realRepo);
   return failed ? 1 : 0;
 }
 
@@ -326,10 +367,11 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
       score: round(h.score),
       language: h.language,
       kind: h.kind,
+      role: h.role ?? 'source',
       symbol: h.symbol ?? null,
       ...(similar ? { duplicate: h.likeness ? { kind: h.likeness.kind, similarity: round(h.likeness.similarity), lines: h.likeness.lines } : null } : {}),
     }));
-    const out = search ? { query: search.query, mode: search.mode, ...(search.degraded ? { degraded: search.degraded } : {}), hits: rows } : rows;
+    const out = search ? { query: search.query, mode: search.mode, ...(search.degraded ? { degraded: search.degraded } : {}), held_back: search.heldBack ?? {}, hits: rows } : rows;
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
@@ -339,6 +381,11 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
     process.stdout.write(`${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}${dupe}\n`);
     for (const line of (h.preview ?? '').split('\n').slice(0, 3)) if (line.trim()) process.stdout.write(`      ${line.slice(0, 100)}\n`);
   });
+}
+
+/** "3 test hits, 1 example hit" */
+function describeHeldBack(heldBack: Partial<Record<FileRole, number>>): string {
+  return Object.entries(heldBack).map(([role, n]) => `${n} ${role} hit${n === 1 ? '' : 's'}`).join(', ');
 }
 
 function printSummary(s: IndexSummary): void {

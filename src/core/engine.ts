@@ -5,6 +5,7 @@ import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
 import { ThreadParser, type FileParser } from './index/fileParser';
+import type { FileRole } from './scan/fileRole';
 import type { SearchMode } from './search/hybrid';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
 import type { ScanOptions } from './scan/scanner';
@@ -39,6 +40,7 @@ export interface EngineSearchAnswer {
   hits: RootSearchHit[];
   mode: SearchMode;
   degraded?: string;
+  heldBack?: Partial<Record<FileRole, number>>;
 }
 
 export interface SimilarResult {
@@ -104,7 +106,9 @@ export class Engine {
     const asked = options.mode ?? 'hybrid';
     const mode = answers.find((a) => a.answer.mode !== asked)?.answer.mode ?? asked;
     const degraded = answers.flatMap((a) => (a.answer.degraded ? [a.answer.degraded] : [])).join('; ');
-    return { hits, mode, ...(degraded ? { degraded } : {}) };
+    const heldBack: Partial<Record<FileRole, number>> = {};
+    for (const { answer } of answers) for (const [role, n] of Object.entries(answer.heldBack ?? {}) as [FileRole, number][]) heldBack[role] = (heldBack[role] ?? 0) + n;
+    return { hits, mode, ...(degraded ? { degraded } : {}), ...(Object.keys(heldBack).length > 0 ? { heldBack } : {}) };
   }
 
   /**

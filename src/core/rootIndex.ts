@@ -3,6 +3,7 @@ import { normalizeInPlace, type Embedder } from './embed/embedder';
 import type { FileParser } from './index/fileParser';
 import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexer';
 import type { IndexSummary } from './index/progress';
+import { FILE_ROLES, rolesFor, type FileRole } from './scan/fileRole';
 import type { ScanOptions } from './scan/scanner';
 import type { RankedChunk, SearchMode } from './search/hybrid';
 import { rankChunks } from './search/rank';
@@ -25,6 +26,8 @@ export interface SearchOptions {
   previewLines?: number;
   /** Default `hybrid`: keyword and vector rankings fused. */
   mode?: SearchMode;
+  /** Roles shown beside source and docs (`rolesFor`); a filter's own `roles` win over this. */
+  include?: readonly FileRole[];
 }
 
 /** A search's hits and how they were ranked: never another mode, nor half an index, without saying so. */
@@ -34,6 +37,8 @@ export interface SearchAnswer {
   mode: SearchMode;
   /** What was missing from this answer, in words for the user (absent when nothing was). */
   degraded?: string;
+  /** Hits of the roles not shown (tests, examples...) that would have made the top k, by role. */
+  heldBack?: Partial<Record<FileRole, number>>;
 }
 
 
@@ -121,8 +126,21 @@ export class RootIndex {
         degraded = `ranked by meaning only: the keyword index of ${this.root} is being rebuilt from the files (it was written by an older Nearby)`;
       } else degraded = `keyword side incomplete: ${missing} of ${files} files in ${this.root} are still being read`;
     }
-    const ranked = rankChunks(this.store, query, vector, { k: options.k ?? 10, mode, ...(options.filter ? { filter: options.filter } : {}) });
-    return { hits: await this.withPreviews(ranked, options.previewLines), mode, ...(degraded ? { degraded } : {}) };
+    const k = options.k ?? 10;
+    const roles = options.filter?.roles ?? rolesFor(query, options.include);
+    const ranked = rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles } });
+    const heldBack = roles.length < FILE_ROLES.length ? this.heldBack(rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles: undefined } }), roles) : undefined;
+    return { hits: await this.withPreviews(ranked, options.previewLines), mode, ...(degraded ? { degraded } : {}), ...(heldBack ? { heldBack } : {}) };
+  }
+
+  /** Per role not shown, how many of an unfiltered ranking's hits have it. */
+  private heldBack(unfiltered: RankedChunk[], shown: readonly FileRole[]): Partial<Record<FileRole, number>> | undefined {
+    const out: Partial<Record<FileRole, number>> = {};
+    for (const hit of unfiltered) {
+      const role = hit.role ?? 'source';
+      if (!shown.includes(role)) out[role] = (out[role] ?? 0) + 1;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
   }
 
   async searchVector(vector: Float32Array, options: SearchOptions = {}): Promise<SearchHit[]> {

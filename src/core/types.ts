@@ -1,3 +1,5 @@
+import type { FileRole } from './scan/fileRole';
+
 /** One piece of a file that is embedded and searched as a unit. Lines are 1-based and inclusive. */
 export interface Chunk {
   /** Path relative to the index root, always with `/` separators. */
@@ -9,6 +11,8 @@ export interface Chunk {
   kind: ChunkKind;
   /** Name of the function/class/heading the chunk belongs to, when known. */
   symbol?: string;
+  /** What the chunk's file is for, when not plain source (see `roleOf`). */
+  role?: FileRole;
   /**
    * The text that is embedded: the chunk's own lines, prefixed by the enclosing signature when a
    * large definition was split. Never contains the path, so a renamed file re-uses its vectors.

@@ -104,7 +104,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
   },
 
   async search(m) {
-    const options = { k: m.k ?? 10, previewLines: m.previewLines ?? 0, ...(m.filter ? { filter: m.filter } : {}), ...(m.mode ? { mode: m.mode } : {}) };
+    const options = { k: m.k ?? 10, previewLines: m.previewLines ?? 0, ...(m.filter ? { filter: m.filter } : {}), ...(m.mode ? { mode: m.mode } : {}), ...(m.include ? { include: m.include } : {}) };
     return requireEngine().search(m.query, options);
   },
 

@@ -6,6 +6,7 @@
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import type { SearchHit, RootStatus } from '../core/rootIndex';
 import { SEARCH_MODES, type SearchMode } from '../core/search/hybrid';
+import { FILE_ROLES, type FileRole } from '../core/scan/fileRole';
 import type { SearchFilter } from '../core/store/records';
 import type { DupeKind, DupeReport } from '../core/dupes/types';
 
@@ -43,6 +44,8 @@ export interface SearchReply {
   hits: RootHit[];
   mode: SearchMode;
   degraded?: string;
+  /** Hits of roles the search did not show (tests, examples...) that would have made its top k. */
+  heldBack?: Partial<Record<FileRole, number>>;
 }
 
 export interface SimilarReply {
@@ -68,7 +71,7 @@ export interface Requests {
   init: { params: { config: WorkerConfig }; result: ModelSummary };
   /** `onlyPaths` and `priority` are by root, then relative to it; `priority` paths are read first (open editors). */
   index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: Record<string, string[]> }; result: Record<string, IndexSummary> };
-  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode }; result: SearchReply };
+  search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode; include?: FileRole[] }; result: SearchReply };
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: SimilarReply };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
   dupes: { params: DupesParams; result: DupeReport[] };
@@ -105,8 +108,13 @@ export function isSearchFilter(v: unknown): v is SearchFilter {
     optional(v['pathGlob'], isString) &&
     optional(v['languages'], isStringArray) &&
     (v['kind'] === undefined || v['kind'] === 'code' || v['kind'] === 'doc') &&
+    optional(v['roles'], isRoleArray) &&
     (r === undefined || (isObject(r) && isString(r['path']) && isInt(r['startLine']) && isInt(r['endLine'])))
   );
+}
+
+function isRoleArray(v: unknown): v is FileRole[] {
+  return Array.isArray(v) && v.every((r) => (FILE_ROLES as readonly unknown[]).includes(r));
 }
 
 function isRootConfig(v: unknown): v is RootConfig {
@@ -134,7 +142,7 @@ const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boole
     optional(m['priority'], isPathsByRoot) &&
     optional(m['onlyPaths'], isPathsByRoot),
   search: (m) =>
-    isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt) &&
+    isString(m['query']) && optional(m['k'], isInt) && optional(m['filter'], isSearchFilter) && optional(m['previewLines'], isInt) && optional(m['include'], isRoleArray) &&
     (m['mode'] === undefined || SEARCH_MODES.includes(m['mode'] as SearchMode)),
   similar: (m) =>
     isString(m['root']) && isString(m['path']) && isInt(m['start']) && isInt(m['end']) && optional(m['text'], isString) &&

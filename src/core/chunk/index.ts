@@ -1,3 +1,4 @@
+import { roleOf } from '../scan/fileRole';
 import type { Chunk, TokenCounter } from '../types';
 import { chunkTree } from './codeChunker';
 import { chunkMarkdown, chunkProse } from './docChunker';
@@ -8,7 +9,7 @@ import { TreeSitter } from './treeSitter';
 export { languageOf } from './languages';
 
 /** Bump when chunk boundaries or texts change: the index is then rebuilt, never mixed. */
-export const CHUNKER_VERSION = 4;
+export const CHUNKER_VERSION = 5;
 
 export interface ChunkOptions {
   maxTokens: number;
@@ -37,7 +38,10 @@ export class Chunker {
     const lines = text.split(/\r?\n/);
     const set = new PieceSet(lines, { maxTokens: options.maxTokens, minTokens: options.minTokens ?? Math.floor(options.maxTokens / 8), tokens: options.tokens });
     const pieces = await this.pieces(language, text, set);
-    return set.toChunks(pieces, { path, language, kind: kindOf(language) });
+    const chunks = set.toChunks(pieces, { path, language, kind: kindOf(language) });
+    const role = roleOf(path, text);
+    if (role !== 'source') for (const c of chunks) c.role = role;
+    return chunks;
   }
 
   private async pieces(language: string, text: string, set: PieceSet): Promise<Piece[]> {

@@ -1,4 +1,5 @@
 import type { Embedder } from '../embed/embedder';
+import type { FileRole } from '../scan/fileRole';
 import { DEFAULT_MAX_FILE_BYTES, scanFiles, scanPaths, type ScanOptions, type ScannedFile } from '../scan/scanner';
 import { SKIP_REASON_TEXT } from '../scan/skipReasons';
 import type { IndexStore } from '../store/indexStore';
@@ -248,7 +249,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         if (left > 0) oldHashes.set(c.hash, left - 1);
       }
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
-      const stored = chunks.map(toStored);
+      const stored = chunks.map((c) => toStored(c, file.role));
       store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors, terms);
       for (const c of chunks) dispatched.delete(c.hash);
       summary.filesIndexed++;
@@ -428,8 +429,11 @@ function countHashes(chunks: readonly StoredChunk[]): Map<string, number> {
   return counts;
 }
 
-function toStored(c: Chunk): StoredChunk {
+/** The chunk as the store keeps it; `.gitattributes` (`attributeRole`) wins over the role the chunker saw. */
+function toStored(c: Chunk, attributeRole: FileRole | undefined): StoredChunk {
   const stored: StoredChunk = { path: c.path, startLine: c.startLine, endLine: c.endLine, language: c.language, kind: c.kind, hash: c.hash };
   if (c.symbol !== undefined) stored.symbol = c.symbol;
+  const role = attributeRole ?? c.role;
+  if (role !== undefined && role !== 'source') stored.role = role;
   return stored;
 }

@@ -1,6 +1,7 @@
 import { promises as fs, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
+import { AttributeStack, type FileRole } from './fileRole';
 import { DEFAULT_EXCLUDES, IGNORE_FILE_NAMES, IgnoreStack } from './ignoreRules';
 import { SkipReport, type SkipReason } from './skipReasons';
 
@@ -22,6 +23,8 @@ export interface ScannedFile {
   absPath: string;
   size: number;
   mtimeMs: number;
+  /** The role `.gitattributes` gives the file (`linguist-generated` and the like), if any. */
+  role?: FileRole;
 }
 
 export interface ScanResult {
@@ -54,7 +57,7 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
   const visitedDirs = new Set<string>([rootReal]);
   let lastYield = Date.now();
 
-  async function walk(dirAbs: string, dirRel: string, parentRules: IgnoreStack): Promise<void> {
+  async function walk(dirAbs: string, dirRel: string, parentRules: IgnoreStack, parentAttributes: AttributeStack): Promise<void> {
     if (Date.now() - lastYield >= YIELD_EVERY_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = Date.now();
@@ -68,6 +71,7 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
       return;
     }
     const rules = parentRules.descend(dirRel, readIgnoreFiles(dirAbs, entries));
+    const attributes = parentAttributes.descend(dirRel, readAttributes(dirAbs, entries));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
@@ -101,27 +105,27 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
           continue;
         }
         visitedDirs.add(real);
-        await walk(abs, rel, rules);
+        await walk(abs, rel, rules, attributes);
       } else if (isFile) {
         if (IGNORE_FILE_NAMES.includes(entry.name as (typeof IGNORE_FILE_NAMES)[number])) continue;
         if (rules.ignores(rel)) skip(rel, 'ignored');
         else if ((include && !include(rel)) || exclude?.(rel)) skip(rel, 'excluded');
-        else addFile(abs, rel);
+        else addFile(abs, rel, attributes.roleOf(rel));
       }
     }
   }
 
-  function addFile(abs: string, rel: string): void {
+  function addFile(abs: string, rel: string, role: FileRole | undefined): void {
     try {
       const stat = statSync(abs);
-      if (stat.size <= maxBytes) files.push({ path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
+      if (stat.size <= maxBytes) files.push({ path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs, ...(role ? { role } : {}) });
       else skip(rel, 'too-large', `${stat.size} bytes > ${maxBytes}`);
     } catch (err) {
       skip(rel, errorReason(err), errorMessage(err));
     }
   }
 
-  await walk(rootReal, '', IgnoreStack.root(options.defaultExcludes ?? DEFAULT_EXCLUDES));
+  await walk(rootReal, '', IgnoreStack.root(options.defaultExcludes ?? DEFAULT_EXCLUDES), AttributeStack.empty);
   return { files, skipped };
 }
 
@@ -138,18 +142,19 @@ export async function scanPaths(root: string, relPaths: readonly string[], optio
   const include = options.include?.length ? picomatch(options.include as string[], { dot: true }) : undefined;
   const exclude = options.exclude?.length ? picomatch(options.exclude as string[], { dot: true }) : undefined;
   const rootReal = await fs.realpath(root);
-  const stacks = new Map<string, IgnoreStack>();
-  const stackFor = async (dirRel: string): Promise<IgnoreStack | undefined> => {
+  const stacks = new Map<string, { rules: IgnoreStack; attributes: AttributeStack }>();
+  const stackFor = async (dirRel: string): Promise<{ rules: IgnoreStack; attributes: AttributeStack } | undefined> => {
     const cached = stacks.get(dirRel);
     if (cached) return cached;
-    let parent: IgnoreStack | undefined;
-    if (dirRel === '') parent = IgnoreStack.root(options.defaultExcludes ?? DEFAULT_EXCLUDES);
+    let parent: { rules: IgnoreStack; attributes: AttributeStack } | undefined;
+    if (dirRel === '') parent = { rules: IgnoreStack.root(options.defaultExcludes ?? DEFAULT_EXCLUDES), attributes: AttributeStack.empty };
     else {
       const up = dirRel.includes('/') ? dirRel.slice(0, dirRel.lastIndexOf('/')) : '';
       parent = await stackFor(up);
-      if (!parent || parent.ignores(`${dirRel}/`)) return undefined;
+      if (!parent || parent.rules.ignores(`${dirRel}/`)) return undefined;
     }
-    const stack = parent.descend(dirRel, readIgnoreFiles(path.join(rootReal, dirRel)));
+    const dirAbs = path.join(rootReal, dirRel);
+    const stack = { rules: parent.rules.descend(dirRel, readIgnoreFiles(dirAbs)), attributes: parent.attributes.descend(dirRel, readAttributes(dirAbs)) };
     stacks.set(dirRel, stack);
     return stack;
   };
@@ -157,10 +162,10 @@ export async function scanPaths(root: string, relPaths: readonly string[], optio
   const skipped = new SkipReport();
   for (const rel of relPaths) {
     const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-    const rules = await stackFor(dir);
+    const stack = await stackFor(dir);
     const name = rel.slice(dir.length ? dir.length + 1 : 0);
     if (IGNORE_FILE_NAMES.includes(name as (typeof IGNORE_FILE_NAMES)[number])) continue;
-    if (!rules || rules.ignores(rel)) {
+    if (!stack || stack.rules.ignores(rel)) {
       skipped.add({ path: rel, reason: 'ignored' });
       continue;
     }
@@ -173,7 +178,10 @@ export async function scanPaths(root: string, relPaths: readonly string[], optio
       const stat = await fs.stat(abs);
       if (!stat.isFile()) continue;
       if (stat.size > maxBytes) skipped.add({ path: rel, reason: 'too-large', detail: `${stat.size} bytes > ${maxBytes}` });
-      else files.push({ path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
+      else {
+        const role = stack.attributes.roleOf(rel);
+        files.push({ path: rel, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs, ...(role ? { role } : {}) });
+      }
     } catch (err) {
       if (errorReason(err) !== 'vanished') skipped.add({ path: rel, reason: errorReason(err), detail: errorMessage(err) });
     }
@@ -192,6 +200,15 @@ function readIgnoreFiles(dirAbs: string, entries?: readonly Dirent[]): string[] 
     }
   }
   return contents;
+}
+
+function readAttributes(dirAbs: string, entries?: readonly Dirent[]): string | undefined {
+  if (entries && !entries.some((e) => e.name === '.gitattributes')) return undefined;
+  try {
+    return readFileSync(path.join(dirAbs, '.gitattributes'), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function errorReason(err: unknown): SkipReason {

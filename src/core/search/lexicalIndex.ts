@@ -1,4 +1,5 @@
 import type { StoredChunk } from '../store/records';
+import { byPlace } from '../store/vectorTable';
 import { grown } from '../typedArrays';
 import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
 import { PostingPool } from './postingPool';
@@ -276,10 +277,6 @@ export class LexicalIndex {
     for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));
   }
 
-}
-
-function byPlace(a: StoredChunk, b: StoredChunk): number {
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine;
 }
 
 function isFileTerms(content: readonly string[] | FileTerms): content is FileTerms {

@@ -1,3 +1,4 @@
+import type { FileRole } from '../scan/fileRole';
 import type { ChunkKind } from '../types';
 
 /** A chunk as the index keeps it: everything but the text, which stays in the file. */
@@ -8,6 +9,8 @@ export interface StoredChunk {
   language: string;
   kind: ChunkKind;
   symbol?: string;
+  /** What the file is for, when not plain source: tests, examples and the like are held back by default. */
+  role?: FileRole;
   hash: string;
 }
 
@@ -38,6 +41,8 @@ export interface SearchFilter {
   pathGlob?: string;
   languages?: readonly string[];
   kind?: ChunkKind;
+  /** Only chunks of files with these roles (absent: every role). */
+  roles?: readonly FileRole[];
   /** Leave out chunks overlapping this range (the selection that Find Similar starts from). */
   excludeRange?: { path: string; startLine: number; endLine: number };
 }

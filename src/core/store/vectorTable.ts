@@ -26,7 +26,9 @@ export class VectorTable {
   private liveCount = 0;
   private readonly free: number[] = [];
   private version = 0;
-  private maskCache: { key: string; version: number; mask: Uint8Array } | undefined;
+  /** Masks of the filters last used (a search asks with and without its role filter), valid while `version` stands. */
+  private masks = new Map<string, Uint8Array>();
+  private maskVersion = -1;
   /** The kernel's matrix; a new view whenever it grows. */
   private m: Int8Array = new Int8Array(0);
 
@@ -211,11 +213,17 @@ export class VectorTable {
   private maskFor(filter: SearchFilter): Uint8Array {
     const key = filterKey(filter);
     if (key === '') return this.live;
-    if (this.maskCache?.key === key && this.maskCache.version === this.version) return this.maskCache.mask;
+    if (this.maskVersion !== this.version) {
+      this.masks.clear();
+      this.maskVersion = this.version;
+    }
+    const cached = this.masks.get(key);
+    if (cached) return cached;
     const accept = compileRowFilter(filter);
     const mask = new Uint8Array(this.used);
     for (let r = 0; r < this.used; r++) if (this.live[r] && accept(this.chunks[r]!)) mask[r] = 1;
-    this.maskCache = { key, version: this.version, mask };
+    if (this.masks.size >= MASKS_KEPT) this.masks.delete(this.masks.keys().next().value!);
+    this.masks.set(key, mask);
     return mask;
   }
 }
@@ -230,9 +238,11 @@ function grow<T extends Float32Array | Uint8Array>(a: T, cap: number): T {
   return b;
 }
 
+const MASKS_KEPT = 4;
+
 function filterKey(f: SearchFilter): string {
-  if (!f.pathGlob && !f.languages?.length && !f.kind && !f.excludeRange) return '';
-  return JSON.stringify([f.pathGlob ?? null, f.languages ?? null, f.kind ?? null, f.excludeRange ?? null]);
+  if (!f.pathGlob && !f.languages?.length && !f.kind && !f.excludeRange && !f.roles) return '';
+  return JSON.stringify([f.pathGlob ?? null, f.languages ?? null, f.kind ?? null, f.excludeRange ?? null, f.roles ?? null]);
 }
 
 /** `compileFilter`, with the path glob evaluated once per file rather than once per chunk. */
@@ -268,6 +278,10 @@ export function compileFilter(filter: SearchFilter): ((c: StoredChunk) => boolea
   if (filter.kind) {
     const kind = filter.kind;
     tests.push((c) => c.kind === kind);
+  }
+  if (filter.roles) {
+    const roles = new Set(filter.roles);
+    tests.push((c) => roles.has(c.role ?? 'source'));
   }
   if (filter.excludeRange) {
     const r = filter.excludeRange;

@@ -1,3 +1,4 @@
+import { FILE_ROLES, type FileRole } from '../scan/fileRole';
 import type { FileState, StoredChunk } from './records';
 import { createVectorDigits, type VectorDigits } from './vectorDigits';
 
@@ -64,7 +65,7 @@ export function encodeShard(modelId: string, dimension: number, files: readonly 
     const pathJson = JSON.stringify(path);
     const idStart = `{"id":${pathJson.slice(0, -1)}#`;
     file.chunks.forEach((chunk, i) => {
-      const symbol = chunk.symbol !== undefined ? `,"symbol":${JSON.stringify(chunk.symbol)}` : '';
+      const symbol = (chunk.symbol !== undefined ? `,"symbol":${JSON.stringify(chunk.symbol)}` : '') + (chunk.role !== undefined ? `,"role":"${chunk.role}"` : '');
       out.text(
         `${first ? '' : ','}${idStart}${chunk.startLine}-${chunk.endLine}#${i}","metadata":{"path":${pathJson},"start":${chunk.startLine},"end":${chunk.endLine},` +
           `"language":${JSON.stringify(chunk.language)},"kind":${chunk.kind === 'doc' ? '"doc"' : '"code"'},"hash":${JSON.stringify(chunk.hash)}${symbol}},"vector":[`,
@@ -181,6 +182,7 @@ const LANGUAGE = Buffer.from(',"language":');
 const KIND = Buffer.from(',"kind":');
 const HASH = Buffer.from(',"hash":');
 const SYMBOL = Buffer.from(',"symbol":');
+const ROLE = Buffer.from(',"role":');
 const VECTOR = Buffer.from('},"vector":[');
 const NORM = Buffer.from(',"norm":');
 const NEARBY = Buffer.from('],"nearby":');
@@ -212,6 +214,7 @@ function decodeOwnFormat(digits: VectorDigits): DecodedShard | undefined {
   const path = new Reused();
   const language = new Reused();
   const kind = new Reused();
+  const roleText = new Reused();
   while (r.p < nearbyAt) {
     if (!r.skip(ID) || !r.skipString() || !r.skip(METADATA)) return undefined;
     const filePath = r.string(path);
@@ -231,6 +234,11 @@ function decodeOwnFormat(digits: VectorDigits): DecodedShard | undefined {
       const symbol = r.string();
       if (symbol === undefined) return undefined;
       chunk.symbol = symbol;
+    }
+    if (r.skip(ROLE)) {
+      const role = r.string(roleText);
+      if (role === undefined || !isRole(role)) return undefined;
+      if (role !== 'source') chunk.role = role;
     }
     if (!r.skip(VECTOR)) return undefined;
     if (file?.chunks[0]?.path !== filePath) {
@@ -399,6 +407,10 @@ function keywordsOf(nearby: NearbySection): { keywords?: string } {
   return typeof k === 'string' && /^keywords-[0-9a-f]+\.bin$/.test(k) ? { keywords: k } : {};
 }
 
+function isRole(v: string): v is FileRole {
+  return (FILE_ROLES as readonly string[]).includes(v);
+}
+
 function filesOf(nearby: NearbySection): Map<string, DecodedFile> {
   const files = new Map<string, DecodedFile>();
   for (const [path, [mtimeMs, size]] of Object.entries(nearby.files)) files.set(path, { state: { mtimeMs, size }, chunks: [], first: 0 });
@@ -415,5 +427,7 @@ function chunkOf(m: Record<string, string | number>): StoredChunk {
     hash: String(m['hash']),
   };
   if (m['symbol'] !== undefined) chunk.symbol = String(m['symbol']);
+  const role = m['role'];
+  if (typeof role === 'string' && isRole(role) && role !== 'source') chunk.role = role;
   return chunk;
 }
