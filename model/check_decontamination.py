@@ -23,6 +23,7 @@ def main():
     ap.add_argument("--manifest", default=str(HERE / "data-manifest.json"))
     ap.add_argument("--record", action="store_true")
     args = ap.parse_args()
+    decontam.ensure_hash_seed()
     manifest = json.loads(Path(args.manifest).read_text())
     repo_of = {p["package"]: p.get("repository") for p in manifest.get("packages", []) if "skipped" not in p}
     bench_exact, bench_lsh = decontam.benchmark_index()

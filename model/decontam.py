@@ -9,8 +9,9 @@ c. Nearby's own real-repository evaluation projects (eval/realrepo/projects.json
 d. packages and code of the committed held-out sets (eval/heldout/{dev,test}.jsonl).
 """
 import json
+import os
 import re
-import zlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,34 +69,39 @@ def project_key(name):
     return n
 
 
-def _blocked_keys():
+def _reserved_keys():
     keys = set()
     for name, repo in RESERVED.items():
         keys.add(name)
         owner, proj = repo.split("/")
         keys.add(f"{owner}-{proj}".lower())
-    keys |= {"commander.js", "tj-commander.js", "gin-gonic-gin", "urfave-cli", "spf13-cobra", "spf13-viper"}
-    for n in REALREPO_NAMES:
-        keys.add(n.lower())
-    for r in REALREPO_REPOS:
-        owner, proj = r.split("/")
-        keys |= {proj.lower(), f"{owner}-{proj}".lower()}
-    keys |= {"attr"}
-    keys |= {"chart.js", "chartjs", "mqtt", "mqtt.js", "falcon", "kafka-python", "kafka", "minio-go",
-             "minio-minio-go", "go-toml", "pelletier-go-toml"}
+    keys |= {"commander.js", "tj-commander.js", "gin-gonic-gin", "urfave-cli", "spf13-cobra", "spf13-viper", "attr"}
     return keys
 
 
-BLOCKED_KEYS = _blocked_keys()
+def _realrepo_keys():
+    keys = {n.lower() for n in REALREPO_NAMES} | {project_key(n) for n in REALREPO_NAMES}
+    for r in REALREPO_REPOS:
+        owner, proj = r.split("/")
+        keys |= {proj.lower(), f"{owner}-{proj}".lower(), project_key(proj)}
+    # Debian's names for them (python-kafka is kafka-python; node-chart.js; golang-github-minio-minio-go)
+    keys |= {"chart.js", "chartjs", "mqtt.js", "kafka", "minio-minio-go", "pelletier-go-toml"}
+    return keys
+
+
+RESERVED_KEYS = _reserved_keys()
+REALREPO_KEYS = _realrepo_keys()
+BLOCKED_KEYS = RESERVED_KEYS | REALREPO_KEYS
 
 
 def blocked_package(name, repo=None):
-    """Why a package is out (reserved / realrepo), or None."""
+    """Why a package is out ("reserved" or "realrepo"), or None."""
     key = project_key(name)
-    if key in BLOCKED_KEYS or name.lower() in BLOCKED_KEYS:
-        return "realrepo" if (key in {k.lower() for k in REALREPO_NAMES} or key in
-                              {"chart.js", "chartjs", "mqtt", "mqtt.js", "falcon", "kafka-python", "kafka",
-                               "minio-go", "minio-minio-go", "go-toml", "pelletier-go-toml"}) else "reserved"
+    for k in (key, name.lower()):
+        if k in RESERVED_KEYS:
+            return "reserved"
+        if k in REALREPO_KEYS:
+            return "realrepo"
     r = normalise_repo(repo)
     if r and r in RESERVED_REPOS:
         return "reserved"
@@ -120,9 +126,10 @@ def normalise_repo(url):
 VENDOR_COMPONENTS = {
     "express", "koa", "fastify", "axios", "got", "ky", "node-fetch", "superagent", "commander", "yargs",
     "marked", "chalk", "flask", "werkzeug", "requests", "httpx", "click", "typer", "rich", "attr", "attrs",
-    "cobra", "viper", "gin-gonic", "urfave", "spf13", "chart.js", "chartjs", "mqtt", "mqtt.js", "falcon",
-    "kafka", "kafka-python", "minio-go", "go-toml", "pelletier",
-}
+    "cobra", "viper", "chart.js", "chartjs", "mqtt", "mqtt.js", "falcon", "kafka", "kafka-python", "minio-go", "go-toml",
+} | {n.lower() for n in REALREPO_NAMES if len(n) > 3}
+# Go import paths and other owner/name pairs (the owner alone is not reserved: spf13/pflag is fine).
+VENDOR_PAIRS = {"spf13/cobra", "spf13/viper", "urfave/cli", "gin-gonic/gin"} | REALREPO_REPOS
 
 
 def vendored_reserved(path):
@@ -130,10 +137,10 @@ def vendored_reserved(path):
     parts = re.split(r"[/\\]", path.lower())[:-1]
     for i, part in enumerate(parts):
         if part in VENDOR_COMPONENTS:
-            # `gin` alone is only gin-gonic's under a Go import path.
             return part
-        if part == "gin" and i > 0 and parts[i - 1] == "gin-gonic":
-            return part
+        bare = re.sub(r"[.@]v\d+$", "", part)
+        if i > 0 and parts[i - 1] + "/" + bare in VENDOR_PAIRS:
+            return parts[i - 1] + "/" + part
     return None
 
 
@@ -157,13 +164,21 @@ _B = _rng.randint(0, 2**62, size=NUM_PERM, dtype=np.int64).astype(np.uint64)
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 
 
+def ensure_hash_seed():
+    """minhash() hashes tokens with Python's hash(), which is salted per process unless
+    PYTHONHASHSEED is set: re-run the current command with it fixed so signatures are reproducible."""
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
 def minhash(code):
     """64 MinHash values over the code's token 5-grams (comments are code too here: they are part
     of what a reader sees; whitespace is not)."""
     toks = TOKEN.findall(code)
     if not toks:
         toks = [""]
-    h = np.fromiter((zlib.crc32(t.encode()) for t in toks), dtype=np.uint64, count=len(toks))
+    h = np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks)).view(np.uint64)
     if len(h) >= 5:
         sh = h[:-4].copy()
         for k in range(1, 5):

@@ -16,11 +16,13 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from decontam import blocked_package
+from mine_v3 import copyleft_only
 
 HERE = Path(__file__).resolve().parent
 DL = HERE / "work" / "v3" / "dl"
@@ -161,7 +163,7 @@ def debsrc_selection():
         deb = [f for f in s["files"] if f[0].endswith(".debian.tar.xz")]
         if not orig or not deb or orig[0][1] > 25_000_000 or blocked_package(name):
             continue
-        if re.search(r"(^|-)(doc|data|fonts?|l10n|i18n|tests?)$", name):
+        if re.search(r"(^|-)(doc|data|fonts?|l10n|i18n|tests?)$", name) or re.search(r"api-services|(^|-)sdk(-|$)|^haskell-", name):
             continue
         entry = (name, s["Version"], s["Directory"], orig[0], deb[0])
         if any(re.match(r"lib.*-java$", b) for b in binaries):
@@ -179,9 +181,18 @@ def debsrc_selection():
         elif name.startswith("php-"):
             groups["php"].append(entry)
         elif any(re.match(r"lib[a-z0-9].*-dev$", b) for b in binaries) and not re.search(
-                r"(perl|python|ruby|php|haskell|ocaml|golang|rust|node|r-cran|lua|tcl|guile)", " ".join(binaries)):
+                r"(perl|python|ruby|php|haskell|libghc|ocaml|golang|rust|node|r-cran|lua|tcl|guile)", " ".join(binaries)):
             groups["c"].append(entry)
     return groups
+
+
+def debsrc_licence(debian_tar):
+    from mine_v3 import debian_copyright
+    with tarfile.open(debian_tar) as t:
+        for m in t.getmembers():
+            if m.name.endswith("debian/copyright") and m.isfile():
+                return debian_copyright(t.extractfile(m).read().decode("utf-8", "replace"))[0]
+    return "unknown"
 
 
 def fetch_debsrc(limits):
@@ -202,10 +213,24 @@ def fetch_debsrc(limits):
         target = out / name
         target.mkdir(exist_ok=True)
         try:
-            for fname, size, sha in (orig, deb):
-                dest = target / fname
-                if dest.exists() and dest.stat().st_size == size:
-                    continue
+            # The packaging first (some are missing on the mirror: then the upstream LICENSE decides
+            # when mining); a copyleft-only upstream (debian/copyright) is not downloaded.
+            dest = target / deb[0]
+            if not (dest.exists() and dest.stat().st_size == deb[1]):
+                try:
+                    urllib.request.urlretrieve(f"{DEBIAN}/{d}/{deb[0]}", dest)
+                    if hashlib.sha256(dest.read_bytes()).hexdigest() != deb[2]:
+                        dest.unlink()
+                except Exception:
+                    dest.unlink(missing_ok=True)
+            if dest.exists():
+                licence = debsrc_licence(dest)
+                if copyleft_only(licence):
+                    (target / "skipped").write_text("copyleft-only: " + licence + "\n")
+                    return False
+            fname, size, sha = orig
+            dest = target / fname
+            if not (dest.exists() and dest.stat().st_size == size):
                 urllib.request.urlretrieve(f"{DEBIAN}/{d}/{fname}", dest)
                 if hashlib.sha256(dest.read_bytes()).hexdigest() != sha:
                     dest.unlink()
@@ -230,13 +255,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["py", "npm", "deb", "debsrc"])
     ap.add_argument("--npm-top", type=int, default=2500)
-    ap.add_argument("--java", type=int, default=500)
-    ap.add_argument("--c", type=int, default=700)
-    ap.add_argument("--python", type=int, default=250)
+    ap.add_argument("--java", type=int, default=1200)
+    ap.add_argument("--c", type=int, default=2000)
+    ap.add_argument("--python", type=int, default=500)
     ap.add_argument("--node", type=int, default=150)
     ap.add_argument("--go", type=int, default=100)
-    ap.add_argument("--ruby", type=int, default=100)
-    ap.add_argument("--php", type=int, default=60)
+    ap.add_argument("--ruby", type=int, default=300)
+    ap.add_argument("--php", type=int, default=200)
     ap.add_argument("--rust", type=int, default=50)
     args = ap.parse_args()
     for k in ("py", "npm", "deb", "debsrc"):

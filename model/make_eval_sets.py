@@ -16,7 +16,7 @@ PER_LANGUAGE = {"dev": 300, "test": 800}
 
 
 def main():
-    licences = {p["package"]: p["licence"].split("\n")[0].strip() for p in json.loads((HERE / "data-manifest.json").read_text())["packages"]}
+    licences = {p["package"]: p["licence"].split("\n")[0].strip() for p in json.loads((HERE / "data-manifest-v2.json").read_text())["packages"]}
     by_lang = defaultdict(lambda: {"dev": [], "test": []})
     for line in (HERE / "work" / "heldout.jsonl").open():
         pair = json.loads(line)

@@ -8,7 +8,7 @@ Rust: the `///` doc comment -> the fn/struct/enum/trait/impl after it (Debian li
 Markdown: heading path -> section text.
 
 Writes work/pairs.jsonl (train), work/heldout.jsonl (whole packages never trained on, for
-evaluation) and data-manifest.json (package, version, licence, language, pair count).
+evaluation) and data-manifest-v2.json (package, version, licence, language, pair count).
 Usage: python model/mine.py [--heldout-fraction 0.05] [--seed 13]
 """
 import argparse
@@ -465,7 +465,7 @@ def main():
     for (_, _, _, lang, h), s in stats.items():
         totals[("heldout" if h else "train", lang)] += s["pairs"]
     manifest["totals"] = {f"{split}/{lang}": n for (split, lang), n in sorted(totals.items())}
-    (HERE / "data-manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (HERE / "data-manifest-v2.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(json.dumps(manifest["totals"], indent=1))
     print(f"eval folder present: {eval_present}; removed as contamination: {removed_eval}; as held-out eval code: {removed_own_eval}; duplicates: {removed_dup}; copyleft skipped: {skipped_licence}; over package cap: {capped}")
 

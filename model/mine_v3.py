@@ -11,6 +11,7 @@ Row: {"query", "code", "language", "package", "kind", "path"}; kinds:
   question  the same summary rewritten without code identifiers, phrased as a request (>= 4 plain words);
   section   a Markdown/reStructuredText section -> a function or class of the same package named in its
             inline code; and a heading path -> the section's text;
+  changelog a changelog/NEWS entry naming one function of the package -> that function;
   comment   a comment inside a function (>= 4 words, not code, not licence/TODO) -> the code block below it.
 The build step removes copyleft-only packages, reserved and evaluation projects and their vendored
 copies, benchmark functions (exact and near-duplicate), exact and near-duplicate code, queries repeated
@@ -72,8 +73,12 @@ GENERATED = re.compile(r"Code generated .* DO NOT EDIT|DO NOT EDIT|@generated|au
 def first_paragraph(doc):
     """A doc comment's summary: up to the first blank line or tag/parameter section, one line."""
     lines = []
+    in_tags = False
     for line in doc.strip().splitlines():
         s = line.strip().lstrip("*").strip()
+        if in_tags:
+            in_tags = bool(s)
+            continue
         if not s or s.startswith(("@", ":param", ":return", ":raises", ":type", ":rtype", "Args:", "Arguments:",
                                   "Returns:", "Raises:", "Parameters", "Example", ">>>", "..", "\\param", "\\brief",
                                   "\\return", "# ", "```", "Note:", "See also", "Yields:", "Attributes:")):
@@ -82,9 +87,11 @@ def first_paragraph(doc):
                 continue
             if lines:
                 break
+            in_tags = bool(s)  # a leading tag (@deprecated ...) runs on to the next blank line
             continue
         lines.append(s)
     text = " ".join(lines)
+    text = re.sub(r"^(\\|@)(rst|brief|short|summary|fn|function|class)\b\s*|\s*\\endrst\b.*$", "", text)  # Doxygen \\rst, \\brief
     text = re.sub(r"\{@\w+\s+([^}]*)\}", r"\1", text)  # {@link Foo} -> Foo
     text = re.sub(r"(?<!\w)\+([\w:.#]+)\+(?!\w)", r"\1", text)  # rdoc +name+
     text = re.sub(r"<[^>]{1,40}>", "", text)             # <p>, <code>, </b>
@@ -754,12 +761,58 @@ def prose_of(body):
     return re.sub(r"\s+", " ", " ".join(out)).strip()
 
 
-def doc_pairs(text, lang, defs_by_name, max_per_section=3):
+CHANGELOG_FILE = re.compile(r"(^|/)(change[s_-]?log|changes|history|news|releases?|release[-_]notes|whatsnew|whats[-_]new)[^/]*$", re.I)
+VERSION_HEADING = re.compile(r"^\W*(v(ersion)?\s*)?\d+(\.\d+)+|^\W*unreleased|^\W*\d{4}-\d{2}-\d{2}", re.I)
+
+
+def clean_markup(text):
+    text = re.sub(r"\(?\[([^\]]*)\]\([^)]*\)\)?", lambda m: m.group(1) if not re.fullmatch(r"#?\d+|[0-9a-f]{6,40}", m.group(1)) else "", text)
+    text = re.sub(r"https?://\S+", "", text)
+    text = re.sub(r"\*\*|__|`+", "", text)
+    text = re.sub(r"\(\s*(,\s*)*\)", "", text)
+    return re.sub(r"\s+", " ", text).strip(" -*+")
+
+
+def changelog_pairs(text, defs_by_name):
+    """Changelog/NEWS entries naming a function of the package (in inline code) -> that function."""
+    items, cur = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\s*[-*+]\s+(.*)", line)
+        if m:
+            if cur:
+                items.append(cur)
+            cur = m.group(1)
+        elif cur is not None and line.startswith("  ") and line.strip():
+            cur += " " + line.strip()
+        else:
+            if cur:
+                items.append(cur)
+            cur = None
+    if cur:
+        items.append(cur)
+    for item in items:
+        names = []
+        for m in INLINE_RST.finditer(item):
+            ident = re.split(r"\.|::|#|->", re.sub(r"\(.*$", "", m.group(1).strip()))[-1].strip()
+            if re.fullmatch(r"[A-Za-z_$][\w$]{3,}[?!]?", ident) and ident.lower() not in GENERIC_NAMES and ident in defs_by_name and ident not in names:
+                names.append(ident)
+        q = clean_markup(item)
+        if len(names) != 1 or len(re.findall(r"[A-Za-z]{2,}", q)) < 4:
+            continue
+        code, code_lang, path = defs_by_name[names[0]]
+        yield "changelog", code_lang, q[:300], code, path
+
+
+def doc_pairs(text, lang, defs_by_name, max_per_section=3, path=""):
     """(kind, language, query, code, path-of-code) from one Markdown or rst file."""
+    if CHANGELOG_FILE.search(path):
+        if defs_by_name:
+            yield from changelog_pairs(text, defs_by_name)
+        return
     sections = markdown_sections(text) if lang == "markdown" else rst_sections(text)
     inline = INLINE_MD if lang == "markdown" else INLINE_RST
     for heading, body in sections:
-        if not heading or GENERIC_HEADINGS.match(heading[-1].strip(" :")) or re.fullmatch(r"[vV]?[\d.]+.*", heading[-1]):
+        if not heading or GENERIC_HEADINGS.match(heading[-1].strip(" :")) or any(VERSION_HEADING.match(h) for h in heading):
             continue
         hp = " > ".join(heading)
         words = len(re.findall(r"\w+", body))
@@ -781,8 +834,7 @@ def doc_pairs(text, lang, defs_by_name, max_per_section=3):
             # the sentence that names it, after the heading path
             sentences = re.split(r"(?<=[.!?])\s+", prose)
             hit = next((s for s in sentences if ident in s), sentences[0])
-            q = f"{hp}: {hit}" if hit else hp
-            q = re.sub(r"`+", "", q)
+            q = clean_markup(f"{hp}: {hit}" if hit else hp)
             yield "section", code_lang, q[:300], code, path
 
 
@@ -844,7 +896,7 @@ def mine_files(files, c_lang="c"):
                 for comment, block in comment_pairs(lines, d, lang):
                     emit("comment", lang, comment, block, path)
     for path, text, lang in docs:
-        for kind, l, q, code, cpath in doc_pairs(text, lang, defs_by_name):
+        for kind, l, q, code, cpath in doc_pairs(text, lang, defs_by_name, path=path):
             emit(kind, l, q, code, cpath or path)
     return rows, stats
 
@@ -905,6 +957,8 @@ def mine_wheel(path):
             elif not info.is_dir():
                 members.append((info.filename, info.file_size, lambda i=info: z.read(i)))
         files = package_files_from_members(members, stats)
+        # C/C++ in a wheel is headers, mostly vendored from other projects under their own licences.
+        files = [(p, x) for p, x in files if EXT_LANG.get(os.path.splitext(p)[1].lower()) in ("python", "markdown", "rst")]
         desc = meta.split("\n\n", 1)[1] if "\n\n" in meta else ""
     name = re.search(r"^Name:\s*(.+)$", meta, re.M)
     version = re.search(r"^Version:\s*(.+)$", meta, re.M)
@@ -959,7 +1013,10 @@ def debian_copyright(text):
     elif re.search(r"^License:[ \t]*([^\n]+)$", text, re.M) and "Files:" not in text:
         licence = re.search(r"^License:[ \t]*([^\n]+)$", text, re.M).group(1).strip()
     else:
-        for name, pat in (("Apache-2.0", r"Apache License"), ("MIT", r"Permission is hereby granted, free of charge"),
+        for name, pat in (("AGPL", r"GNU AFFERO GENERAL PUBLIC"), ("LGPL", r"GNU (LESSER|LIBRARY) GENERAL PUBLIC"),
+                          ("GPL", r"GNU GENERAL PUBLIC LICENSE"), ("Apache-2.0", r"Apache License"),
+                          ("MIT", r"Permission is hereby granted, free of charge"), ("MPL-2.0", r"Mozilla Public License"),
+                          ("EPL", r"Eclipse Public License"), ("ISC", r"Permission to use, copy, modify, and(/or)? distribute"),
                           ("BSD", r"Redistribution and use in source and binary forms"), ("GPL", r"GNU General Public License"),
                           ("LGPL", r"GNU (Lesser|Library) General Public")):
             if re.search(pat, text[:5000]):
@@ -1023,6 +1080,11 @@ def mine_debsrc(folder):
             if not m.isfile():
                 continue
             rel = m.name.split("/", 1)[1] if "/" in m.name else m.name
+            if licence == "unknown" and re.fullmatch(r"(LICEN[CS]E|COPYING|COPYRIGHT)(\.(txt|md|rst))?", rel, re.I) and m.size < 200_000:
+                upstream = debian_copyright(t.extractfile(m).read().decode("utf-8", "replace"))[0]
+                if upstream != "unknown":
+                    licence = upstream + " (upstream " + rel + ")"
+                continue
             if os.path.splitext(rel)[1].lower() not in EXT_LANG or m.size > MAX_FILE_BYTES:
                 continue
             data = t.extractfile(m).read()
@@ -1045,6 +1107,17 @@ def artefacts():
             yield "debsrc", p.name, p
 
 
+# Generated SDKs and bindings: thousands of near-identical API stubs that would drown everything else.
+GENERATED_SDK = re.compile(
+    r"^(anthropic|openai|botocore|boto3|aiobotocore|s3transfer|google-cloud-.*|google-api-.*|googleapis.*|azure-.*|@azure/.*|"
+    r"kubernetes|stripe|twilio|oci|.*[-_]sdk([-_].*)?|@aws-sdk/.*|aws-sdk|aws-cdk.*|@google-cloud/.*|pulumi.*|cdktf.*|mypy-boto3.*|"
+    r"grpcio.*|googleapis-common-protos|proto-plus|protobuf|types-.*|@types/.*|"
+    r"golang-github-aws-.*|golang-google-api-dev|golang-google-genproto.*|golang-github-azure-.*|golang-k8s-api-dev|"
+    r"golang-github-googleapis-.*|golang-github-oracle-oci-.*|golang-github-tencentcloud-.*|golang-github-aliyun-.*|"
+    r"librust-(windows|winapi|web-sys|js-sys|libc|x11|wayland|gtk|gdk|gio|glib|atk|pango|cairo|gstreamer|sys-info)(-.*)?-dev|"
+    r"librust-.*-sys-dev|stubs?-.*|.*-stubs)$", re.I)
+
+
 def mine_one(source, path):
     if source == "pip":
         info, files, stats = mine_wheel(path)
@@ -1055,6 +1128,8 @@ def mine_one(source, path):
     else:
         info, files, stats = mine_debsrc(path)
     blocked = decontam.blocked_package(info["package"], info.get("repository"))
+    if not blocked and (GENERATED_SDK.match(info["package"]) or GENERATED_SDK.match(path.name.split("_")[0])):
+        blocked = "generated_sdk"
     if blocked:
         info["blocked"] = blocked
         return info, [], stats
@@ -1106,7 +1181,7 @@ def heldout_project(key, fraction, seed=13):
 
 
 def cmd_build(args):
-    import numpy as np  # noqa: F401  (decontam's MinHash)
+    decontam.ensure_hash_seed()
     t0 = time.time()
     bench_exact, bench_lsh = decontam.benchmark_index()
     own_prints, own_packages = decontam.own_eval_sets()
@@ -1122,6 +1197,8 @@ def cmd_build(args):
     caches = sorted(CACHE.glob("*/*.jsonl.gz"))
     if args.sources:
         caches = [c for c in caches if c.parent.name in args.sources]
+    if args.limit_packages:
+        caches = caches[:args.limit_packages]
     n_written = 0
     for ci, cache in enumerate(caches):
         with gzip.open(cache, "rt", encoding="utf-8") as f:
@@ -1139,6 +1216,8 @@ def cmd_build(args):
             reason = "blocked_" + info["blocked"]
         elif decontam.blocked_package(pkg, info.get("repository")):
             reason = "blocked_" + decontam.blocked_package(pkg, info.get("repository"))
+        elif GENERATED_SDK.match(pkg):
+            reason = "generated_sdk"
         elif pkg in own_packages or key in own_keys:
             reason = "own_eval_package"
         elif copyleft_only(info.get("licence")):
@@ -1155,7 +1234,15 @@ def cmd_build(args):
         held = heldout_project(key, args.heldout_fraction)
         kept = []
         qcount = Counter()
+        sig_cache = {}
+        if info.get("source") == "pip":
+            n0 = len(rows)
+            rows = [r for r in rows if r["language"] in ("python", "markdown", "rst")]
+            removed["pairs:pip_non_python_headers"] += n0 - len(rows)
         for r in rows:
+            if decontam.vendored_reserved(r["path"]):
+                removed["pairs:vendored_reserved_path"] += 1
+                continue
             code = r["code"]
             norm = normalise_code(code)
             if len(norm) < 20:
@@ -1175,7 +1262,9 @@ def cmd_build(args):
             if ek in seen_exact:
                 removed["pairs:duplicate_exact"] += 1
                 continue
-            sig = decontam.minhash(code)
+            sig = sig_cache.get(norm)
+            if sig is None:
+                sig = sig_cache[norm] = decontam.minhash(code)
             hit = bench_lsh.query(sig)
             if hit is not None:
                 removed["pairs:benchmark_near:" + bench_lsh.labels[hit]] += 1
@@ -1256,6 +1345,7 @@ def main():
     b.add_argument("--heldout-out", default=str(WORK / "heldout-v3.jsonl"))
     b.add_argument("--manifest", default=str(HERE / "data-manifest.json"))
     b.add_argument("--sources", nargs="*")
+    b.add_argument("--limit-packages", type=int, default=0, help="for a quick test")
     b.add_argument("--max-per-package", type=int, default=12000)
     b.add_argument("--max-query-repeats", type=int, default=3)
     b.add_argument("--heldout-fraction", type=float, default=0.02)
