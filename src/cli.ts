@@ -281,12 +281,9 @@ async function evaluate(which: string | undefined): Promise<number> {
   try {
     for (const suite of which === 'all' ? [...RETRIEVAL_SUITES, 'realrepo'] : [which]) {
       if (suite === 'realrepo') {
-        if (split !== 'test') {
-          process.stderr.write('nearby eval: skipped realrepo: it has no dev split (it only reports; nothing is tuned on it)\n');
-          continue;
-        }
         const results = await runRealRepo({
           projectDir: PROJECT_DIR,
+          split,
           cacheDir: userCacheDir(),
           modes,
           openEngine: (root, indexDir) =>
@@ -294,7 +291,7 @@ async function evaluate(which: string | undefined): Promise<number> {
           isTest: (p) => roleOfPath(p) === 'test',
           log: (line) => process.stderr.write(`nearby eval realrepo: ${line}\n`),
         });
-        for (const r of results) await writeJson(path.join(reportDir, `realrepo-${r.system}.json`), r);
+        for (const r of results) await writeJson(path.join(reportDir, `${r.suite}-${r.system}.json`), r);
         realRepo.push(...results);
         continue;
       }

@@ -17,6 +17,8 @@ import { readJsonl } from './suites';
 
 export interface RealRepoProject {
   name: string;
+  /** `test` projects are only reported; `dev` ones are for tuning. */
+  split: 'dev' | 'test';
   language: string;
   version: string;
   url: string;
@@ -47,13 +49,15 @@ export interface RangeHit {
   endLine: number;
 }
 
-export function loadRealRepo(projectDir: string): { projects: RealRepoProject[]; questions: RealRepoQuestion[] } {
+/** The projects of one split and their questions (test: eval/realrepo/questions, dev: eval/realrepo/dev). */
+export function loadRealRepo(projectDir: string, split: 'dev' | 'test'): { projects: RealRepoProject[]; questions: RealRepoQuestion[] } {
   const dir = path.join(projectDir, 'eval', 'realrepo');
-  const { projects } = JSON.parse(readFileSync(path.join(dir, 'projects.json'), 'utf8')) as { projects: RealRepoProject[] };
-  const questions = readdirSync(path.join(dir, 'questions'))
+  const projects = (JSON.parse(readFileSync(path.join(dir, 'projects.json'), 'utf8')) as { projects: RealRepoProject[] }).projects.filter((p) => p.split === split);
+  const questionDir = path.join(dir, split === 'test' ? 'questions' : 'dev');
+  const questions = readdirSync(questionDir)
     .filter((f) => f.endsWith('.jsonl'))
     .sort()
-    .flatMap((f) => readJsonl(path.join(dir, 'questions', f)) as unknown as RealRepoQuestion[]);
+    .flatMap((f) => readJsonl(path.join(questionDir, f)) as unknown as RealRepoQuestion[]);
   const names = new Set(projects.map((p) => p.name));
   for (const q of questions) if (!names.has(q.project)) throw new Error(`eval/realrepo: question ${q.id} is about unknown project ${q.project}`);
   return { projects, questions };
@@ -203,7 +207,7 @@ export interface RealRepoScore {
 }
 
 export interface RealRepoReport {
-  suite: 'realrepo';
+  suite: 'realrepo' | 'realrepo-dev';
   model: string;
   system: RealRepoSystem;
   seconds: number;
@@ -218,7 +222,7 @@ export interface RealRepoReport {
 }
 
 /** Scores one system's top-10 answers to every question. */
-export function scoreRealRepo(model: string, system: RealRepoSystem, seconds: number, answered: { question: RealRepoQuestion; hits: RangeHit[] }[], isTest: (p: string) => boolean): RealRepoReport {
+export function scoreRealRepo(suite: RealRepoReport['suite'], model: string, system: RealRepoSystem, seconds: number, answered: { question: RealRepoQuestion; hits: RangeHit[] }[], isTest: (p: string) => boolean): RealRepoReport {
   const rows = answered.map(({ question, hits }) => {
     const first = firstAnswerRank(hits, question.gold);
     return { question, ndcg: gradedNdcg(hits, question.gold), rr: first ? 1 / first : 0, first, hits };
@@ -235,7 +239,7 @@ export function scoreRealRepo(model: string, system: RealRepoSystem, seconds: nu
   };
   const top = rows.flatMap((r) => r.hits.slice(0, 10));
   return {
-    suite: 'realrepo',
+    suite,
     model,
     system,
     seconds: round(seconds),
@@ -254,6 +258,7 @@ function round(x: number): number {
 
 export interface RealRepoRun {
   projectDir: string;
+  split: 'dev' | 'test';
   cacheDir: string;
   modes: readonly SearchMode[];
   /** Opens the product's engine on one folder, its index in `indexDir`. */
@@ -267,7 +272,7 @@ export interface RealRepoRun {
  * asks each question as the CLI and the panel do, and scores each mode and the baseline.
  */
 export async function runRealRepo(run: RealRepoRun): Promise<RealRepoReport[]> {
-  const { projects, questions } = loadRealRepo(run.projectDir);
+  const { projects, questions } = loadRealRepo(run.projectDir, run.split);
   const answers = new Map<RealRepoSystem, { question: RealRepoQuestion; hits: RangeHit[] }[]>();
   const seconds = new Map<RealRepoSystem, number>();
   const add = (system: RealRepoSystem, question: RealRepoQuestion, hits: RangeHit[], s: number) => {
@@ -302,5 +307,5 @@ export async function runRealRepo(run: RealRepoRun): Promise<RealRepoReport[]> {
       add('bm25-windows', q, bm25.search(q.question, 10), (performance.now() - s) / 1000 + (i === 0 ? built : 0));
     });
   }
-  return [...answers].map(([system, rows]) => scoreRealRepo(model, system, seconds.get(system) ?? 0, rows, run.isTest));
+  return [...answers].map(([system, rows]) => scoreRealRepo(run.split === 'test' ? 'realrepo' : 'realrepo-dev', model, system, seconds.get(system) ?? 0, rows, run.isTest));
 }

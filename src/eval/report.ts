@@ -18,13 +18,13 @@ export function printEvalTable(reports: readonly EvalReport[], out: NodeJS.Writa
 /** Nearby's own question set: graded nDCG@10 per system, overall and by kind of question. */
 export function printRealRepoTable(reports: readonly RealRepoReport[], out: NodeJS.WritableStream = process.stdout): void {
   if (reports.length === 0) return;
-  const rows = [['realrepo', 'model', 'n', 'nDCG@10', 'behaviour', 'no-identifier', 'docs', 'pattern', 'MRR@10', 'test hits', 'seconds']];
+  const rows = [[reports[0]!.suite, 'model', 'n', 'nDCG@10', 'behaviour', 'no-identifier', 'docs', 'pattern', 'MRR@10', 'test hits', 'seconds']];
   for (const r of reports) {
     const k = r.by_kind;
     rows.push([r.system, r.model, String(r.all.n), fmt(r.all.ndcg), fmt(k['behaviour']?.ndcg ?? 0), fmt(r.behaviour_no_identifiers.ndcg), fmt(k['docs']?.ndcg ?? 0), fmt(k['pattern']?.ndcg ?? 0), fmt(r.all.mrr), fmt(r.test_hit_share), r.seconds.toFixed(1)]);
   }
   const projects = [...new Set(reports.flatMap((r) => Object.keys(r.by_project)))].sort();
-  const byProject = [['realrepo', ...projects.map((p) => `nDCG@10 ${p}`)]];
+  const byProject = [[reports[0]!.suite, ...projects.map((p) => `nDCG@10 ${p}`)]];
   for (const r of reports) byProject.push([r.system, ...projects.map((p) => fmt(r.by_project[p]?.ndcg ?? 0))]);
   out.write(`\n${table(rows, 2)}\n\n${table(byProject, 1)}\n`);
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { hashString } from '../../src/core/charTable';
 import { IndexStore } from '../../src/core/store/indexStore';
 import type { StoredChunk } from '../../src/core/store/records';
 import { tempTree } from '../helpers/tempTree';
@@ -166,6 +167,41 @@ describe('keyword index on disk', () => {
       await reader.refresh();
       assert.equal(reader.lexical.search('invoice pdf', 3)[0]?.chunk.path, 'billing/invoice.py');
       assert.ok(!reader.lexical.search('upload_part_0', 5).some((h) => h.chunk.path === FILES[0]!.p), 'removed files leave the keyword side too');
+    } finally {
+      t.dispose();
+    }
+  });
+});
+
+describe('reading keyword files beside the shards', () => {
+  test("a small shard read before a much larger one keeps its own vectors", async () => {
+    const t = tempTree();
+    try {
+      // Shards are read one after another through one decoder; reading a much larger one moves
+      // the memory the previous one's vectors are in, so they must be in before anything awaits.
+      const dim = 64;
+      const shardOf = (p: string) => (hashString(p) >>> 0) % 32;
+      const names = Array.from({ length: 400 }, (_, i) => `src/file${i}.ts`);
+      const small = names.find((p) => shardOf(p) === 0)!;
+      const large = names.find((p) => shardOf(p) === 1)!;
+      const { store } = await IndexStore.open(t.root, { ...identity, dimension: dim }, 32);
+      const want = new Map<string, Float32Array>();
+      for (const [p, n] of [[small, 2], [large, 3000]] as const) {
+        const vs = randomUnitVectors(n, dim, n);
+        const chunks = Array.from({ length: n }, (_, i): StoredChunk => ({ path: p, startLine: i * 20 + 1, endLine: i * 20 + 19, language: 'typescript', kind: 'code', hash: `${p}#${i}` }));
+        chunks.forEach((c, i) => want.set(c.hash, vs[i]!));
+        store.putFile(p, { mtimeMs: 1, size: 1 }, chunks, vs, chunks.map((_, i) => `export function handler${i}(request) { return route(request) }`));
+      }
+      await store.flush();
+      const { store: reopened } = await IndexStore.open(t.root, { ...identity, dimension: dim }, 32);
+      assert.equal(reopened.chunkCount, want.size);
+      assert.equal(reopened.keywordGaps.size, 0);
+      for (const [hash, w] of want) {
+        const v = reopened.vectorFor(hash)!;
+        let cos = 0;
+        for (let j = 0; j < dim; j++) cos += v[j]! * w[j]!;
+        assert.ok(cos > 0.999, `${hash} has its own vector (cos ${cos})`);
+      }
     } finally {
       t.dispose();
     }

@@ -52,7 +52,7 @@ export function chunkTree(root: Node, language: ParsedLanguage, set: PieceSet): 
   }
 
   function nameOf(node: Node, topLevel: boolean): string | undefined {
-    if (!definitions.has(node.type)) return undefined;
+    if (!definitions.has(node.type) && !assignedDefinition(node)) return undefined;
     // `const x = ...` names a chunk at the top level or when it holds a function; local
     // variables inside a body are not definitions anyone searches for.
     if (!topLevel && isVariable(unwrap(node)) && !holdsFunction(unwrap(node))) return undefined;
@@ -113,9 +113,35 @@ function holdsFunction(node: Node): boolean {
   return namedChildren(node).some((d) => ['arrow_function', 'function_expression', 'function', 'class', 'generator_function'].includes(d.childForFieldName('value')?.type ?? ''));
 }
 
-/** The definition inside a wrapper (`export`, decorators, C++ templates). */
+// What an assignment may define: `a.b = function c() {}`, `exports.x = () => {}`, `module.exports = class {}`.
+const DEFINED_VALUES = new Set(['function_expression', 'function', 'arrow_function', 'generator_function', 'class']);
+
+/** The function or class an expression statement assigns (`res.cookie = function cookie() {}`), if that is what it does. */
+function assignedDefinition(node: Node): Node | undefined {
+  if (node.type !== 'expression_statement') return undefined;
+  const expression = namedChildren(node)[0];
+  if (expression?.type !== 'assignment_expression') return undefined;
+  const value = expression.childForFieldName('right');
+  return value && DEFINED_VALUES.has(value.type) ? value : undefined;
+}
+
+/**
+ * The name an assignment gives what it defines, as a reader calls it: `Client.prototype.publish`
+ * is `Client.publish`, `exports.parse` and `module.exports.parse` are `parse`, and
+ * `module.exports = function render()` is `render` (the function's own name).
+ */
+function assignedName(node: Node, value: Node): string | undefined {
+  const left = namedChildren(node)[0]?.childForFieldName('left')?.text.replace(/\s+/g, '');
+  if (!left) return undefined;
+  if (left === 'module.exports' || left === 'exports') return value.childForFieldName('name')?.text;
+  return left.replace(/^(?:module\.)?exports\./, '').replace(/\.prototype\./g, '.');
+}
+
+/** The definition inside a wrapper (`export`, decorators, C++ templates, an assignment). */
 function unwrap(node: Node): Node {
   switch (node.type) {
+    case 'expression_statement':
+      return assignedDefinition(node) ?? node;
     case 'export_statement':
       return node.childForFieldName('declaration') ?? node;
     case 'decorated_definition':
@@ -174,6 +200,8 @@ function containerOf(node: Node, definitions: ReadonlySet<string>): Node | undef
 
 /** Name of a definition node, as a reader would call it. */
 function symbolOf(node: Node): string | undefined {
+  const assigned = assignedDefinition(node);
+  if (assigned) return assignedName(node, assigned);
   const inner = unwrap(node);
   switch (inner.type) {
     case 'lexical_declaration':

@@ -9,7 +9,7 @@ import { TreeSitter } from './treeSitter';
 export { languageOf } from './languages';
 
 /** Bump when chunk boundaries or texts change: the index is then rebuilt, never mixed. */
-export const CHUNKER_VERSION = 5;
+export const CHUNKER_VERSION = 6;
 
 export interface ChunkOptions {
   maxTokens: number;

@@ -8,7 +8,7 @@ import { removeStaleTemporaries, writeFileAtomic } from './atomicWrite';
 import { decodeKeywords, encodeKeywords } from './keywordFile';
 import type { FileState, IndexIdentity, IndexManifest, ScoredChunk, SearchFilter, StoredChunk } from './records';
 import { VectorTable } from './vectorTable';
-import { encodeShard, ShardDecoder, type DecodedShard } from './vectraShard';
+import { encodeShard, ShardDecoder, type DecodedFile, type DecodedShard } from './vectraShard';
 import { WriterLock, type WriterLockOptions } from './writerLock';
 
 export const STORE_FORMAT_VERSION = 1;
@@ -395,7 +395,6 @@ export class IndexStore {
    * Returns the shards that could not be read.
    */
   private async loadShards(indices: number[], reloaded?: Set<string>): Promise<string[]> {
-    let ids: { vocabulary: string[]; ids: Int32Array } | undefined;
     const dropped: string[] = [];
     // One shard at a time through one decoder, the next one's bytes read while this one's chunks
     // are added: never every shard's bytes and contents in memory at once.
@@ -440,8 +439,10 @@ export class IndexStore {
         this.dirty.add(i);
         continue;
       }
-      const keywords = contents.keywords ? await this.readKeywords(i, contents.keywords) : undefined;
-      if (keywords && keywords.vocabulary !== ids?.vocabulary) ids = { vocabulary: keywords.vocabulary, ids: this.lexical.termIdsOf(keywords.vocabulary) };
+      // Read beside the vectors, awaited only once they are in: the next shard's read may already be
+      // filling the decoder's memory, where this shard's vectors are.
+      const keywordsRead = contents.keywords ? this.readKeywords(i, contents.keywords) : undefined;
+      const added: [string, DecodedFile][] = [];
       for (const [p, file] of contents.files) {
         if (mine.has(p)) continue;
         const rows = this.table.addQuantizedRun(file.chunks, contents.vectors, contents.sums, file.first);
@@ -449,8 +450,15 @@ export class IndexStore {
         if (this.byHash) file.chunks.forEach((c, j) => this.byHash!.set(c.hash, rows[j]!));
         this.files++;
         reloaded?.add(p);
+        added.push([p, file]);
+      }
+      const keywords = await keywordsRead;
+      const ids = keywords ? this.lexical.termIdsOf(keywords.vocabulary) : undefined;
+      for (const [p, file] of added) {
+        // Replaced or removed while the keyword file was read: what replaced it has its own entries.
+        if (shard.get(p)?.chunks !== file.chunks) continue;
         const entries = keywords?.files.get(p);
-        if (entries && entries.offsets.length === file.chunks.length + 1) this.lexical.putEntries(p, file.chunks, entries.offsets, entries.ids, entries.counts, ids!.ids);
+        if (entries && entries.offsets.length === file.chunks.length + 1) this.lexical.putEntries(p, file.chunks, entries.offsets, entries.ids, entries.counts, ids!);
         else this.gaps.add(p);
       }
     }
