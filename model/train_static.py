@@ -1,15 +1,29 @@
 """Trains Nearby's fast tier: a static token-embedding model. A text's vector is the mean of its
-tokens' vectors (attention-masked, special tokens included, exactly what transformers.js's mean
-pooling computes over the ONNX output) then L2-normalised. Trained with a symmetric in-batch
-contrastive loss (InfoNCE) on (description, code) pairs from mine.py.
+tokens' vectors (attention-masked, special tokens included, exactly what Nearby's ONNX graph
+computes) then L2-normalised. Trained with a symmetric in-batch contrastive loss (InfoNCE) on
+(description, code) pairs.
 
-Usage: python model/train_static.py --out model/work/static --dim 256 --epochs 12 --seed 13
+What v3 adds, each switchable so its effect can be measured on the dev splits:
+  --group N        batches are made of runs of N pairs from one package: the other pairs of a run
+                   share its vocabulary and names, so they are hard negatives at no cost
+  --hard-negatives every code also meets the code of its package that the model itself ranks
+                   highest for its query (mined again after each epoch with the current weights)
+  --asym           queries and code get separate token tables (the query side learns how people
+                   ask, the code side how code is written); exported as two tables selected by
+                   the model's token_type_ids input
+  --tokenizer      another WordPiece vocabulary (e.g. one trained on code)
+Checkpoints after every epoch (model, optimiser, random state) and resumes from one: a run that
+is stopped continues where it was. Dev-split MRR@10 is printed after every epoch.
+
+Usage: python model/train_static.py --pairs model/work/pairs-v3.jsonl --out model/work/static-v3 \
+           --epochs 6 --batch 4096 --group 64 --threads 1
 """
 import argparse
 import json
 import math
 import random
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -17,35 +31,31 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
+from devsets import evaluate, load_devsets
+
 HERE = Path(__file__).resolve().parent
 TOKENIZER = HERE / "tokenizer" / "tokenizer.json"
 
 
-def load_pairs(path, limit=None):
-    rows = [json.loads(l) for l in open(path)]
-    return rows[:limit] if limit else rows
+def load_pairs(paths, kinds, cap):
+    """Rows of the given kinds, at most `cap` per package (the first ones, in file order)."""
+    rows, per_package = [], defaultdict(int)
+    for path in paths:
+        for line in open(path):
+            r = json.loads(line)
+            if kinds and r.get("kind", "doc") not in kinds:
+                continue
+            key = r.get("package", "")
+            if cap and per_package[key] >= cap:
+                continue
+            per_package[key] += 1
+            rows.append(r)
+    return rows
 
 
 def encode(tok, texts, max_len):
     tok.enable_truncation(max_len)
-    ids = [e.ids for e in tok.encode_batch(texts)]
-    return ids
-
-
-def seeded_pairs(args, query_len, code_len):
-    """What both trainers start with: every random generator seeded, the thread count set, and
-    the pairs (args.pairs) loaded and tokenised."""
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    tok = Tokenizer.from_file(str(TOKENIZER))
-    rows = load_pairs(args.pairs)
-    t0 = time.time()
-    q_ids = encode(tok, [r["query"] for r in rows], query_len)
-    c_ids = encode(tok, [r["code"] for r in rows], code_len)
-    print(f"{len(rows)} pairs tokenised in {time.time() - t0:.0f} s", flush=True)
-    return tok, rows, q_ids, c_ids
+    return [e.ids for e in tok.encode_batch(texts)]
 
 
 def flatten(batch_ids):
@@ -55,63 +65,175 @@ def flatten(batch_ids):
 
 
 class StaticEncoder(torch.nn.Module):
-    """Mean of token vectors (no padding is ever materialised), then L2 normalisation."""
+    """Mean of token vectors (no padding is ever materialised), then L2 normalisation; with
+    `asym`, queries read their own table."""
 
-    def __init__(self, vocab, dim):
+    def __init__(self, vocab, dim, asym=False, init=None):
         super().__init__()
         self.emb = torch.nn.EmbeddingBag(vocab, dim, mode="mean")
-        torch.nn.init.normal_(self.emb.weight, std=0.1)
+        if init is not None:
+            self.emb.weight.data.copy_(torch.from_numpy(init))
+        else:
+            torch.nn.init.normal_(self.emb.weight, std=0.1)
+        self.query_emb = None
+        if asym:
+            self.query_emb = torch.nn.EmbeddingBag(vocab, dim, mode="mean")
+            self.query_emb.weight.data.copy_(self.emb.weight.data)
 
-    def forward(self, flat, offsets):
-        return F.normalize(self.emb(flat, offsets), dim=-1)
+    def forward(self, flat, offsets, is_query=False):
+        table = self.query_emb if (is_query and self.query_emb is not None) else self.emb
+        return F.normalize(table(flat, offsets), dim=-1)
+
+
+def batches(rows, batch, group, rng):
+    """Index batches: shuffled, or made of shuffled runs of `group` pairs from one package."""
+    order = list(range(len(rows)))
+    if group <= 1:
+        rng.shuffle(order)
+        return [order[i : i + batch] for i in range(0, len(order), batch)]
+    by_package = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_package[r.get("package", "")].append(i)
+    runs = []
+    for idx in by_package.values():
+        rng.shuffle(idx)
+        runs += [idx[i : i + group] for i in range(0, len(idx), group)]
+    rng.shuffle(runs)
+    flat = [i for run in runs for i in run]
+    return [flat[i : i + batch] for i in range(0, len(flat), batch)]
+
+
+@torch.no_grad()
+def embed_all(model, ids, is_query, chunk=8192):
+    out = []
+    for i in range(0, len(ids), chunk):
+        out.append(model(*flatten(ids[i : i + chunk]), is_query=is_query))
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+@torch.no_grad()
+def mine_hard_negatives(model, rows, q_ids, c_ids):
+    """For each pair, the code of its package the current model ranks highest for its query,
+    other than its own (and not an exact copy of it); -1 when the package has one pair."""
+    negatives = np.full(len(rows), -1, dtype=np.int64)
+    by_package = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_package[r.get("package", "")].append(i)
+    for idx in by_package.values():
+        if len(idx) < 2:
+            continue
+        for start in range(0, len(idx), 4096):
+            part = idx[start : start + 4096]
+            q = embed_all(model, [q_ids[i] for i in part], True)
+            c = embed_all(model, [c_ids[i] for i in part], False)
+            s = q @ c.T
+            s.fill_diagonal_(-2)
+            codes = [rows[i]["code"] for i in part]
+            best = s.topk(min(3, len(part) - 1), dim=1).indices.numpy()
+            for a, cand in enumerate(best):
+                for b in cand:
+                    if codes[b] != codes[a]:
+                        negatives[part[a]] = part[b]
+                        break
+    return negatives
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pairs", default=str(HERE / "work" / "pairs.jsonl"))
-    ap.add_argument("--out", default=str(HERE / "work" / "static"))
+    ap.add_argument("--pairs", nargs="+", default=[str(HERE / "work" / "pairs-v3.jsonl")])
+    ap.add_argument("--kinds", nargs="*", default=None, help="pair kinds to train on (default: all)")
+    ap.add_argument("--cap", type=int, default=0, help="at most this many pairs per package (0: all)")
+    ap.add_argument("--tokenizer", default=str(TOKENIZER))
+    ap.add_argument("--out", default=str(HERE / "work" / "static-v3"))
     ap.add_argument("--dim", type=int, default=256)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--group", type=int, default=1)
+    ap.add_argument("--hard-negatives", action="store_true")
+    ap.add_argument("--asym", action="store_true")
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--scale", type=float, default=20.0, help="inverse temperature of the contrastive loss")
-    ap.add_argument("--max-len", type=int, default=256)
+    ap.add_argument("--query-len", type=int, default=64)
+    ap.add_argument("--code-len", type=int, default=256)
+    ap.add_argument("--init", default=None, help="start from these token vectors (.npy)")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N pairs (quick trials)")
     args = ap.parse_args()
     t0 = time.time()
-    tok, rows, q_ids, c_ids = seeded_pairs(args, args.max_len, args.max_len)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
 
-    model = StaticEncoder(tok.get_vocab_size(), args.dim)
+    tok = Tokenizer.from_file(args.tokenizer)
+    rows = load_pairs(args.pairs, set(args.kinds or []), args.cap)
+    if args.limit:
+        rows = random.Random(args.seed).sample(rows, min(args.limit, len(rows)))
+    q_ids = encode(tok, [r["query"] for r in rows], args.query_len)
+    c_ids = encode(tok, [r["code"] for r in rows], args.code_len)
+    print(f"{len(rows)} pairs tokenised ({time.time() - t0:.0f} s)", flush=True)
+    devsets = load_devsets()
+    dev_ids = {}
+
+    def encode_dev(texts, is_query):
+        key = (id(texts), is_query)
+        if key not in dev_ids:
+            dev_ids[key] = encode(tok, texts, args.query_len if is_query else args.code_len)
+        return embed_all(model, dev_ids[key], is_query).numpy()
+
+    init = np.load(args.init) if args.init else None
+    model = StaticEncoder(tok.get_vocab_size(), args.dim, args.asym, init)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    steps_per_epoch = math.ceil(len(rows) / args.batch)
-    total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.05)
-    order = list(range(len(rows)))
-    step = 0
-    for epoch in range(args.epochs):
-        random.shuffle(order)
+    rng = random.Random(args.seed)
+    steps_per_epoch = len(batches(rows, args.batch, args.group, random.Random(0)))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps_per_epoch * args.epochs, pct_start=0.05)
+    start_epoch, history = 0, []
+    negatives = None
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        rng.setstate(state["rng"])
+        start_epoch, history, negatives = state["epoch"], state["history"], state.get("negatives")
+        print(f"resumed after epoch {start_epoch}", flush=True)
+
+    for epoch in range(start_epoch, args.epochs):
+        if args.hard_negatives and epoch > 0 and negatives is None:
+            negatives = mine_hard_negatives(model, rows, q_ids, c_ids)
+            print(f"hard negatives mined for {(negatives >= 0).sum()} pairs ({time.time() - t0:.0f} s)", flush=True)
         running = 0.0
-        for b in range(steps_per_epoch):
-            idx = order[b * args.batch : (b + 1) * args.batch]
-            q = model(*flatten([q_ids[i] for i in idx]))
-            c = model(*flatten([c_ids[i] for i in idx]))
+        plan = batches(rows, args.batch, args.group, rng)
+        for idx in plan:
+            q = model(*flatten([q_ids[i] for i in idx]), is_query=True)
+            codes = [c_ids[i] for i in idx]
+            if negatives is not None:
+                codes += [c_ids[n] for n in negatives[idx] if n >= 0]
+            c = model(*flatten(codes))
             logits = args.scale * q @ c.T
             labels = torch.arange(len(idx))
-            loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+            loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits[:, : len(idx)].T, labels)) / 2
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             running += loss.item()
-            step += 1
-        print(f"epoch {epoch + 1}/{args.epochs} loss {running / steps_per_epoch:.4f} ({time.time() - t0:.0f} s)", flush=True)
+        dev = evaluate(encode_dev, devsets)
+        history.append({"epoch": epoch + 1, "loss": round(running / len(plan), 4), "dev_mrr@10": dev, "seconds": round(time.time() - t0)})
+        print(json.dumps(history[-1]), flush=True)
+        if args.hard_negatives:
+            negatives = mine_hard_negatives(model, rows, q_ids, c_ids)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "rng": rng.getstate(), "epoch": epoch + 1, "history": history, "negatives": negatives}, ckpt)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     np.save(out / "embeddings.npy", model.emb.weight.detach().numpy().astype(np.float32))
-    (out / "train-args.json").write_text(json.dumps(vars(args), indent=1))
-    print(f"saved {out}", flush=True)
+    if model.query_emb is not None:
+        np.save(out / "query_embeddings.npy", model.query_emb.weight.detach().numpy().astype(np.float32))
+    (out / "train-args.json").write_text(json.dumps({**vars(args), "pairs_used": len(rows), "history": history}, indent=1))
+    print(f"saved {out} ({time.time() - t0:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

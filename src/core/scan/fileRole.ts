@@ -55,7 +55,7 @@ export function roleOf(relPath: string, text: string): FileRole {
 }
 
 /** Words that ask about tests: such a search shows tests and fixtures without being told to. */
-const ASKS_FOR_TESTS = /\b(?:tests?|testing|tested|unit ?tests?|specs?|fixtures?|mocks?|mocked|stubs?|assert(?:s|ions?)?|test ?cases?)\b/i;
+const ASKS_FOR_TESTS = /\b(?:tests?|testing|tested|unit ?tests?|specs?|fixtures?|test ?cases?|test ?suites?)\b/i;
 
 /** The roles a search shows: the defaults, those a query about tests implies, and those asked for. */
 export function rolesFor(query: string, include: readonly FileRole[] = []): FileRole[] {
