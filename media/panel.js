@@ -118,6 +118,18 @@
     return wrap;
   }
 
+  /** The preview's lines, with a marker where lines were left out between two of them. */
+  function previewText(hit) {
+    const lines = hit.preview.split('\n').slice(0, 8);
+    const at = Array.isArray(hit.previewAt) ? hit.previewAt : [];
+    const out = [];
+    lines.forEach((line, i) => {
+      if (i > 0 && at[i] > at[i - 1] + 1) out.push('⋯');
+      out.push(line);
+    });
+    return out.join('\n');
+  }
+
   function open(hit) {
     vscode.postMessage({ type: 'open', root: hit.root, path: hit.path, start: hit.start, end: hit.end });
   }
@@ -158,7 +170,7 @@
 
       const snippet = document.createElement('pre');
       snippet.className = 'hit-snippet';
-      appendHighlighted(snippet, hit.preview.split('\n').slice(0, 8).join('\n'), words);
+      appendHighlighted(snippet, previewText(hit), words);
 
       item.append(head, where);
       if (message.mode === 'similar' && hit.likeness) item.append(likenessBadge(hit, message.source));

@@ -6,6 +6,8 @@ import type { IndexSummary } from './index/progress';
 import { FILE_ROLES, rolesFor, type FileRole } from './scan/fileRole';
 import type { ScanOptions } from './scan/scanner';
 import type { RankedChunk, SearchMode } from './search/hybrid';
+import { queryTerms } from './search/codeTokens';
+import { previewOf, SIGNATURE_LOOKBACK } from './search/preview';
 import { rankChunks } from './search/rank';
 import type { Likeness } from './dupes';
 import { chunkTexts, readLines } from './search/readLines';
@@ -13,8 +15,10 @@ import { IndexStore } from './store/indexStore';
 import type { SearchFilter } from './store/records';
 
 export interface SearchHit extends RankedChunk {
-  /** The first lines of the chunk, for display. Absent if the file can no longer be read. */
+  /** The hit's definition line and the lines that matched, for display. Absent if the file can no longer be read. */
   preview?: string;
+  /** The line number of each line of `preview`; a jump between two is a gap. */
+  previewAt?: number[];
   /** Find Similar: set when the near-duplicate detectors would group the hit with the selection. */
   likeness?: Likeness;
 }
@@ -53,7 +57,14 @@ export interface RootStatus {
   pendingRebuild?: string;
 }
 
-const PREVIEW_LINE_CHARS = 400;
+/** A demoted role's hit ranks as if it scored this much of what it did. */
+const DEMOTED_WEIGHT = 0.7;
+
+/** Hits re-ranked with the demoted roles' scores weighed down (the scores shown stay as they were). */
+function demote(hits: RankedChunk[], roles: readonly FileRole[]): RankedChunk[] {
+  const weight = (h: RankedChunk) => (roles.includes(h.role ?? 'source') ? DEMOTED_WEIGHT : 1) * h.score;
+  return hits.map((h) => ({ h, w: weight(h) })).sort((a, b) => b.w - a.w).map(({ h }) => h);
+}
 
 /** One folder's index: its store plus the operations on it. The model and chunker are shared. */
 export class RootIndex {
@@ -127,10 +138,11 @@ export class RootIndex {
       } else degraded = `keyword side incomplete: ${missing} of ${files} files in ${this.root} are still being read`;
     }
     const k = options.k ?? 10;
-    const roles = options.filter?.roles ?? rolesFor(query, options.include);
-    const ranked = rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles } });
+    const { roles, demoted } = options.filter?.roles ? { roles: [...options.filter.roles], demoted: [] } : rolesFor(query, options.include);
+    let ranked = rankChunks(this.store, query, vector, { k: demoted.length > 0 ? 2 * k : k, mode, filter: { ...options.filter, roles } });
+    if (demoted.length > 0) ranked = demote(ranked, demoted).slice(0, k);
     const heldBack = roles.length < FILE_ROLES.length ? this.heldBack(rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles: undefined } }), roles) : undefined;
-    return { hits: await this.withPreviews(ranked, options.previewLines), mode, ...(degraded ? { degraded } : {}), ...(heldBack ? { heldBack } : {}) };
+    return { hits: await this.withPreviews(ranked, options.previewLines, query), mode, ...(degraded ? { degraded } : {}), ...(heldBack ? { heldBack } : {}) };
   }
 
   /** Per role not shown, how many of an unfiltered ranking's hits have it. */
@@ -226,13 +238,17 @@ export class RootIndex {
     }
   }
 
-  private async withPreviews(hits: RankedChunk[], previewLines = 0): Promise<SearchHit[]> {
+  /** Each hit's preview: its definition's line and the lines that matched `query` (see `previewOf`). */
+  private async withPreviews(hits: RankedChunk[], previewLines = 0, query?: string): Promise<SearchHit[]> {
     if (previewLines <= 0) return hits;
+    const asked = query ? queryTerms(query) : [];
     return Promise.all(
       hits.map(async (hit): Promise<SearchHit> => {
-        const lines = await readLines(path.join(this.root, hit.path), hit.startLine, Math.min(hit.endLine, hit.startLine + previewLines - 1));
-        // A hit inside an overlong line (a data literal) would otherwise carry the whole line.
-        return lines ? { ...hit, preview: lines.map((l) => (l.length > PREVIEW_LINE_CHARS ? `${l.slice(0, PREVIEW_LINE_CHARS)}…` : l)).join('\n') } : hit;
+        const first = Math.max(1, hit.startLine - SIGNATURE_LOOKBACK);
+        const lines = await readLines(path.join(this.root, hit.path), first, hit.endLine + 3);
+        if (!lines) return hit;
+        const { text, at } = previewOf(lines, first, hit, hit.matched?.length ? hit.matched : asked, previewLines);
+        return { ...hit, preview: text, previewAt: at };
       }),
     );
   }

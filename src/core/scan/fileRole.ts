@@ -5,9 +5,9 @@ import ignore, { type Ignore } from 'ignore';
  * docs; tests, fixtures and examples, generated and vendored code answer other questions and are
  * held back unless asked for.
  */
-export type FileRole = 'source' | 'docs' | 'test' | 'example' | 'generated' | 'vendored';
+export type FileRole = 'source' | 'docs' | 'test' | 'example' | 'config' | 'generated' | 'vendored';
 
-export const FILE_ROLES: readonly FileRole[] = ['source', 'docs', 'test', 'example', 'generated', 'vendored'];
+export const FILE_ROLES: readonly FileRole[] = ['source', 'docs', 'test', 'example', 'config', 'generated', 'vendored'];
 /** Shown by default; the others are held back (and counted) unless a search includes them. */
 export const DEFAULT_ROLES: readonly FileRole[] = ['source', 'docs'];
 
@@ -21,6 +21,8 @@ const DOCS_DIRS = new Set(['docs', 'doc', 'documentation', 'man', 'manual', 'web
 /** File names by language convention: `x_test.go`, `test_x.py`, `x.spec.ts`, `XTest.java`, `x_spec.rb`, `conftest.py`. */
 const TEST_FILE = /(?:^test_.*\.py$|_tests?\.(?:py|go|rb|rs|c|cc|cpp|exs?)$|\.(?:test|spec|e2e)\.[cm]?[jt]sx?$|^(?:conftest|test|tests)\.py$|_spec\.rb$|(?:Test|Tests|IT|Spec)\.(?:java|kt|scala|php|cs|groovy|swift)$|^Test[A-Z]\w*\.(?:java|kt|php|cs)$)/;
 const GENERATED_FILE = /(?:\.min\.[cm]?js$|\.min\.css$|\.bundle\.js$|\.pb\.(?:go|cc|h|js|ts)$|_pb2(?:_grpc)?\.pyi?$|\.g\.dart$|\.generated\.\w+$|_generated\.\w+$|^zz_generated|\.designer\.cs$)/;
+// Tool and CI settings: hidden folders and dotfiles (`.github/workflows`, `.eslintrc.js`), and CI files by name.
+const CONFIG_FILE = /^(?:\..+|jenkinsfile|azure-pipelines\.ya?ml|appveyor\.ya?ml|codecov\.ya?ml|\.?travis\.ya?ml)$/i;
 const DOC_FILE = /^(?:readme|changelog|changes|history|contributing|authors|news|faq|upgrading|migration)(?:\.[\w.]+)?$/i;
 const DOC_EXTENSIONS = /\.(?:md|markdown|mdx|rst|txt|adoc|asciidoc|textile|rdoc)$/i;
 
@@ -34,6 +36,7 @@ export function roleOfPath(relPath: string): FileRole {
   if (dirs.some((d) => FIXTURE_DIRS.has(d))) return 'example';
   if (TEST_FILE.test(name) || dirs.some((d) => TEST_DIRS.has(d))) return 'test';
   if (dirs.some((d) => EXAMPLE_DIRS.has(d)) || /^examples?[._-]/i.test(name)) return 'example';
+  if (dirs.some((d) => d.startsWith('.')) || CONFIG_FILE.test(name)) return 'config';
   if (DOC_EXTENSIONS.test(name) || DOC_FILE.test(name) || dirs.some((d) => DOCS_DIRS.has(d))) return 'docs';
   return 'source';
 }
@@ -57,14 +60,28 @@ export function roleOf(relPath: string, text: string): FileRole {
 /** Words that ask about tests: such a search shows tests and fixtures without being told to. */
 const ASKS_FOR_TESTS = /\b(?:tests?|testing|tested|unit ?tests?|specs?|fixtures?|test ?cases?|test ?suites?)\b/i;
 
-/** The roles a search shows: the defaults, those a query about tests implies, and those asked for. */
-export function rolesFor(query: string, include: readonly FileRole[] = []): FileRole[] {
+export interface ShownRoles {
+  roles: FileRole[];
+  /**
+   * Roles shown because the query mentions tests rather than because they were asked for: their
+   * hits rank after the implementation's of the same strength ("mock the server in my tests" is
+   * often a question about the library, asked by someone writing tests).
+   */
+  demoted: FileRole[];
+}
+
+/** The roles a search shows: the defaults, those asked for, and (demoted) those a query about tests implies. */
+export function rolesFor(query: string, include: readonly FileRole[] = []): ShownRoles {
   const roles = new Set<FileRole>([...DEFAULT_ROLES, ...include]);
+  const demoted: FileRole[] = [];
   if (ASKS_FOR_TESTS.test(query)) {
-    roles.add('test');
-    roles.add('example');
+    for (const r of ['test', 'example'] as const) {
+      if (roles.has(r)) continue;
+      roles.add(r);
+      demoted.push(r);
+    }
   }
-  return FILE_ROLES.filter((r) => roles.has(r));
+  return { roles: FILE_ROLES.filter((r) => roles.has(r)), demoted };
 }
 
 /**

@@ -48,6 +48,10 @@ export interface PanelHit {
   language: string;
   kind: 'code' | 'doc';
   preview: string;
+  /** Line number of each preview line (a jump is a gap), when known. */
+  previewAt?: number[];
+  /** What the hit's file is for, when not plain source (test, example, config...). */
+  role?: string;
   /** Cosine similarity to the query, when known. */
   vectorScore?: number;
   /** Query terms the chunk contains (stemmed), for highlighting and the tooltip. */

@@ -193,6 +193,8 @@ function toPanelHit(h: RootHit): PanelHit {
   if (h.matched) hit.matched = h.matched;
   if (h.symbol) hit.symbol = h.symbol;
   if (h.likeness) hit.likeness = h.likeness;
+  if (h.previewAt) hit.previewAt = h.previewAt;
+  if (h.role && h.role !== 'source') hit.role = h.role;
   return hit;
 }
 
