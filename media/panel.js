@@ -7,6 +7,9 @@
   const language = $('language');
   const kind = $('kind');
   const glob = $('glob');
+  const roles = $('roles');
+  const held = $('held');
+  const heldText = $('held-text');
   const list = $('results');
   const notice = $('notice');
   const heading = $('heading');
@@ -21,16 +24,18 @@
   language.value = saved.language || '';
   kind.value = saved.kind || '';
   glob.value = saved.glob || '';
+  roles.value = saved.roles || '';
 
   function search(now) {
     clearTimeout(timer);
     const run = () => {
       const query = q.value.trim();
-      vscode.setState({ query: q.value, language: language.value, kind: kind.value, glob: glob.value });
+      vscode.setState({ query: q.value, language: language.value, kind: kind.value, glob: glob.value, roles: roles.value });
       if (query.length < 2) return;
       seq += 1;
       heading.textContent = 'Searching…';
-      vscode.postMessage({ type: 'search', seq, query, filters: { language: language.value, kind: kind.value, glob: glob.value.trim() } });
+      const include = roles.value ? roles.value.split(',') : [];
+      vscode.postMessage({ type: 'search', seq, query, filters: { language: language.value, kind: kind.value, glob: glob.value.trim(), include } });
     };
     if (now) run();
     else timer = setTimeout(run, 250);
@@ -44,10 +49,16 @@
   glob.addEventListener('input', () => search(false));
   language.addEventListener('change', () => search(true));
   kind.addEventListener('change', () => search(true));
+  roles.addEventListener('change', () => search(true));
+  $('held-show').addEventListener('click', () => {
+    roles.value = 'test,example,config,generated,vendored';
+    search(true);
+  });
   q.addEventListener('keydown', (e) => {
-    if (e.key === 'ArrowDown' && list.firstElementChild) {
+    const first = list.querySelector('.hit');
+    if (e.key === 'ArrowDown' && first) {
       e.preventDefault();
-      list.firstElementChild.focus();
+      first.focus();
     }
   });
 
@@ -86,7 +97,7 @@
 
   function explain(hit, mode) {
     if (mode === 'similar') return `similarity ${hit.score.toFixed(2)}`;
-    const parts = [`relevance ${hit.score.toFixed(2)} (keywords and meaning)`];
+    const parts = [hit.band ? `${hit.band} match: ${Math.round(hit.relevance * 100)}% likely relevant (calibrated on held-out questions)` : `rank score ${hit.score.toFixed(2)} (keywords and meaning; this model has no calibration)`];
     if (hit.vectorScore !== undefined) parts.push(`meaning: cosine ${hit.vectorScore.toFixed(2)}`);
     parts.push(hit.matched && hit.matched.length ? `keywords: ${hit.matched.join(', ')}` : 'keywords: none');
     return parts.join('\n');
@@ -130,6 +141,13 @@
     return out.join('\n');
   }
 
+  /** The next (or previous) hit, past the line that marks weak matches. */
+  function sibling(item, direction) {
+    let next = item[direction];
+    while (next && !next.classList.contains('hit')) next = next[direction];
+    return next;
+  }
+
   function open(hit) {
     vscode.postMessage({ type: 'open', root: hit.root, path: hit.path, start: hit.start, end: hit.end });
   }
@@ -142,6 +160,10 @@
     heading.textContent = message.mode === 'similar' ? message.title : message.hits.length ? `${message.hits.length} results` : '';
     notice.textContent = message.notice || '';
     notice.hidden = !message.notice;
+    const heldBack = Object.entries(message.heldBack || {}).filter(([, n]) => n > 0);
+    heldText.textContent = heldBack.length ? `Held back: ${heldBack.map(([role, n]) => `${n} ${role}`).join(', ')} ${heldBack.length === 1 && heldBack[0][1] === 1 ? 'hit' : 'hits'}.` : '';
+    held.hidden = heldBack.length === 0 || message.mode !== 'search';
+    const firstWeak = message.hits.findIndex((h) => h.band === 'weak');
     empty.textContent = message.hits.length ? '' : message.mode === 'similar' ? 'Nothing similar found.' : 'No results. The index may still be building.';
     message.hits.forEach((hit, i) => {
       const item = document.createElement('li');
@@ -159,8 +181,8 @@
       title.className = 'hit-title';
       appendHighlighted(title, name, words);
       const score = document.createElement('span');
-      score.className = 'hit-score';
-      score.textContent = hit.score.toFixed(2);
+      score.className = `hit-score${hit.band ? ` band-${hit.band}` : ''}`;
+      score.textContent = hit.band ? `${hit.band}${hit.vectorScore !== undefined ? ` · cos ${hit.vectorScore.toFixed(2)}` : ''}` : hit.score.toFixed(2);
       score.title = explain(hit, message.mode);
       head.append(title, score);
 
@@ -180,17 +202,24 @@
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
           open(hit);
-        } else if (e.key === 'ArrowDown' && item.nextElementSibling) {
+        } else if (e.key === 'ArrowDown' && sibling(item, 'nextElementSibling')) {
           e.preventDefault();
-          item.nextElementSibling.focus();
+          sibling(item, 'nextElementSibling').focus();
         } else if (e.key === 'ArrowUp') {
           e.preventDefault();
-          (item.previousElementSibling || q).focus();
+          (sibling(item, 'previousElementSibling') || q).focus();
         }
       });
       item.addEventListener('focus', () => item.setAttribute('aria-selected', 'true'));
       item.addEventListener('blur', () => item.setAttribute('aria-selected', 'false'));
       if (i === 0) item.dataset.first = 'true';
+      if (i === firstWeak && message.mode === 'search') {
+        const line = document.createElement('li');
+        line.className = 'weak-line';
+        line.setAttribute('role', 'separator');
+        line.textContent = i === 0 ? 'Only weak matches' : 'Weaker matches';
+        list.appendChild(line);
+      }
       list.appendChild(item);
     });
   }

@@ -14,8 +14,10 @@ import { Engine } from './core/engine';
 import { DEFAULT_MODEL, resolveModel } from './core/embed/resolveModel';
 import { SEARCH_MODES, type SearchMode } from './core/search/hybrid';
 import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
+import { calibrationFrom, labelledHits, reliability, type CalibrationRun } from './eval/calibrate';
+import { writeCalibration } from './eval/modelFiles';
 import { runRealRepo, type RealRepoReport } from './eval/realRepo';
-import { printEvalTable, printRealRepoTable } from './eval/report';
+import { printEvalTable, printRealRepoTable, printReliabilityTable } from './eval/report';
 import { loadSuite, publicEvalDir, RETRIEVAL_SUITES, SuiteUnavailable } from './eval/suites';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
@@ -39,6 +41,8 @@ const USAGE = `Usage:
                                                     (the naive loop over every file unless N chunks are asked for)
   nearby eval <suite|all> [--mode m] [--split dev|test] [--json <file>]
                                                     retrieval quality (MRR@10, nDCG@10, recall@k) per mode
+  nearby eval calibrate [--write]                   fit the model's relevance bands on the dev splits, check them
+                                                    on the test splits (--write puts them in the model's nearby.json)
   nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]
                                                     Nearby's store against stock Vectra
 
@@ -72,6 +76,7 @@ const { values: opts, positionals } = parseArgs({
     threshold: { type: 'string' },
     limit: { type: 'string' },
     include: { type: 'string' },
+    write: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -233,7 +238,7 @@ async function main(): Promise<number> {
     case 'bench':
       return bench(arg, positionals.slice(2));
     case 'eval':
-      return evaluate(arg);
+      return arg === 'calibrate' ? calibrate() : evaluate(arg);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -320,6 +325,41 @@ async function evaluate(which: string | undefined): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/**
+ * `nearby eval calibrate`: fits how the model's cosines and keyword coverage map to relevance on
+ * the dev splits and reports, per band, how many hits of the test splits really are relevant.
+ */
+async function calibrate(): Promise<number> {
+  const engine = await Engine.open({ ...(opts.model ? { model: opts.model } : {}), bundledModelsDir: BUNDLED_MODELS, modelCacheDir: MODEL_CACHE, threads: intOption('threads', opts.threads, defaultThreads()), roots: [] });
+  const run: CalibrationRun = {
+    projectDir: PROJECT_DIR,
+    evalDir: publicEvalDir(PROJECT_DIR),
+    cacheDir: userCacheDir(),
+    embedder: engine.embedder,
+    openEngine: (root, indexDir) => Engine.open({ ...(opts.model ? { model: opts.model } : {}), bundledModelsDir: BUNDLED_MODELS, modelCacheDir: MODEL_CACHE, threads: intOption('threads', opts.threads, defaultThreads()), roots: [{ root, indexDir }] }),
+    log: (line) => process.stderr.write(`nearby eval calibrate: ${line}\n`),
+  };
+  try {
+    const dev = await labelledHits(run, 'dev');
+    const suites = [...new Set(dev.map((r) => r.suite))].join(', ');
+    const calibration = calibrationFrom(dev, `dev splits of ${suites}: ${dev.length} top-20 hybrid hits; the real-repository questions weigh as much as the other suites together`);
+    const test = await labelledHits(run, 'test');
+    const report = { model: engine.embedder.info.id, calibration, dev: reliability(dev, calibration), test: reliability(test, calibration) };
+    process.stdout.write(`${JSON.stringify(calibration, null, 2)}\n\n`);
+    printReliabilityTable(report.dev, report.test);
+    await writeJson(typeof opts.json === 'string' ? opts.json : path.join('reports', 'eval', `calibration-${engine.embedder.info.id.replace(/[^\w.-]+/g, '_')}.json`), report);
+    if (opts.write) {
+      const dir = engine.model.dir;
+      if (path.relative(BUNDLED_MODELS, dir).startsWith('..')) throw new UsageError(`--write only updates the models shipped in ${BUNDLED_MODELS}; ${dir} is not one`);
+      await writeCalibration(dir, calibration);
+      process.stderr.write(`wrote the calibration into ${path.join(dir, 'nearby.json')} (and SHA256SUMS)\n`);
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
 async function bench(what: string | undefined, rest: string[]): Promise<number> {
   if (what === 'store-one') {
     const [impl, n, dim, phase, dir] = rest;
@@ -362,6 +402,8 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
       start: h.startLine,
       end: h.endLine,
       score: round(h.score),
+      ...(h.relevance !== undefined ? { relevance: round(h.relevance), band: h.band } : {}),
+      cosine: h.vectorScore !== undefined ? round(h.vectorScore) : null,
       language: h.language,
       kind: h.kind,
       role: h.role ?? 'source',
@@ -373,10 +415,21 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
     return;
   }
   if (hits.length === 0) process.stdout.write('no results (is the folder indexed? run: nearby index <root>)\n');
+  // A calibrated model says how likely each hit is to be relevant; a line marks where they turn weak.
+  const firstWeak = hits.findIndex((h) => h.band === 'weak');
   hits.forEach((h, i) => {
+    if (i === firstWeak) process.stdout.write(`    ${i === 0 ? 'only weak matches' : 'weaker matches below'}\n`);
     const dupe = h.likeness ? `  [${h.likeness.kind} near-duplicate ${h.likeness.similarity.toFixed(2)}${h.likeness.kind === 'textual' ? `, ${h.likeness.lines} lines` : ''}]` : '';
-    process.stdout.write(`${String(i + 1).padStart(2)}. ${h.score.toFixed(3)}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}${dupe}\n`);
-    for (const line of (h.preview ?? '').split('\n').slice(0, 3)) if (line.trim()) process.stdout.write(`      ${line.slice(0, 100)}\n`);
+    const score = h.band ? `${h.band.padEnd(8)} ${h.relevance!.toFixed(2)}` : h.score.toFixed(3);
+    const cosine = h.vectorScore !== undefined && !similar ? `  cos ${h.vectorScore.toFixed(2)}` : '';
+    const role = h.role && h.role !== 'source' && h.role !== 'docs' ? `  (${h.role})` : '';
+    process.stdout.write(`${String(i + 1).padStart(2)}. ${score}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}${role}${cosine}${dupe}\n`);
+    const at = h.previewAt ?? [];
+    (h.preview ?? '').split('\n').slice(0, 3).forEach((line, j) => {
+      if (!line.trim()) return;
+      const gap = j > 0 && at[j]! > at[j - 1]! + 1 ? '⋯ ' : '  ';
+      process.stdout.write(`    ${gap}${line.slice(0, 100)}\n`);
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import type { ScanOptions } from './scan/scanner';
 import type { RankedChunk, SearchMode } from './search/hybrid';
 import { queryTerms } from './search/codeTokens';
 import { previewOf, SIGNATURE_LOOKBACK } from './search/preview';
-import { rankChunks } from './search/rank';
+import { explainHits, rankChunks } from './search/rank';
 import type { Likeness } from './dupes';
 import { chunkTexts, readLines } from './search/readLines';
 import { IndexStore } from './store/indexStore';
@@ -141,6 +141,7 @@ export class RootIndex {
     const { roles, demoted } = options.filter?.roles ? { roles: [...options.filter.roles], demoted: [] } : rolesFor(query, options.include);
     let ranked = rankChunks(this.store, query, vector, { k: demoted.length > 0 ? 2 * k : k, mode, filter: { ...options.filter, roles } });
     if (demoted.length > 0) ranked = demote(ranked, demoted).slice(0, k);
+    ranked = explainHits(this.store, query, vector, ranked, this.embedder.info.calibration);
     const heldBack = roles.length < FILE_ROLES.length ? this.heldBack(rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles: undefined } }), roles) : undefined;
     return { hits: await this.withPreviews(ranked, options.previewLines, query), mode, ...(degraded ? { degraded } : {}), ...(heldBack ? { heldBack } : {}) };
   }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Engine } from '../core/engine';
+import type { SearchHit } from '../core/rootIndex';
 import { readSourceFile } from '../core/scan/readSourceFile';
 import { scanFiles } from '../core/scan/scanner';
 import type { SearchMode } from '../core/search/hybrid';
@@ -265,6 +266,12 @@ export interface RealRepoRun {
   openEngine: (root: string, indexDir: string) => Promise<Engine>;
   isTest: (p: string) => boolean;
   log: (line: string) => void;
+  /** Hits asked for per question (default 10, what is scored). */
+  k?: number;
+  /** Told every answer, with the engine's hits as they are (calibration reads their features). */
+  onAnswer?: (question: RealRepoQuestion, mode: SearchMode, hits: readonly SearchHit[]) => void;
+  /** Leave out the keyword baseline. */
+  skipBaseline?: boolean;
 }
 
 /**
@@ -291,14 +298,16 @@ export async function runRealRepo(run: RealRepoRun): Promise<RealRepoReport[]> {
       for (const mode of run.modes) {
         for (const q of asked) {
           const t = performance.now();
-          const answer = await engine.search(q.question, { k: 10, mode });
+          const answer = await engine.search(q.question, { k: run.k ?? 10, mode });
           if (answer.degraded) throw new Error(`${project.name}: ${mode} search degraded: ${answer.degraded}`);
           add(mode, q, answer.hits, (performance.now() - t) / 1000);
+          run.onAnswer?.(q, mode, answer.hits);
         }
       }
     } finally {
       await engine.dispose();
     }
+    if (run.skipBaseline) continue;
     const t = performance.now();
     const bm25 = await WindowBm25.build(root);
     const built = (performance.now() - t) / 1000;

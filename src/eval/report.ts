@@ -1,3 +1,4 @@
+import type { Reliability } from './calibrate';
 import type { RealRepoReport } from './realRepo';
 import type { EvalReport } from './retrievalEval';
 
@@ -27,6 +28,15 @@ export function printRealRepoTable(reports: readonly RealRepoReport[], out: Node
   const byProject = [[reports[0]!.suite, ...projects.map((p) => `nDCG@10 ${p}`)]];
   for (const r of reports) byProject.push([r.system, ...projects.map((p) => fmt(r.by_project[p]?.ndcg ?? 0))]);
   out.write(`\n${table(rows, 2)}\n\n${table(byProject, 1)}\n`);
+}
+
+/** Per suite and band, on the dev splits (fitted there) and the test splits: hits and the share relevant. */
+export function printReliabilityTable(dev: readonly Reliability[], test: readonly Reliability[], out: NodeJS.WritableStream = process.stdout): void {
+  const rows = [['split', 'suite', 'band', 'hits', 'relevant', 'predicted']];
+  for (const [split, list] of [['dev', dev], ['test', test]] as const) {
+    for (const r of list) rows.push([split, r.suite, r.band, String(r.hits), fmt(r.relevant), fmt(r.predicted)]);
+  }
+  out.write(`${table(rows)}\n`);
 }
 
 function fmt(x: number): string {

@@ -7,6 +7,7 @@ import type { DupeReport } from '../core/dupes/types';
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../worker/client';
 import type { ModelSummary, RootConfig, SearchReply, SimilarReply, WorkerConfig } from '../worker/protocol';
+import type { FileRole } from '../core/scan/fileRole';
 import type { SearchFilter } from '../core/store/records';
 import { editorExcludes, type NearbyConfig } from './config';
 import { Disposable } from './dispose';
@@ -68,9 +69,10 @@ export class IndexService extends Disposable {
     await this.run({ onlyPaths: Object.fromEntries(byRoot) });
   }
 
-  async search(query: string, filter: SearchFilter | undefined, k: number): Promise<SearchReply> {
+  /** `include`: roles shown beside source and docs (tests, examples...). */
+  async search(query: string, filter: SearchFilter | undefined, k: number, include?: FileRole[]): Promise<SearchReply> {
     const client = await this.ensureClient();
-    return client.request('search', { query, k, previewLines: 12, ...(filter ? { filter } : {}) });
+    return client.request('search', { query, k, previewLines: 12, ...(filter ? { filter } : {}), ...(include?.length ? { include } : {}) });
   }
 
   /** `text` is the selection as the editor has it (it may be unsaved); without it, the chunk at `start`. */

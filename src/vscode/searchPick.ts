@@ -25,6 +25,13 @@ export async function showSearchPick(service: IndexService, config: () => Nearby
   let timer: NodeJS.Timeout | undefined;
   let accepted = false;
   const previous = vscode.window.activeTextEditor;
+  // The test facet: tests, examples and the like are held back unless this is on.
+  let withTests = false;
+  const testsButton = (): vscode.QuickInputButton => ({
+    iconPath: new vscode.ThemeIcon(withTests ? 'beaker-stop' : 'beaker'),
+    tooltip: withTests ? 'Hide tests and examples' : 'Include tests and examples',
+  });
+  pick.buttons = [testsButton()];
 
   const run = async (query: string) => {
     const mine = ++seq;
@@ -35,13 +42,15 @@ export async function showSearchPick(service: IndexService, config: () => Nearby
     }
     pick.busy = true;
     try {
-      const { hits, degraded } = await service.search(query, undefined, config().resultCount);
+      const { hits, degraded, heldBack } = await service.search(query, undefined, config().resultCount, withTests ? ['test', 'example', 'config', 'generated', 'vendored'] : undefined);
       if (mine !== seq) return;
-      pick.title = degraded ? `Nearby: Search by Meaning (${degraded})` : 'Nearby: Search by Meaning';
+      const held = Object.entries(heldBack ?? {}).map(([role, n]) => `${n} ${role}`).join(', ');
+      const notes = [degraded, held && `held back: ${held} (beaker button shows them)`].filter(Boolean);
+      pick.title = notes.length > 0 ? `Nearby: Search by Meaning (${notes.join('; ')})` : 'Nearby: Search by Meaning';
       // The workbench would filter our ranked items by its own fuzzy match; keep them all.
       pick.items = hits.map((hit) => ({
         label: hit.symbol ? `$(symbol-${hit.kind === 'doc' ? 'string' : 'function'}) ${hit.symbol}` : firstLine(hit.preview) || hit.path,
-        description: `${describeLocation(toLocation(hit))}  ·  ${hit.score.toFixed(2)}`,
+        description: `${describeLocation(toLocation(hit))}  ·  ${hit.band ? `${hit.band} match` : hit.score.toFixed(2)}${hit.role && hit.role !== 'source' && hit.role !== 'docs' ? `  ·  ${hit.role}` : ''}`,
         detail: hit.symbol ? definitionLine(hit.preview, hit.symbol) : firstLine(hit.preview, 2),
         alwaysShow: true,
         hit,
@@ -56,6 +65,11 @@ export async function showSearchPick(service: IndexService, config: () => Nearby
     }
   };
 
+  pick.onDidTriggerButton(() => {
+    withTests = !withTests;
+    pick.buttons = [testsButton()];
+    void run(pick.value);
+  });
   pick.onDidChangeValue((value) => {
     clearTimeout(timer);
     timer = setTimeout(() => void run(value), DEBOUNCE_MS);

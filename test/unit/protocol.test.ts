@@ -45,6 +45,9 @@ describe('panel message validation', () => {
     assert.equal(parsePanelMessage({ type: 'search', seq: 3, query: 'x'.repeat(5_000), filters: {} }), undefined);
     assert.equal(parsePanelMessage({ type: 'search', seq: 3, query: 'q', filters: { language: '"><script>' } }), undefined);
     assert.equal(parsePanelMessage({ type: 'search', seq: 3, query: 'q', filters: { kind: 'exe' } }), undefined);
+    assert.deepEqual(parsePanelMessage({ type: 'search', seq: 4, query: 'q', filters: { include: ['test', 'example', 'test'] } }), { type: 'search', seq: 4, query: 'q', filters: { include: ['test', 'example'] } });
+    assert.equal(parsePanelMessage({ type: 'search', seq: 4, query: 'q', filters: { include: ['binaries'] } }), undefined, 'only known roles');
+    assert.equal(parsePanelMessage({ type: 'search', seq: 4, query: 'q', filters: { include: 'test' } }), undefined);
   });
 
   test('open messages need a sane range', () => {

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { isCalibration, type Calibration } from '../search/calibration';
 
 /** What the product needs to know about a model beyond its ONNX graph (`nearby.json`). */
 export interface ModelInfo {
@@ -14,6 +15,8 @@ export interface ModelInfo {
   dtype: 'q8' | 'fp32';
   /** Token budget of one inference call (padded tokens of a batch). */
   batchTokens: number;
+  /** How this model's cosines (with keyword coverage) map to relevance; absent for uncalibrated models. */
+  calibration?: Calibration;
 }
 
 /**
@@ -75,6 +78,7 @@ export async function readModelInfo(modelDir: string, hubId?: string): Promise<M
     documentPrefix: own.documentPrefix ?? known.documentPrefix ?? '',
     dtype: own.dtype ?? 'q8',
     batchTokens: own.batchTokens ?? (layers === 0 ? 8192 : 1024),
+    ...(isCalibration(own.calibration) ? { calibration: own.calibration } : {}),
   };
   if (!(info.dimension > 0)) throw new ModelError('model-corrupt', `Cannot tell the embedding dimension of ${modelDir}.`);
   return info;

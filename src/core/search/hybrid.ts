@@ -1,4 +1,5 @@
 import type { ScoredChunk, StoredChunk } from '../store/records';
+import type { RelevanceBand } from './calibration';
 import { looksLikeIdentifier } from './codeTokens';
 import type { LexicalHit } from './lexicalIndex';
 
@@ -10,6 +11,9 @@ export interface RankedChunk extends ScoredChunk {
   vectorScore?: number;
   /** Query terms found in the chunk (keyword side of the ranking). */
   matched?: string[];
+  /** How likely the hit is to be relevant, from the model's calibration (see calibration.ts). */
+  relevance?: number;
+  band?: RelevanceBand;
 }
 
 export interface FusionWeights {

@@ -187,6 +187,18 @@ export class LexicalIndex {
     return out;
   }
 
+  /** Which of `terms` (query terms, see `queryTerms`) the stored chunk of `path` at `startLine`..`endLine` holds. */
+  termsIn(path: string, startLine: number, endLine: number, terms: readonly string[]): string[] {
+    const doc = this.byPath.get(path)?.find((d) => this.docs[d]?.startLine === startLine && this.docs[d]?.endLine === endLine);
+    if (doc === undefined) return [];
+    const from = this.docTermStart[doc]!;
+    const own = this.flatTerms.subarray(from, from + this.docTermCount[doc]!);
+    return terms.filter((t) => {
+      const id = this.termIds.get(t);
+      return id !== undefined && own.includes(id);
+    });
+  }
+
   /** Counts `n` occurrences of a term in the chunk being added (in the scratch arrays); returns `n`. */
   private addTerm(id: number, n: number): number {
     const at = this.slot[id]!;

@@ -1,6 +1,8 @@
 import type { IndexStore } from '../store/indexStore';
 import type { SearchFilter, StoredChunk } from '../store/records';
 import { compileFilter } from '../store/vectorTable';
+import { bandOf, relevanceOf, type Calibration } from './calibration';
+import { queryTerms } from './codeTokens';
 import { fuseRankings, weightsFor, type FusionWeights, type RankedChunk, type SearchMode } from './hybrid';
 
 export interface RankOptions {
@@ -33,6 +35,28 @@ export function rankChunks(store: IndexStore, query: string, vector: Float32Arra
     return v ? dot(v, vector) : undefined;
   };
   return fuseRankings(store.search(vector, candidates, filter), lexicalHits, options.weights ?? weightsFor(query), k, cosine);
+}
+
+/**
+ * Completes what each hit says about itself: the query's terms it holds (hits found by meaning
+ * alone did not say), its cosine, and, with a calibration, how likely it is to be relevant and
+ * its band.
+ */
+export function explainHits(store: IndexStore, query: string, vector: Float32Array | undefined, hits: RankedChunk[], calibration: Calibration | undefined): RankedChunk[] {
+  const terms = queryTerms(query);
+  return hits.map((hit, i) => {
+    const out: RankedChunk = { ...hit };
+    out.matched ??= store.lexical.termsIn(hit.path, hit.startLine, hit.endLine, terms);
+    if (out.vectorScore === undefined && vector) {
+      const v = store.vectorFor(hit.hash);
+      if (v) out.vectorScore = dot(v, vector);
+    }
+    if (calibration && out.vectorScore !== undefined) {
+      out.relevance = relevanceOf({ cosine: out.vectorScore, coverage: terms.length ? out.matched.length / terms.length : 0, place: i + 1 }, calibration);
+      out.band = bandOf(out.relevance, calibration);
+    }
+    return out;
+  });
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

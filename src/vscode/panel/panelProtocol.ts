@@ -1,3 +1,5 @@
+import { FILE_ROLES, type FileRole } from '../../core/scan/fileRole';
+
 /**
  * Messages between the sidebar webview (media/panel.js) and the extension. The webview is
  * treated as untrusted: everything it sends is checked by `parsePanelMessage` before use.
@@ -7,6 +9,8 @@ export interface PanelFilters {
   language?: string;
   kind?: 'code' | 'doc';
   glob?: string;
+  /** Roles shown beside source and docs (the panel's "Show" facet). */
+  include?: FileRole[];
 }
 
 export type FromPanel =
@@ -54,6 +58,9 @@ export interface PanelHit {
   role?: string;
   /** Cosine similarity to the query, when known. */
   vectorScore?: number;
+  /** How likely the hit is to be relevant, and its band, when the model is calibrated. */
+  relevance?: number;
+  band?: 'strong' | 'possible' | 'weak';
   /** Query terms the chunk contains (stemmed), for highlighting and the tooltip. */
   matched?: string[];
   /** Find Similar: why the near-duplicate detectors would group this hit with the selection. */
@@ -61,7 +68,7 @@ export interface PanelHit {
 }
 
 export type ToPanel =
-  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[]; source?: PanelLocation; notice?: string }
+  | { type: 'results'; seq: number; mode: 'search' | 'similar'; title: string; query: string; hits: PanelHit[]; source?: PanelLocation; notice?: string; heldBack?: Partial<Record<FileRole, number>> }
   | { type: 'status'; state: string; text: string; busy: boolean }
   | { type: 'error'; seq?: number; message: string }
   | { type: 'setQuery'; query: string }
@@ -97,6 +104,11 @@ export function parsePanelMessage(v: unknown): FromPanel | undefined {
       if (f['glob'] !== undefined && f['glob'] !== '') {
         if (!isShortString(f['glob'], 500)) return undefined;
         filters.glob = f['glob'];
+      }
+      if (f['include'] !== undefined) {
+        const include = f['include'];
+        if (!Array.isArray(include) || include.length > FILE_ROLES.length || !include.every((r) => (FILE_ROLES as readonly unknown[]).includes(r))) return undefined;
+        if (include.length > 0) filters.include = [...new Set(include as FileRole[])];
       }
       return { type: 'search', seq: v['seq'] as number, query: v['query'], filters };
     }

@@ -101,8 +101,8 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
             ...(filters.kind ? { kind: filters.kind } : {}),
             ...(filters.glob ? { pathGlob: filters.glob } : {}),
           };
-          const { hits, degraded } = await this.service.search(query, filter, this.config().resultCount);
-          this.post({ type: 'results', seq, mode: 'search', title: '', query, hits: hits.map(toPanelHit), ...(degraded ? { notice: degraded } : {}) });
+          const { hits, degraded, heldBack } = await this.service.search(query, filter, this.config().resultCount, filters.include);
+          this.post({ type: 'results', seq, mode: 'search', title: '', query, hits: hits.map(toPanelHit), ...(degraded ? { notice: degraded } : {}), ...(heldBack ? { heldBack } : {}) });
         } catch (err) {
           this.post({ type: 'error', seq, message: (err as Error).message });
         }
@@ -159,12 +159,19 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
       <option value="code">Code</option>
       <option value="doc">Docs</option>
     </select>
+    <label class="visually-hidden" for="roles">Show</label>
+    <select id="roles" aria-label="Which files to show">
+      <option value="">Implementation and docs</option>
+      <option value="test,example">With tests and examples</option>
+      <option value="test,example,config,generated,vendored">Everything</option>
+    </select>
     <label class="visually-hidden" for="glob">Folder or glob</label>
     <input id="glob" type="text" placeholder="Folder or glob, e.g. src/**" aria-label="Folder or glob filter" autocomplete="off" spellcheck="false">
   </div>
 </form>
 <div id="heading" class="heading" aria-live="polite"></div>
 <div id="notice" class="notice" role="note" hidden></div>
+<div id="held" class="held" hidden><span id="held-text"></span> <button id="held-show" type="button">Show them</button></div>
 <ul id="results" role="listbox" aria-label="Results"></ul>
 <div id="empty" class="empty"></div>
 <details id="dupes" class="dupes">
@@ -190,6 +197,10 @@ function toPanelHit(h: RootHit): PanelHit {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === h.root)?.name ?? path.basename(h.root);
   const hit: PanelHit = { root: h.root, folder, path: h.path, start: h.startLine, end: h.endLine, score: h.score, language: h.language, kind: h.kind, preview: h.preview ?? '' };
   if (h.vectorScore !== undefined) hit.vectorScore = h.vectorScore;
+  if (h.relevance !== undefined && h.band) {
+    hit.relevance = h.relevance;
+    hit.band = h.band;
+  }
   if (h.matched) hit.matched = h.matched;
   if (h.symbol) hit.symbol = h.symbol;
   if (h.likeness) hit.likeness = h.likeness;
