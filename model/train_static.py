@@ -189,7 +189,10 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng = random.Random(args.seed)
     steps_per_epoch = len(batches(rows, args.batch, args.group, random.Random(0)))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps_per_epoch * args.epochs, pct_start=0.05)
+    total = steps_per_epoch * args.epochs
+    warmup = max(1, total // 20)
+    # Linear warm-up over the first 5% of the steps, then a cosine decay to zero.
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total))))
     start_epoch, history = 0, []
     negatives = None
     ckpt = out / "checkpoint.pt"

@@ -84,6 +84,27 @@ describe('worker process', () => {
     }
   });
 
+  // The CLI, the panel and QuickPick send the same query with their own options (preview size,
+  // an empty filter from the panel's unset fields): the ranking must not depend on them.
+  test('the CLI, the panel and QuickPick get the same ranking for the same query', async () => {
+    const c = client();
+    try {
+      await c.start();
+      for (const query of ['retry failed uploads with backoff', 'handle event number', 'how do I apply database schema migrations']) {
+        const cli = await c.request('search', { query, k: 10, previewLines: 3, mode: 'hybrid', include: [] });
+        const panel = await c.request('search', { query, k: 10, previewLines: 12, filter: {} });
+        const pick = await c.request('search', { query, k: 10, previewLines: 12 });
+        const order = (r: typeof cli) => r.hits.map((h) => `${h.path}:${h.startLine}-${h.endLine}`);
+        assert.ok(cli.hits.length > 0, query);
+        assert.deepEqual(order(panel), order(cli), query);
+        assert.deepEqual(order(pick), order(cli), query);
+        assert.deepEqual(panel.hits.map((h) => h.band), cli.hits.map((h) => h.band), 'and the same bands');
+      }
+    } finally {
+      await c.dispose();
+    }
+  });
+
   test('a missing model folder is a clear error, not a crash loop', async () => {
     const events: WorkerEvent[] = [];
     const c = client(events, path.join(dir, 'no-such-model'));
