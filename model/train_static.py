@@ -19,9 +19,11 @@ Usage: python model/train_static.py --pairs model/work/pairs-v3.jsonl --out mode
            --epochs 6 --batch 4096 --group 64 --threads 1
 """
 import argparse
+import hashlib
 import json
 import math
 import random
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -38,7 +40,8 @@ TOKENIZER = HERE / "tokenizer" / "tokenizer.json"
 
 
 def load_pairs(paths, kinds, cap):
-    """Rows of the given kinds, at most `cap` per package (the first ones, in file order)."""
+    """Rows of the given kinds, at most `cap` per package (the first ones, in file order): query,
+    code, package and a hash of the code (to tell copies apart), nothing else kept in memory."""
     rows, per_package = [], defaultdict(int)
     for path in paths:
         for line in open(path):
@@ -49,19 +52,44 @@ def load_pairs(paths, kinds, cap):
             if cap and per_package[key] >= cap:
                 continue
             per_package[key] += 1
-            rows.append(r)
+            rows.append((r["query"], r["code"], sys.intern(key), hash(r["code"])))
     return rows
 
 
-def encode(tok, texts, max_len):
+class Texts:
+    """Token ids of many texts in one int32 array (text i: ids[starts[i]:starts[i+1]]): a Python
+    list per text cost gigabytes on a million pairs."""
+
+    def __init__(self, ids, starts):
+        self.ids, self.starts = ids, starts
+
+    def __len__(self):
+        return len(self.starts) - 1
+
+    def batch(self, idx):
+        """The texts `idx` as one flat tensor plus start offsets, for EmbeddingBag."""
+        parts = [self.ids[self.starts[i] : self.starts[i + 1]] for i in idx]
+        lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        return torch.from_numpy(np.concatenate(parts).astype(np.int64)), torch.from_numpy(offsets)
+
+
+def encode(tok, texts, max_len, cache=None):
+    """Tokenised texts, read from `cache` (.npz) when it holds them, written there otherwise."""
+    if cache is not None and cache.exists():
+        z = np.load(cache)
+        return Texts(z["ids"], z["starts"])
     tok.enable_truncation(max_len)
-    return [e.ids for e in tok.encode_batch(texts)]
-
-
-def flatten(batch_ids):
-    """Token ids of a batch as one flat tensor plus start offsets, for EmbeddingBag."""
-    offsets = torch.tensor([0] + [len(x) for x in batch_ids[:-1]]).cumsum(0)
-    return torch.tensor([t for x in batch_ids for t in x]), offsets
+    ids, starts = [], [0]
+    for i in range(0, len(texts), 20000):
+        for e in tok.encode_batch(texts[i : i + 20000]):
+            ids.append(np.asarray(e.ids, dtype=np.int32))
+            starts.append(starts[-1] + len(e.ids))
+    out = Texts(np.concatenate(ids) if ids else np.zeros(0, np.int32), np.asarray(starts, dtype=np.int64))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, ids=out.ids, starts=out.starts)
+    return out
 
 
 class StaticEncoder(torch.nn.Module):
@@ -93,7 +121,7 @@ def batches(rows, batch, group, rng):
         return [order[i : i + batch] for i in range(0, len(order), batch)]
     by_package = defaultdict(list)
     for i, r in enumerate(rows):
-        by_package[r.get("package", "")].append(i)
+        by_package[r[2]].append(i)
     runs = []
     for idx in by_package.values():
         rng.shuffle(idx)
@@ -104,10 +132,11 @@ def batches(rows, batch, group, rng):
 
 
 @torch.no_grad()
-def embed_all(model, ids, is_query, chunk=8192):
+def embed_all(model, texts, is_query, idx=None, chunk=8192):
+    idx = list(range(len(texts))) if idx is None else idx
     out = []
-    for i in range(0, len(ids), chunk):
-        out.append(model(*flatten(ids[i : i + chunk]), is_query=is_query))
+    for i in range(0, len(idx), chunk):
+        out.append(model(*texts.batch(idx[i : i + chunk]), is_query=is_query))
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -118,17 +147,17 @@ def mine_hard_negatives(model, rows, q_ids, c_ids):
     negatives = np.full(len(rows), -1, dtype=np.int64)
     by_package = defaultdict(list)
     for i, r in enumerate(rows):
-        by_package[r.get("package", "")].append(i)
+        by_package[r[2]].append(i)
     for idx in by_package.values():
         if len(idx) < 2:
             continue
         for start in range(0, len(idx), 4096):
             part = idx[start : start + 4096]
-            q = embed_all(model, [q_ids[i] for i in part], True)
-            c = embed_all(model, [c_ids[i] for i in part], False)
+            q = embed_all(model, q_ids, True, part)
+            c = embed_all(model, c_ids, False, part)
             s = q @ c.T
             s.fill_diagonal_(-2)
-            codes = [rows[i]["code"] for i in part]
+            codes = [rows[i][3] for i in part]
             best = s.topk(min(3, len(part) - 1), dim=1).indices.numpy()
             for a, cand in enumerate(best):
                 for b in cand:
@@ -172,8 +201,11 @@ def main():
     rows = load_pairs(args.pairs, set(args.kinds or []), args.cap)
     if args.limit:
         rows = random.Random(args.seed).sample(rows, min(args.limit, len(rows)))
-    q_ids = encode(tok, [r["query"] for r in rows], args.query_len)
-    c_ids = encode(tok, [r["code"] for r in rows], args.code_len)
+    # Tokenised once per data, selection and tokenizer: later runs read the ids back.
+    key = hashlib.sha256(json.dumps([[str(Path(p).resolve()), Path(p).stat().st_mtime] for p in args.pairs] + [sorted(args.kinds or []), args.cap, args.limit, args.seed, args.tokenizer, args.query_len, args.code_len]).encode()).hexdigest()[:16]
+    q_ids = encode(tok, [r[0] for r in rows], args.query_len, HERE / "work" / "token-cache" / f"{key}-q.npz")
+    c_ids = encode(tok, [r[1] for r in rows], args.code_len, HERE / "work" / "token-cache" / f"{key}-c.npz")
+    rows = [(None, None, r[2], r[3]) for r in rows]
     print(f"{len(rows)} pairs tokenised ({time.time() - t0:.0f} s)", flush=True)
     devsets = load_devsets()
     dev_ids = {}
@@ -212,11 +244,11 @@ def main():
         running = 0.0
         plan = batches(rows, args.batch, args.group, rng)
         for idx in plan:
-            q = model(*flatten([q_ids[i] for i in idx]), is_query=True)
-            codes = [c_ids[i] for i in idx]
+            q = model(*q_ids.batch(idx), is_query=True)
+            codes = list(idx)
             if negatives is not None:
-                codes += [c_ids[n] for n in negatives[idx] if n >= 0]
-            c = model(*flatten(codes))
+                codes += [int(n) for n in negatives[idx] if n >= 0]
+            c = model(*c_ids.batch(codes))
             logits = args.scale * q @ c.T
             labels = torch.arange(len(idx))
             loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits[:, : len(idx)].T, labels)) / 2

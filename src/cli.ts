@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { printStoreTable } from './bench/report';
 import { runIndexBench } from './bench/indexBench';
+import { runSearchBench } from './bench/searchBench';
 import { runStoreBench, runStoreBenchOne } from './bench/storeBench';
 import type { IndexSummary } from './core/index/progress';
 import { Engine } from './core/engine';
@@ -39,6 +40,8 @@ const USAGE = `Usage:
   nearby bench index [--root <dir>] [--naive-chunks N] [--json <file>]
                                                     indexing throughput: model alone, pipeline, naive loop
                                                     (the naive loop over every file unless N chunks are asked for)
+  nearby bench search [--root <dir>] [--rounds N] [--json <file>]
+                                                    search latency of a warm worker on a large index (default node_modules)
   nearby eval <suite|all> [--mode m] [--split dev|test] [--json <file>]
                                                     retrieval quality (MRR@10, nDCG@10, recall@k) per mode
   nearby eval calibrate [--write]                   fit the model's relevance bands on the dev splits, check them
@@ -75,6 +78,7 @@ const { values: opts, positionals } = parseArgs({
     'min-tokens': { type: 'string' },
     threshold: { type: 'string' },
     limit: { type: 'string' },
+    rounds: { type: 'string' },
     include: { type: 'string' },
     write: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -244,6 +248,22 @@ async function main(): Promise<number> {
   }
 }
 
+/** `nearby bench search`: search latency of a warm worker on a large index (default: node_modules, ~200k chunks). */
+async function benchSearch(): Promise<number> {
+  const root = path.resolve(opts.root ?? path.join(PROJECT_DIR, 'node_modules'));
+  const report = await runSearchBench({
+    root,
+    indexDir: path.resolve(opts['index-dir'] ?? defaultIndexDir(root)),
+    ...WORKER,
+    config: { ...(opts.model ? { model: opts.model } : {}), bundledModelsDir: BUNDLED_MODELS, modelCacheDir: MODEL_CACHE, threads: intOption('threads', opts.threads, defaultThreads()) },
+    rounds: intOption('rounds', opts.rounds, 3),
+    log: (line) => process.stderr.write(`bench search: ${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (typeof opts.json === 'string') await writeJson(opts.json, report);
+  return 0;
+}
+
 /** `nearby bench index`: indexing throughput and footprint on a real tree (default: node_modules). */
 async function benchIndex(): Promise<number> {
   const root = path.resolve(opts.root ?? path.join(PROJECT_DIR, 'node_modules'));
@@ -368,6 +388,7 @@ async function bench(what: string | undefined, rest: string[]): Promise<number> 
     return 0;
   }
   if (what === 'index') return benchIndex();
+  if (what === 'search') return benchSearch();
   if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store|index (see --help)');
   const sizes = (opts.sizes ?? '10000,100000').split(',').map((s) => intOption('sizes', s.trim(), 1));
   const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!]);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -11,7 +10,7 @@ import { readSourceFile } from '../core/scan/readSourceFile';
 import { scanFiles } from '../core/scan/scanner';
 import { IndexStore } from '../core/store/indexStore';
 import { WorkerClient } from '../worker/client';
-import { median } from './report';
+import { median, peakRssMb, sourceCommit } from './report';
 import type { WorkerConfig } from '../worker/protocol';
 
 export interface IndexBenchReport {
@@ -270,20 +269,8 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Peak resident memory of a process (Linux /proc). */
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-function sourceCommit(): string | null {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+changes' : '');
-  } catch {
-    return null;
-  }
-}

@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
 /** Prints the store benchmark as a table, with Nearby/Vectra ratios where both ran. */
 export function printStoreTable(rows: Record<string, unknown>[]): void {
   const keys = ['insert_ms', 'load_ms', 'query_p50_ms', 'query_p95_ms', 'update_ms', 'disk_bytes', 'rss_mb'] as const;
@@ -21,4 +24,20 @@ export function printStoreTable(rows: Record<string, unknown>[]): void {
 export function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The checkout measured (with "+changes" when it had uncommitted ones), when run from one. */
+export function sourceCommit(): string | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+changes' : '');
+  } catch {
+    return null;
+  }
+}
+
+/** A process's peak resident memory so far (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
 }
