@@ -155,7 +155,7 @@ def normalise_code(code):
     return re.sub(r"\s+", "", code).lower()
 
 
-TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]")
+TOKEN = re.compile(r"\w+|[^\w\s]")
 NUM_PERM = 64
 BANDS, ROWS = 8, 8  # LSH threshold about (1/8)^(1/8) = 0.77; candidates are then checked at 0.8
 _rng = np.random.RandomState(20261206)
@@ -174,22 +174,23 @@ def ensure_hash_seed():
 
 def minhash(code):
     """64 MinHash values over the code's token 5-grams (comments are code too here: they are part
-    of what a reader sees; whitespace is not)."""
-    toks = TOKEN.findall(code)
-    if not toks:
-        toks = [""]
+    of what a reader sees; whitespace is not). At most the first 600 tokens count."""
+    toks = TOKEN.findall(code, 0, 4000)[:600] or [""]
     h = np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks)).view(np.uint64)
     if len(h) >= 5:
-        sh = h[:-4].copy()
-        for k in range(1, 5):
-            sh = sh * _MUL + h[k:len(h) - 4 + k]
+        sh = h[:-4] * _MUL + h[1:-3]
+        sh = sh * _MUL + h[2:-2]
+        sh = sh * _MUL + h[3:-1]
+        sh = sh * _MUL + h[4:]
     else:
         sh = h[:1].copy()
         for k in range(1, len(h)):
             sh = sh * _MUL + h[k:k + 1]
-    sh = np.unique(sh)
     sig = ((_A[:, None] * sh[None, :] + _B[:, None]) >> np.uint64(32)).min(axis=1)
     return sig.astype(np.uint32)
+
+
+_BAND_W = np.array([pow(0x100000001B3, k, 2**64) for k in range(ROWS)], dtype=np.uint64)
 
 
 class LSH:
@@ -202,31 +203,37 @@ class LSH:
         self.sigs = []
         self.labels = []
 
-    def _keys(self, sig):
-        b = sig.reshape(BANDS, ROWS)
-        return [row.tobytes() for row in b]
+    @staticmethod
+    def _keys(sig):
+        return (sig.reshape(BANDS, ROWS).astype(np.uint64) * _BAND_W).sum(axis=1).tolist()
 
-    def query(self, sig):
+    def query(self, sig, keys=None):
         seen = set()
-        for table, key in zip(self.tables, self._keys(sig)):
-            for idx in table.get(key, ()):
+        for table, key in zip(self.tables, keys or self._keys(sig)):
+            hit = table.get(key)
+            if hit is None:
+                continue
+            for idx in (hit if isinstance(hit, list) else (hit,)):
                 if idx in seen:
                     continue
                 seen.add(idx)
-                if (self.sigs[idx] == sig).mean() >= self.threshold:
+                if np.count_nonzero(self.sigs[idx] == sig) >= self.threshold * NUM_PERM:
                     return idx
         return None
 
-    def add(self, sig, label=None):
+    def add(self, sig, label=None, keys=None):
         idx = len(self.sigs)
         self.sigs.append(sig)
         self.labels.append(label)
-        for table, key in zip(self.tables, self._keys(sig)):
-            lst = table.get(key)
-            if lst is None:
-                table[key] = [idx]
-            elif len(lst) < 8:
-                lst.append(idx)
+        for table, key in zip(self.tables, keys or self._keys(sig)):
+            hit = table.get(key)
+            if hit is None:
+                table[key] = idx
+            elif isinstance(hit, list):
+                if len(hit) < 8:
+                    hit.append(idx)
+            else:
+                table[key] = [hit, idx]
         return idx
 
 

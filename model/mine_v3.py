@@ -1265,15 +1265,16 @@ def cmd_build(args):
             sig = sig_cache.get(norm)
             if sig is None:
                 sig = sig_cache[norm] = decontam.minhash(code)
-            hit = bench_lsh.query(sig)
+            keys = decontam.LSH._keys(sig)
+            hit = bench_lsh.query(sig, keys)
             if hit is not None:
                 removed["pairs:benchmark_near:" + bench_lsh.labels[hit]] += 1
                 continue
-            if near[r["kind"]].query(sig) is not None:
+            if near[r["kind"]].query(sig, keys) is not None:
                 removed["pairs:duplicate_near"] += 1
                 continue
             seen_exact[ek] = 1
-            near[r["kind"]].add(sig)
+            near[r["kind"]].add(sig, None, keys)
             qcount[qk] += 1
             kept.append(r)
         if len(kept) > args.max_per_package:
