@@ -273,7 +273,7 @@ def main():
     ap.add_argument("--java", type=int, default=1200)
     ap.add_argument("--c", type=int, default=2000)
     ap.add_argument("--python", type=int, default=500)
-    ap.add_argument("--node", type=int, default=150)
+    ap.add_argument("--node", type=int, default=1500)
     ap.add_argument("--go", type=int, default=100)
     ap.add_argument("--ruby", type=int, default=300)
     ap.add_argument("--php", type=int, default=200)

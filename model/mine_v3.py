@@ -538,7 +538,7 @@ def comment_pairs(lines, d, lang):
         while block and block[-1].strip().startswith(marks):
             block.pop()
         words = re.findall(r"[A-Za-z]{2,}", comment)
-        if len(words) < 4 or len(block) < 3 or NOT_PROSE.search(comment) or CODEY.search(comment):
+        if len(words) < 4 or len(block) < 3 or NOT_PROSE.search(comment) or CODEY.search(comment) or not comment_ok(comment):
             continue
         if len(re.findall(r"[(){};=\[\]<>]", comment)) > 2:
             continue
@@ -631,6 +631,31 @@ def tidy_dangling(s):
     return " ".join(toks)
 
 
+def question_ok(q, summary):
+    """A rewrite that lost too much of its sentence to identifiers, or kept a dangling word, is
+    not a description any more."""
+    first = re.split(r"(?<=[a-z0-9)\]])\.\s+(?=[A-Z])", summary.strip(), maxsplit=1)[0]
+    before = len(re.findall(r"[A-Za-z]{2,}", first))
+    after = len(re.findall(r"[A-Za-z]{2,}", q))
+    if before and after < 0.6 * before - 1:
+        return False
+    if re.search(r"\b(or and|and or|or or|and and|the a|a the)\b", q) or re.search(r"\b(the|a|an|of|to|for|with|from)$", q.strip(" .,;:")):
+        return False
+    return True
+
+
+def comment_ok(q):
+    """An inside-function comment that is prose, not a URL, a debug line or an annotation."""
+    text = re.sub(r"https?://\S+|www\.\S+", "", q)
+    return len(re.findall(r"[A-Za-z]{2,}", text)) >= 4 and not re.match(r"\s*(@\w+|puts |print|console\.|log\.|debug)", text)
+
+
+def heading_ok(path):
+    """A heading path worth a query: at least two plain words, no release-notes or changelog part."""
+    plain = [w for w in re.findall(r"[A-Za-z][\w-]*", path) if "_" not in w and not re.search(r"[a-z][A-Z]", w) and not (w.isupper() and len(w) > 4)]
+    return len(plain) >= 2 and not re.search(r"release notes|change ?log|what'?s new|\bnews\b|\bhistory\b", path, re.I)
+
+
 def questionize(summary, name, args, salt=""):
     """A description of the same intent without code identifiers, phrased as a request; None when
     fewer than four plain words would remain."""
@@ -646,16 +671,20 @@ def questionize(summary, name, args, salt=""):
     remove = {name.lower()} | {a.lower() for a in args if a and a.lower() not in TYPE_WORDS and len(a) > 1}
     words = s.split()
     # Go and Rust docs begin with the item's own name ("Copy copies ..."); any other mention goes too.
-    words = [w for w in words if re.sub(r"[^\w]", "", w).lower() not in remove or not re.sub(r"[^\w]", "", w)]
+    def own(w):
+        m = re.match(r"\W*([A-Za-z_$][\w$]*)(\[[^\]]*\])*\W*$", w)
+        return bool(m) and m.group(1).lower() in remove
+    words = [w for w in words if not own(w)]
     s = " ".join(words)
     s = re.sub(r"(^|\s)'s\b", " ", s)
     s = re.sub(r"\(\s*[^()]*\)", lambda m: "" if not re.search(r"[A-Za-z]{3,}", m.group(0)) else m.group(0), s)
     s = re.sub(r"\s+([,.;:!?])", r"\1", s)
     s = re.sub(r"([,;:])\s*([,;:.])", r"\2", s)
+    s = " ".join(t for t in s.split() if re.search(r"[A-Za-z0-9]", t) or t in ("-", "&"))
     s = tidy_dangling(s)
     s = re.sub(r"\s+", " ", s).strip(" ,;:-.")
     plain = [w for w in re.findall(r"[A-Za-z]{2,}", s)]
-    if len(plain) < 4 or not s:
+    if len(plain) < 4 or not s or not question_ok(s, summary):
         return None
     # a comparison whose other side was an identifier ("is like , except ...") says nothing
     if re.match(r"(is|are|was|like|same as|similar to|equivalent to|alias (of|for)|see|calls?|wraps?)\b", s, re.I) or re.search(r"\b(like|as|than|to|of|for)\s*[,.;:]", s):
@@ -816,7 +845,7 @@ def doc_pairs(text, lang, defs_by_name, max_per_section=3, path=""):
             continue
         hp = " > ".join(heading)
         words = len(re.findall(r"\w+", body))
-        if words >= 25 and len(re.findall(r"[A-Za-z]{2,}", hp)) >= 2:
+        if words >= 25 and heading_ok(hp):
             yield "section", lang, hp, clip(body), None
         if not defs_by_name:
             continue
@@ -1239,7 +1268,23 @@ def cmd_build(args):
             n0 = len(rows)
             rows = [r for r in rows if r["language"] in ("python", "markdown", "rst")]
             removed["pairs:pip_non_python_headers"] += n0 - len(rows)
-        for r in rows:
+        summary_of = {(r["path"], r["code"]): r["query"] for r in rows if r["kind"] == "doc"}
+        # A stable random order, so a package over the cap keeps an even sample of its pairs and
+        # the rest are never hashed.
+        rows.sort(key=lambda r: hashlib.md5((r["kind"] + r["query"] + r["code"]).encode()).digest())
+        for ri, r in enumerate(rows):
+            if len(kept) >= args.max_per_package:
+                removed["pairs:over_package_cap"] += len(rows) - ri
+                break
+            if r["kind"] == "question" and not question_ok(r["query"], summary_of.get((r["path"], r["code"]), "")):
+                removed["pairs:question_rewrite_rejected"] += 1
+                continue
+            if r["kind"] == "comment" and not comment_ok(r["query"]):
+                removed["pairs:comment_rejected"] += 1
+                continue
+            if r["kind"] == "section" and r["language"] in DOC_LANGS and not heading_ok(r["query"]):
+                removed["pairs:heading_rejected"] += 1
+                continue
             if decontam.vendored_reserved(r["path"]):
                 removed["pairs:vendored_reserved_path"] += 1
                 continue
@@ -1277,10 +1322,6 @@ def cmd_build(args):
             near[r["kind"]].add(sig, None, keys)
             qcount[qk] += 1
             kept.append(r)
-        if len(kept) > args.max_per_package:
-            kept.sort(key=lambda r: hashlib.md5((r["query"] + r["code"]).encode()).hexdigest())
-            removed["pairs:over_package_cap"] += len(kept) - args.max_per_package
-            kept = kept[:args.max_per_package]
         counts = Counter()
         langs = Counter()
         out = out_held if held else out_train
@@ -1347,7 +1388,7 @@ def main():
     b.add_argument("--manifest", default=str(HERE / "data-manifest.json"))
     b.add_argument("--sources", nargs="*")
     b.add_argument("--limit-packages", type=int, default=0, help="for a quick test")
-    b.add_argument("--max-per-package", type=int, default=12000)
+    b.add_argument("--max-per-package", type=int, default=8000)
     b.add_argument("--max-query-repeats", type=int, default=3)
     b.add_argument("--heldout-fraction", type=float, default=0.02)
     args = ap.parse_args()
