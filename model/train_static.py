@@ -80,6 +80,8 @@ def encode(tok, texts, max_len, cache=None):
         z = np.load(cache)
         return Texts(z["ids"], z["starts"])
     tok.enable_truncation(max_len)
+    # The shipped tokenizer.json pads batches (for transformers.js); padding is no token of the text.
+    tok.no_padding()
     ids, starts = [], [0]
     for i in range(0, len(texts), 20000):
         for e in tok.encode_batch(texts[i : i + 20000]):
