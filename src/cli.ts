@@ -18,8 +18,10 @@ import { evaluateRetrieval, type EvalReport } from './eval/retrievalEval';
 import { calibrationFrom, labelledHits, reliability, type CalibrationRun } from './eval/calibrate';
 import { writeCalibration } from './eval/modelFiles';
 import { runRealRepo, type RealRepoReport } from './eval/realRepo';
-import { printEvalTable, printRealRepoTable, printReliabilityTable } from './eval/report';
-import { loadSuite, publicEvalDir, RETRIEVAL_SUITES, SuiteUnavailable } from './eval/suites';
+import { printCloneTable, printEvalTable, printRealRepoTable, printReliabilityTable } from './eval/report';
+import { evaluateBigCloneBench, evaluatePoj104, type BigCloneReport, type PojReport } from './eval/cloneEval';
+import { Chunker } from './core/chunk';
+import { CLONE_SUITES, loadSuite, publicEvalDir, RETRIEVAL_SUITES, SuiteUnavailable } from './eval/suites';
 import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
@@ -287,7 +289,7 @@ async function benchIndex(): Promise<number> {
 /** `nearby eval <suite|all>`: retrieval quality per mode, reports under reports/eval/ (another
  * model's in a folder of its own, so they never overwrite the default model's). */
 async function evaluate(which: string | undefined): Promise<number> {
-  if (!which) throw new UsageError(`eval needs a suite: ${[...RETRIEVAL_SUITES, 'realrepo'].join(', ')} or all`);
+  if (!which) throw new UsageError(`eval needs a suite: ${[...RETRIEVAL_SUITES, 'realrepo', ...CLONE_SUITES].join(', ')} or all`);
   const split = opts.split ?? 'test';
   if (split !== 'dev' && split !== 'test') throw new UsageError(`--split must be dev or test, got "${split}"`);
   const modes = opts.mode ? [searchMode(opts.mode)] : SEARCH_MODES;
@@ -301,10 +303,29 @@ async function evaluate(which: string | undefined): Promise<number> {
   });
   const reports: EvalReport[] = [];
   const realRepo: RealRepoReport[] = [];
+  const clones: (BigCloneReport | PojReport)[] = [];
   const reportDir = engine.embedder.info.id === DEFAULT_MODEL ? 'reports/eval' : path.join('reports', 'eval', engine.embedder.info.id.replace(/[^\w.-]+/g, '_'));
   let failed = false;
   try {
-    for (const suite of which === 'all' ? [...RETRIEVAL_SUITES, 'realrepo'] : [which]) {
+    for (const suite of which === 'all' ? [...RETRIEVAL_SUITES, 'realrepo', ...CLONE_SUITES] : [which]) {
+      if (CLONE_SUITES.includes(suite)) {
+        const chunker = await Chunker.create();
+        try {
+          const progress = new ProgressLine(process.stderr);
+          const onProgress = (done: number, total: number) => progress.update({ phase: 'indexing', filesDone: done, filesTotal: total, chunksEmbedded: done });
+          const result = suite === 'bigclonebench' ? await evaluateBigCloneBench(evalDir, chunker, engine.embedder, onProgress) : await evaluatePoj104(evalDir, split, chunker, engine.embedder, onProgress);
+          progress.done();
+          await writeJson(path.join(reportDir, `${suite}${split === 'test' ? '' : `-${split}`}.json`), result);
+          clones.push(result);
+        } catch (err) {
+          if (!(err instanceof SuiteUnavailable)) throw err;
+          process.stderr.write(`nearby eval: skipped ${err.message}\n`);
+          failed ||= which !== 'all';
+        } finally {
+          chunker.dispose();
+        }
+        continue;
+      }
       if (suite === 'realrepo') {
         const results = await runRealRepo({
           projectDir: PROJECT_DIR,
@@ -339,9 +360,10 @@ async function evaluate(which: string | undefined): Promise<number> {
   } finally {
     await engine.dispose();
   }
-  if (typeof opts.json === 'string') await writeJson(opts.json, [...reports, ...realRepo]);
+  if (typeof opts.json === 'string') await writeJson(opts.json, [...reports, ...realRepo, ...clones]);
   printEvalTable(reports);
   printRealRepoTable(realRepo);
+  printCloneTable(clones);
   return failed ? 1 : 0;
 }
 

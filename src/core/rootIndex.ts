@@ -66,6 +66,18 @@ function demote(hits: RankedChunk[], roles: readonly FileRole[]): RankedChunk[] 
   return hits.map((h) => ({ h, w: weight(h) })).sort((a, b) => b.w - a.w).map(({ h }) => h);
 }
 
+/**
+ * A selection's vector, as Find Similar compares it: chunked as the indexer would chunk it, and
+ * a text larger than the model window represented by the mean of its chunks' vectors.
+ */
+export async function embedFragment(chunker: FileChunker, embedder: Embedder, relPath: string, text: string): Promise<Float32Array> {
+  const chunks = await chunker.chunkFile(relPath, text, { maxTokens: embedder.info.maxTokens, tokens: embedder });
+  const vectors = await embedder.embedDocuments(chunks.length > 0 ? chunks.map((c) => c.text) : [text]);
+  const mean = new Float32Array(embedder.info.dimension);
+  for (const v of vectors) for (let i = 0; i < mean.length; i++) mean[i]! += v[i]!;
+  return normalizeInPlace(mean);
+}
+
 /** One folder's index: its store plus the operations on it. The model and chunker are shared. */
 export class RootIndex {
   private constructor(
@@ -168,12 +180,8 @@ export class RootIndex {
   }
 
   /** A text larger than the model window is represented by the mean of its chunks' vectors. */
-  async embedText(relPath: string, text: string): Promise<Float32Array> {
-    const chunks = await this.chunker.chunkFile(relPath, text, { maxTokens: this.embedder.info.maxTokens, tokens: this.embedder });
-    const vectors = await this.embedder.embedDocuments(chunks.length > 0 ? chunks.map((c) => c.text) : [text]);
-    const mean = new Float32Array(this.embedder.info.dimension);
-    for (const v of vectors) for (let i = 0; i < mean.length; i++) mean[i]! += v[i]!;
-    return normalizeInPlace(mean);
+  embedText(relPath: string, text: string): Promise<Float32Array> {
+    return embedFragment(this.chunker, this.embedder, relPath, text);
   }
 
   /** The smallest indexed chunk of `relPath` that contains `line`. */

@@ -1,4 +1,5 @@
 import type { Reliability } from './calibrate';
+import type { BigCloneReport, PojReport } from './cloneEval';
 import type { RealRepoReport } from './realRepo';
 import type { EvalReport } from './retrievalEval';
 
@@ -37,6 +38,16 @@ export function printReliabilityTable(dev: readonly Reliability[], test: readonl
     for (const r of list) rows.push([split, r.suite, r.band, String(r.hits), fmt(r.relevant), fmt(r.predicted)]);
   }
   out.write(`${table(rows)}\n`);
+}
+
+/** The clone benchmarks' figures. */
+export function printCloneTable(reports: readonly (BigCloneReport | PojReport)[], out: NodeJS.WritableStream = process.stdout): void {
+  for (const r of reports) {
+    if (r.suite === 'bigclonebench') {
+      const types = Object.entries(r.by_type).map(([t, v]) => `${t}: ${v.clones} clones, AUC ${fmt(v.roc_auc)}, found ${fmt(v.recall_at_dev_threshold)}`).join('; ');
+      out.write(`\nbigclonebench  ${r.model}  ${r.pairs} pairs (${r.positives} clones): ROC-AUC ${fmt(r.roc_auc)}, best F1 ${fmt(r.best_f1)} (at ${fmt(r.best_f1_threshold)}), F1 at the dev threshold ${fmt(r.f1_at_dev_threshold)} (${fmt(r.dev_threshold)})\n  by type: ${types}\n`);
+    } else out.write(`\npoj104 (${r.split})  ${r.model}  ${r.programs} programs: MAP@R ${fmt(r.map_at_r)}; embedding ${r.embed_seconds.toFixed(0)} s, ranking ${r.rank_seconds.toFixed(0)} s, peak RSS ${r.peak_rss_mb} MB\n`);
+  }
 }
 
 function fmt(x: number): string {

@@ -8,6 +8,8 @@ export type Split = 'dev' | 'test';
 export const PUBLIC_SUITES: Record<string, string> = { cosqa: 'cosqa', csn_ruby: 'csn_ruby_codexglue', poj104: 'poj104', bigclonebench: 'bigclonebench' };
 /** Text-to-code suites ranked over a pool of functions (the clone suites have their own scoring). */
 export const RETRIEVAL_SUITES = ['heldout', 'cosqa', 'csn_ruby'];
+/** Clone benchmarks, scored by the near-duplicate detectors' comparison (see cloneEval.ts). */
+export const CLONE_SUITES = ['bigclonebench', 'poj104'];
 
 export class SuiteUnavailable extends Error {}
 

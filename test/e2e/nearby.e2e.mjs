@@ -37,6 +37,9 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     const report = (name, unit) => `def ${name}(orders, tax_rate):\n    """Sum the ${unit} orders, apply tax and group totals by customer."""\n    totals = {}\n    for order in orders:\n        if order.get("cancelled"):\n            continue\n        amount = order["quantity"] * order["unit_price"]\n        amount = amount * (1 + tax_rate)\n        customer = order["customer_id"]\n        totals[customer] = totals.get(customer, 0) + round(amount, 2)\n    return sorted(totals.items(), key=lambda item: item[1], reverse=True)\n`;
     writeFileSync(path.join(workspace, 'src', 'weekly_report.py'), report('weekly_totals', 'weekly'));
     writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
+    // A test of the upload retry: held back from a plain question, shown by the Show facet.
+    mkdirSync(path.join(workspace, 'tests'), { recursive: true });
+    writeFileSync(path.join(workspace, 'tests', 'test_uploads.py'), 'from src.uploads import retry_upload\n\n\ndef test_retry_upload_retries_failed_uploads_with_backoff(flaky_client):\n    """Failed uploads are retried with exponential backoff until one succeeds."""\n    assert retry_upload(flaky_client, "a.bin", attempts=3) == "ok"\n    assert flaky_client.calls == 3\n');
     writeFileSync(path.join(workspace, 'docs', XSS_NAME), '# Hostile file\n\nThis page explains the script tag <script>alert("owned")</script> and image onerror handlers.\n');
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
     ({ browser, page } = await launchBrowser());
@@ -81,6 +84,25 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     await hit.click();
     await wb.activeTab('settings.py').waitFor({ timeout: 20_000 });
     await wb.statusItem(/\(\d+ selected\)/).waitFor({ timeout: 10_000 });
+  });
+
+  test('the panel holds tests back and says so, shows them with its facet, and bands every hit', async () => {
+    const panel = await wb.openPanel();
+    await panel.locator('#roles').selectOption('');
+    await panel.locator('#q').fill('retry failed uploads with exponential backoff');
+    await panel.locator('.hit').first().filter({ hasText: 'retry_upload' }).waitFor({ timeout: 30_000 });
+    await panel.locator('#held-text', { hasText: /1 test hit/ }).waitFor({ timeout: 10_000 });
+    assert.equal(await panel.locator('.hit', { hasText: 'tests/test_uploads.py' }).count(), 0, 'the test is held back');
+    const bands = await panel.locator('.hit .hit-score').allTextContents();
+    assert.ok(bands.length > 1 && bands.every((b) => /^(strong|possible|weak) · cos -?\d\.\d\d$/.test(b)), `bands: ${bands.join(' | ')}`);
+    assert.match(bands[0], /^strong/, 'the answer is a strong match');
+    assert.equal(await panel.locator('.weak-line').count(), 1, 'a line marks where matches turn weak');
+    await page.screenshot({ path: path.join(SHOTS, 'panel-bands.png') });
+    await panel.locator('#held-show').click();
+    await panel.locator('.hit', { hasText: 'tests/test_uploads.py' }).first().waitFor({ timeout: 30_000 });
+    assert.notEqual(await panel.locator('#roles').inputValue(), '', 'the facet shows what is included');
+    await page.screenshot({ path: path.join(SHOTS, 'panel-tests-facet.png') });
+    await panel.locator('#roles').selectOption('');
   });
 
   test('Find Similar on a selection lists similar code in the panel', async () => {

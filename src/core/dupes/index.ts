@@ -4,4 +4,4 @@ export { indexedSource } from './source';
 export type { DupeGroup, DupeKind, DupeMember, DupeOptions, DupeSource, DupeUpdateReport } from './types';
 export { DupeService, type IndexedRoot } from './service';
 export type { DupeReport } from './types';
-export { likenessOf, type Likeness } from './likeness';
+export { compareFragments, likenessOf, type Comparison, type Likeness } from './likeness';
