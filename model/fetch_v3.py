@@ -266,9 +266,32 @@ def fetch_debsrc(limits):
                 print(f"debsrc: {done}/{len(todo)}", flush=True)
 
 
+def list_excluded():
+    """Names each source would have offered that decontam.py keeps out (reserved and evaluation
+    projects), written to work/v3/excluded-at-fetch.json for the manifest."""
+    out = {}
+    names = sorted({p.name for idx in PIP_INDEXES if idx.exists() for p in idx.iterdir() if p.is_dir()})
+    out["pip"] = {n: blocked_package(n) for n in names if blocked_package(n)}
+    npm = []
+    with NPM_LIST.open(encoding="utf-8", errors="replace") as f:
+        next(f)
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3 and parts[2].isdigit():
+                npm.append((int(parts[2]), parts[0]))
+    npm.sort(reverse=True)
+    out["npm"] = {n: blocked_package(n) for _, n in npm[:5000] if blocked_package(n)}
+    debs = subprocess.run(["apt-cache", "pkgnames"], capture_output=True, text=True).stdout.split()
+    out["deb"] = {n: blocked_package(n) for n in sorted(debs) if any(p.match(n) for p in DEB_PATTERNS) and blocked_package(n)}
+    out["debsrc"] = {s["Package"]: blocked_package(s["Package"]) for s in sources_index() if blocked_package(s["Package"])}
+    path = HERE / "work" / "v3" / "excluded-at-fetch.json"
+    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print({k: len(v) for k, v in out.items()})
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["py", "npm", "deb", "debsrc"])
+    ap.add_argument("what", choices=["py", "npm", "deb", "debsrc", "excluded"])
     ap.add_argument("--npm-top", type=int, default=2500)
     ap.add_argument("--java", type=int, default=1200)
     ap.add_argument("--c", type=int, default=2000)
@@ -287,6 +310,8 @@ def main():
         fetch_npm(args.npm_top)
     elif args.what == "deb":
         fetch_deb()
+    elif args.what == "excluded":
+        list_excluded()
     else:
         fetch_debsrc({k: getattr(args, k) for k in ("java", "c", "python", "node", "go", "ruby", "php", "rust")})
 

@@ -10,6 +10,7 @@ nice -n 10 python3 fetch_v3.py py      2>&1 | tee -a work/logs/fetch-py.log | ta
 nice -n 10 python3 fetch_v3.py deb     2>&1 | tee -a work/logs/fetch-deb.log | tail -1
 nice -n 10 python3 fetch_v3.py npm     2>&1 | tee -a work/logs/fetch-npm.log | tail -1
 nice -n 10 python3 fetch_v3.py debsrc  2>&1 | tee -a work/logs/fetch-debsrc.log | tail -1
+nice -n 10 python3 fetch_v3.py excluded 2>&1 | tail -1
 nice -n 10 python3 mine_v3.py mine     2>&1 | tee -a work/logs/mine.log | tail -1
 nice -n 10 python3 mine_v3.py build    2>&1 | tee work/logs/build.log | tail -30
 nice -n 10 python3 check_decontamination.py --record 2>&1 | tee work/logs/check.log | tail -20

@@ -74,7 +74,14 @@ def first_paragraph(doc):
     """A doc comment's summary: up to the first blank line or tag/parameter section, one line."""
     lines = []
     in_tags = False
-    for line in doc.strip().splitlines():
+    doc_lines = doc.strip().splitlines()
+    # gtk-doc: "name:" then "@param: ..." lines, then the description after a blank line
+    if doc_lines and re.fullmatch(r"\s*\*?\s*[\w:.]+:\s*(\(.*\))?\s*", doc_lines[0]):
+        k = 1
+        while k < len(doc_lines) and doc_lines[k].strip().lstrip("*").strip().startswith("@"):
+            k += 1
+        doc_lines = doc_lines[k:]
+    for line in doc_lines:
         s = line.strip().lstrip("*").strip()
         if in_tags:
             in_tags = bool(s)
@@ -92,6 +99,8 @@ def first_paragraph(doc):
         lines.append(s)
     text = " ".join(lines)
     text = re.sub(r"^(\\|@)(rst|brief|short|summary|fn|function|class)\b\s*|\s*\\endrst\b.*$", "", text)  # Doxygen \\rst, \\brief
+    text = re.split(r"\s[\\@](see|sa|details|tparam|param|return|returns|retval|note|warning|pre|post|throws?|exception|since|deprecated|experimentalapi|code|verbatim|snippet|ingroup|defgroup|addtogroup)\b", " " + text)[0].strip()
+    text = re.sub(r"[\\@][apcbe]\s+(\S)", r"\1", text)  # \\a name, \\p name, \\c code
     text = re.sub(r"\{@\w+\s+([^}]*)\}", r"\1", text)  # {@link Foo} -> Foo
     text = re.sub(r"(?<!\w)\+([\w:.#]+)\+(?!\w)", r"\1", text)  # rdoc +name+
     text = re.sub(r"<[^>]{1,40}>", "", text)             # <p>, <code>, </b>
@@ -644,6 +653,12 @@ def question_ok(q, summary):
     return True
 
 
+def doc_query_ok(q):
+    """A doc summary with at least three plain words (not only a function name or a signature)."""
+    plain = [w for w in re.findall(r"[A-Za-z][\w'-]*", q) if "_" not in w and not re.search(r"[a-z][A-Z]|\d", w)]
+    return len(plain) >= 3 and not re.match(r"\s*k\d+ in ", q)
+
+
 def comment_ok(q):
     """An inside-function comment that is prose, not a URL, a debug line or an annotation."""
     text = re.sub(r"https?://\S+|www\.\S+", "", q)
@@ -1144,7 +1159,7 @@ GENERATED_SDK = re.compile(
     r"golang-github-aws-.*|golang-google-api-dev|golang-google-genproto.*|golang-github-azure-.*|golang-k8s-api-dev|"
     r"golang-github-googleapis-.*|golang-github-oracle-oci-.*|golang-github-tencentcloud-.*|golang-github-aliyun-.*|"
     r"librust-(windows|winapi|web-sys|js-sys|libc|x11|wayland|gtk|gdk|gio|glib|atk|pango|cairo|gstreamer|sys-info)(-.*)?-dev|"
-    r"librust-.*-sys-dev|stubs?-.*|.*-stubs)$", re.I)
+    r"librust-.*-sys-dev|stubs?-.*|.*-stubs|chicken)$", re.I)
 
 
 def mine_one(source, path):
@@ -1204,6 +1219,12 @@ def cmd_mine(args):
 
 
 # ---------------------------------------------------------------- build
+
+def excluded_at_fetch():
+    """Reserved and evaluation projects never downloaded (fetch_v3.py excluded), by source."""
+    path = WORK / "v3" / "excluded-at-fetch.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
 
 def heldout_project(key, fraction, seed=13):
     return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest(), 16) % 10_000 < fraction * 10_000
@@ -1278,6 +1299,9 @@ def cmd_build(args):
                 break
             if r["kind"] == "question" and not question_ok(r["query"], summary_of.get((r["path"], r["code"]), "")):
                 removed["pairs:question_rewrite_rejected"] += 1
+                continue
+            if r["kind"] in ("doc", "question") and not doc_query_ok(r["query"]):
+                removed["pairs:doc_summary_rejected"] += 1
                 continue
             if r["kind"] == "comment" and not comment_ok(r["query"]):
                 removed["pairs:comment_rejected"] += 1
@@ -1368,6 +1392,7 @@ def cmd_build(args):
             "train_by_language_kind": dict(sorted(by_lang_kind.items())),
         },
         "removed": dict(sorted(removed.items())),
+        "excluded_at_fetch": excluded_at_fetch(),
         "packages": manifest_pkgs,
     }
     Path(args.manifest).write_text(json.dumps(manifest, indent=1) + "\n")
