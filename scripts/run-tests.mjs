@@ -20,7 +20,11 @@ if (files.length === 0) {
 }
 // One file at a time: several load the real model and the machine has two cores.
 // A test that hangs fails after ten minutes instead of holding CI until its own limit.
+// NEARBY_* variables of the calling shell (a model folder, a cache) would change what the tests
+// test; only the crash test's own knob passes through.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARBY_') || k === 'NEARBY_CRASH_RUNS'));
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files], {
   stdio: 'inherit',
+  env,
 });
 process.exit(result.status ?? 1);

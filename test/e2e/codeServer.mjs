@@ -1,7 +1,7 @@
 // Starts code-server (a real VS Code workbench and extension host) with Nearby installed from
 // this checkout, and stops it with everything it spawned.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +42,7 @@ export async function startCodeServer({ workspace, dataDir, settings = {}, vsix 
   const child = spawn(path.join(node24, 'node'), [
     bin, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userData, '--extensions-dir', extensions,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace,
-  ], { env: { ...process.env, PATH: `${node24}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  ], { env: { ...hostEnv(), PATH: `${node24}:${process.env.PATH}` }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
@@ -62,15 +62,48 @@ export async function startCodeServer({ workspace, dataDir, settings = {}, vsix 
     url: `${url}/?folder=${encodeURIComponent(workspace)}`,
     userData,
     output: () => output,
-    stop: () => {
-      // The process group holds code-server and the extension host and watchers it forked.
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
+    /** Ends code-server and everything it forked (its process group): asked first, killed after `graceMs`. */
+    stop: async (graceMs = 5_000) => {
+      const signal = (sig) => {
+        try {
+          process.kill(-child.pid, sig);
+          return true;
+        } catch {
+          return false; // already gone
+        }
+      };
+      if (!signal('SIGTERM')) return;
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline) {
+        if (!signal(0)) return;
+        await new Promise((r) => setTimeout(r, 100));
       }
+      signal('SIGKILL');
     },
   };
+}
+
+/** The environment for the host: without NEARBY_* variables this shell may carry (a model folder, a cache) that the tests do not mean. */
+function hostEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARBY_')));
+}
+
+/** The last lines of the extension host's logs and Nearby's own output channel: what a failed test prints. */
+export function logTail(userData, lines = 40) {
+  const out = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/exthost|Nearby/i.test(p) && p.endsWith('.log')) out.push(`--- ${path.relative(userData, p)}\n${readFileSync(p, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`);
+    }
+  };
+  try {
+    walk(userData);
+  } catch {
+    // no logs yet
+  }
+  return out.join('\n') || '(no extension host log)';
 }
 
 export function copyWorkspace(from, to) {

@@ -5,25 +5,43 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wr
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test as nodeTest } from 'node:test';
-import { PROJECT, copyWorkspace, startCodeServer } from './codeServer.mjs';
+import { PROJECT, copyWorkspace, logTail, startCodeServer } from './codeServer.mjs';
 import { Workbench, launchBrowser } from './workbench.mjs';
 
 const SHOTS = path.join(PROJECT, 'test-results');
 const XSS_NAME = '<img src=x onerror=alert(1)>.md';
 
-/** A test that leaves a screenshot of the workbench behind when it fails. */
+/**
+ * A test that leaves a screenshot behind when it fails, and prints the extension's own log tail
+ * with the first failure. After one failure the rest are skipped at once: they share one
+ * workbench, and waiting out each one's timeout on a broken extension only delays the report.
+ */
 function test(name, fn) {
-  nodeTest(name, async () => {
+  nodeTest(name, async (t) => {
+    if (firstFailure) {
+      t.skip(`skipped after "${firstFailure}" failed`);
+      return;
+    }
     try {
       await fn();
     } catch (err) {
-      await page?.screenshot({ path: path.join(SHOTS, `failed-${name.replace(/\W+/g, '-').slice(0, 60)}.png`) }).catch(() => {});
+      firstFailure = name;
+      await withTimeout(page?.screenshot({ path: path.join(SHOTS, `failed-${name.replace(/\W+/g, '-').slice(0, 60)}.png`) }), 10_000).catch(() => {});
+      if (userData) console.error(`extension log at the first failure:\n${logTail(userData)}`);
       throw err;
     }
   });
 }
 
 let page;
+let userData;
+let firstFailure;
+
+/** `promise`, or a rejection after `ms`: teardown must end however the browser or host misbehave. */
+function withTimeout(promise, ms) {
+  let timer;
+  return Promise.race([Promise.resolve(promise), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
 
 describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   let dir, server, browser, wb, workspace;
@@ -42,6 +60,7 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     writeFileSync(path.join(workspace, 'tests', 'test_uploads.py'), 'from src.uploads import retry_upload\n\n\ndef test_retry_upload_retries_failed_uploads_with_backoff(flaky_client):\n    """Failed uploads are retried with exponential backoff until one succeeds."""\n    assert retry_upload(flaky_client, "a.bin", attempts=3) == "ok"\n    assert flaky_client.calls == 3\n');
     writeFileSync(path.join(workspace, 'docs', XSS_NAME), '# Hostile file\n\nThis page explains the script tag <script>alert("owned")</script> and image onerror handlers.\n');
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
+    userData = server.userData;
     ({ browser, page } = await launchBrowser());
     page.on('dialog', (d) => {
       dialogs.push(d.message());
@@ -52,13 +71,15 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
-    await browser?.close();
-    server?.stop();
+    await withTimeout(browser?.close(), 15_000).catch((err) => console.error(`closing the browser: ${err.message}`));
+    await server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('status bar reaches "ready" and activation was light', async () => {
-    await wb.statusItem(/Nearby: ready/).waitFor({ timeout: 180_000 });
+    // An error state ends the wait at once: the log tail says why.
+    await wb.statusItem(/Nearby: (ready|error)/).waitFor({ timeout: 180_000 });
+    assert.equal(await wb.statusItem(/Nearby: error/).count(), 0, 'the extension reported an error');
     const activation = findLogLine(server.userData, /activated in ([\d.]+) ms/);
     assert.ok(activation, 'the extension logs its activation time');
     console.log(`activation: ${activation[1]} ms`);
