@@ -45,6 +45,9 @@ export class LexicalIndex {
   private scratchTerms = new Int32Array(1024);
   private scratchFreqs = new Uint16Array(1024);
   private chunkTerms = 0;
+  /** Per doc, its BM25 score and matched query terms during a search (zero between searches). */
+  private scores = new Float64Array(0);
+  private matchedBits = new Uint32Array(0);
   private alive = 0;
   private totalLength = 0;
 
@@ -159,8 +162,14 @@ export class LexicalIndex {
   search(query: string, k: number, accept?: (c: StoredChunk) => boolean): LexicalHit[] {
     const terms = queryTerms(query).filter((t) => this.termIds.has(t)).slice(0, MAX_QUERY_TERMS);
     if (terms.length === 0 || this.alive === 0) return [];
-    const scores = new Map<number, number>();
-    const matched = new Map<number, number>(); // doc → bit set of matched query terms
+    // Scores and matched-term bits in arrays reused across searches, with the docs touched listed:
+    // a common term has postings in a large share of 200,000 chunks, too many for a Map per search.
+    if (this.scores.length < this.docs.length) {
+      this.scores = new Float64Array(Math.ceil(this.docs.length * 1.25));
+      this.matchedBits = new Uint32Array(this.scores.length);
+    }
+    const { scores, matchedBits: bits } = this;
+    const touched: number[] = [];
     const averageLength = this.totalLength / this.alive;
     terms.forEach((term, bit) => {
       const id = this.termIds.get(term)!;
@@ -170,19 +179,24 @@ export class LexicalIndex {
       this.postings.forEach(id, (doc, tf) => {
         if (this.docs[doc] === undefined) return;
         const norm = K1 * (1 - B + (B * this.docLength[doc]!) / averageLength);
-        scores.set(doc, (scores.get(doc) ?? 0) + (idf * tf * (K1 + 1)) / (tf + norm));
-        matched.set(doc, (matched.get(doc) ?? 0) | (1 << bit));
+        if (bits[doc] === 0) touched.push(doc);
+        scores[doc] += (idf * tf * (K1 + 1)) / (tf + norm);
+        bits[doc] |= 1 << bit;
       });
     });
     // Ties go by place, not by when a chunk was added: a rebuilt index ranks as the one it replaced.
-    const ranked = [...scores].sort((a, b) => b[1] - a[1] || byPlace(this.docs[a[0]]!, this.docs[b[0]]!));
+    touched.sort((a, b) => scores[b]! - scores[a]! || byPlace(this.docs[a]!, this.docs[b]!));
     const out: LexicalHit[] = [];
-    for (const [doc, score] of ranked) {
+    for (const doc of touched) {
+      if (out.length >= k) break;
       const chunk = this.docs[doc]!;
       if (accept && !accept(chunk)) continue;
-      const bits = matched.get(doc)!;
-      out.push({ chunk, score, matched: terms.filter((_, bit) => bits & (1 << bit)) });
-      if (out.length >= k) break;
+      const b = bits[doc]!;
+      out.push({ chunk, score: scores[doc]!, matched: terms.filter((_, bit) => b & (1 << bit)) });
+    }
+    for (const doc of touched) {
+      scores[doc] = 0;
+      bits[doc] = 0;
     }
     return out;
   }
