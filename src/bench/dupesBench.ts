@@ -80,7 +80,7 @@ async function realCorpus(work: string, model: string | undefined, sampleFile: s
   try {
     const index = [...engine.roots.values()][0]!;
     const indexed = await index.index();
-    const options = defaultDupeOptions(engine.embedder.info.id);
+    const options = defaultDupeOptions(engine.embedder.info);
     const dupes = new DupeIndex(options);
     const full = await dupes.update(indexedSource(index.root, index.contents));
     const groups = dupes.groups();

@@ -126,7 +126,7 @@ export class Engine {
     if (text === undefined || text.trim() === '') throw new Error(`Nothing to compare: ${relPath}:${range.startLine}-${range.endLine} is empty or unreadable.`);
     const hits = await this.searchAll(await source.embedText(relPath, text), options, { root: source.root, range });
     const selection = { text, language: languageOf(relPath) };
-    const dupeOptions = defaultDupeOptions(this.embedder.info.id);
+    const dupeOptions = defaultDupeOptions(this.embedder.info);
     const labelled = await Promise.all(
       hits.map(async (hit) => {
         const hitText = await this.roots.get(hit.root)?.rangeText(hit.path, hit.startLine, hit.endLine);

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { normalizeInPlace, type Embedder } from './embed/embedder';
+import { indexModelId } from './embed/modelInfo';
 import type { FileParser } from './index/fileParser';
 import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexer';
 import type { IndexSummary } from './index/progress';
@@ -101,7 +102,7 @@ export class RootIndex {
   private filling = false;
 
   static async open(root: string, indexDir: string, embedder: Embedder, chunker: FileChunker, chunkerVersion: number, scan: ScanOptions = {}, parser?: FileParser): Promise<RootIndex> {
-    const identity = { modelId: embedder.info.id, dimension: embedder.info.dimension, chunkerVersion };
+    const identity = { modelId: indexModelId(embedder.info), dimension: embedder.info.dimension, chunkerVersion };
     const opened = await IndexStore.open(indexDir, identity);
     const notes = opened.droppedShards.map((s) => `discarded unreadable shard ${s}; its files will be indexed again`);
     return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, opened.rebuiltBecause, notes, parser);

@@ -104,7 +104,7 @@ export function cloneType(a: string, b: string, language: string): CloneType {
 export async function evaluateBigCloneBench(evalDir: string, chunker: FileChunker, embedder: Embedder, onProgress?: (done: number, total: number) => void): Promise<BigCloneReport> {
   const started = Date.now();
   const functions = new Map(readPublicRows('bigclonebench', 'functions.jsonl', evalDir).map((r) => [String(r['idx']), String(r['func'])]));
-  const options = defaultDupeOptions(embedder.info.id);
+  const options = defaultDupeOptions(embedder.info);
   const vectors = new Map<string, Float32Array>();
   let done = 0;
   for (const [id, code] of functions) {

@@ -122,7 +122,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
     const e = requireEngine();
     const targets = m.root !== undefined ? [e.roots.get(m.root)] : [...e.roots.values()];
     if (targets.some((t) => t === undefined)) throw new Error(`${m.root} is not an indexed folder.`);
-    dupes ??= new DupeService(e.embedder.info.id);
+    dupes ??= new DupeService(e.embedder.info);
     const service = dupes;
     const overrides = { minLines: m.minLines, minTokens: m.minTokens, threshold: m.threshold, kinds: m.kinds };
     return Promise.all(targets.map((t) => service.find(t!, overrides, m.limit)));

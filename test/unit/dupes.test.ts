@@ -36,7 +36,7 @@ describe('near-duplicate groups (real model, real index on disk)', () => {
     engine = await Engine.open({ bundledModelsDir: BUNDLED_MODELS, modelCacheDir: path.join(dir, 'models'), threads: 1, roots: [{ root, indexDir: path.join(dir, 'index') }] });
     index = [...engine.roots.values()][0]!;
     await index.index();
-    dupes = new DupeIndex(defaultDupeOptions(engine.embedder.info.id));
+    dupes = new DupeIndex(defaultDupeOptions(engine.embedder.info));
     await dupes.update(indexedSource(index.root, index.contents));
     groups = dupes.groups();
   });
@@ -69,7 +69,7 @@ describe('near-duplicate groups (real model, real index on disk)', () => {
     assert.equal(found.length, 1, JSON.stringify(groups, null, 1));
     const [group] = found;
     assert.equal(group!.kind, 'semantic');
-    assert.ok(group!.score >= defaultDupeOptions(engine.embedder.info.id).threshold);
+    assert.ok(group!.score >= defaultDupeOptions(engine.embedder.info).threshold);
     assert.ok(group!.members.every((m) => m.kind === 'semantic'));
     // Token matching alone does not see it: the semantic detector earns its keep here.
     assert.equal(groups.filter((g) => g.kind === 'textual' && g.members.some((m) => m.path.endsWith('resend.ts'))).length, 0);
@@ -101,7 +101,7 @@ describe('near-duplicate groups (real model, real index on disk)', () => {
   });
 
   test('a higher --min-lines drops the smaller clone', async () => {
-    const strict = new DupeIndex({ ...defaultDupeOptions(engine.embedder.info.id), minLines: 10 });
+    const strict = new DupeIndex({ ...defaultDupeOptions(engine.embedder.info), minLines: 10 });
     await strict.update(indexedSource(index.root, index.contents));
     const got = strict.groups();
     assert.equal(groupsWith(got, 'src/shipping/labels.ts').length, 0);
@@ -122,7 +122,7 @@ describe('near-duplicate groups (real model, real index on disk)', () => {
     assert.ok(rewritten.range.startLine <= 2 && rewritten.range.endLine >= 10, `an empty selection stands for the function around the cursor: ${JSON.stringify(rewritten.range)}`);
     const resend = rewritten.hits.find((h) => h.path === 'src/shipping/resend.ts');
     assert.equal(resend?.likeness?.kind, 'semantic', JSON.stringify(rewritten.hits));
-    assert.ok(resend!.likeness!.similarity >= defaultDupeOptions(engine.embedder.info.id).threshold);
+    assert.ok(resend!.likeness!.similarity >= defaultDupeOptions(engine.embedder.info).threshold);
   });
 
   // Last: it edits the copied fixture.

@@ -18,11 +18,18 @@ const THRESHOLDS: Record<string, number> = { 'nearby-code-small': 0.92, 'nearby-
 /** For other models, a stricter bar: contextual models put unrelated code closer together than static ones. */
 const FALLBACK_THRESHOLD = 0.95;
 
-export function defaultThreshold(modelId: string): number {
-  return THRESHOLDS[modelId] ?? FALLBACK_THRESHOLD;
+/** The model's own bar (`dupeThreshold` in its nearby.json), else the one measured for it here, else the strict fallback. */
+export function defaultThreshold(model: DupeModel): number {
+  return model.dupeThreshold ?? THRESHOLDS[model.id] ?? FALLBACK_THRESHOLD;
+}
+
+/** What the near-duplicate defaults need to know of a model. */
+export interface DupeModel {
+  id: string;
+  dupeThreshold?: number;
 }
 
 /** jscpd's own defaults for size (5 lines, 50 tokens), so the two tools' results compare. */
-export function defaultDupeOptions(modelId: string): DupeOptions {
-  return { minLines: 5, minTokens: 50, threshold: defaultThreshold(modelId), kinds: ['textual', 'semantic'] };
+export function defaultDupeOptions(model: DupeModel): DupeOptions {
+  return { minLines: 5, minTokens: 50, threshold: defaultThreshold(model), kinds: ['textual', 'semantic'] };
 }

@@ -1,4 +1,4 @@
-import { defaultDupeOptions } from './defaults';
+import { defaultDupeOptions, type DupeModel } from './defaults';
 import { DupeIndex, TokenCache } from './dupeIndex';
 import { indexedSource } from './source';
 import type { DupeOptions, DupeReport } from './types';
@@ -23,7 +23,7 @@ interface RootState {
 export class DupeService {
   private readonly roots = new Map<string, RootState>();
 
-  constructor(private readonly modelId: string) {}
+  constructor(private readonly model: DupeModel) {}
 
   find(target: IndexedRoot, overrides: Partial<DupeOptions> = {}, limit?: number, signal?: AbortSignal): Promise<DupeReport> {
     let state = this.roots.get(target.root);
@@ -31,7 +31,7 @@ export class DupeService {
     const s = state;
     // One update at a time per folder: two interleaved updates would each see half of the other's changes.
     const run = async (): Promise<DupeReport> => {
-      const options: DupeOptions = { ...defaultDupeOptions(this.modelId), ...definedOnly(overrides) };
+      const options: DupeOptions = { ...defaultDupeOptions(this.model), ...definedOnly(overrides) };
       const key = JSON.stringify(options);
       if (!s.index || s.optionsKey !== key) {
         s.index = new DupeIndex(options, s.cache);

@@ -17,6 +17,15 @@ export interface ModelInfo {
   batchTokens: number;
   /** How this model's cosines (with keyword coverage) map to relevance; absent for uncalibrated models. */
   calibration?: Calibration;
+  /** Release of the weights under this id: an index of another release is rebuilt (see `indexModelId`). */
+  revision?: number;
+  /** Cosine at which two chunks are semantic near-duplicates, chosen for this model. */
+  dupeThreshold?: number;
+}
+
+/** The model as an index records it: its id and release, so that new weights never search old vectors. */
+export function indexModelId(info: Pick<ModelInfo, 'id' | 'revision'>): string {
+  return info.revision ? `${info.id}@${info.revision}` : info.id;
 }
 
 /**
@@ -79,6 +88,8 @@ export async function readModelInfo(modelDir: string, hubId?: string): Promise<M
     dtype: own.dtype ?? 'q8',
     batchTokens: own.batchTokens ?? (layers === 0 ? 8192 : 1024),
     ...(isCalibration(own.calibration) ? { calibration: own.calibration } : {}),
+    ...(Number.isInteger(own.revision) && own.revision! > 0 ? { revision: own.revision! } : {}),
+    ...(typeof own.dupeThreshold === 'number' && own.dupeThreshold > 0 && own.dupeThreshold <= 1 ? { dupeThreshold: own.dupeThreshold } : {}),
   };
   if (!(info.dimension > 0)) throw new ModelError('model-corrupt', `Cannot tell the embedding dimension of ${modelDir}.`);
   return info;
