@@ -44,7 +44,8 @@ CACHE = WORK / "v3" / "cache"
 MINER_VERSION = 3
 MAX_CODE_CHARS = 2400
 MAX_FILE_BYTES = 800_000
-BAD_LICENCES = re.compile(r"\b(A?GPL|LGPL|GNU (Affero |Lesser |Library )?General Public)", re.I)
+BAD_LICENCES = re.compile(r"\b(A?GPL|LGPL|LPGL|GNU (Affero |Lesser |Library )?General Public|CeCILL(?!-B))", re.I)
+UNKNOWN_LICENCE = re.compile(r"^\s*(unknown|other|none|as.is|see .*|)\s*$", re.I)
 PERMISSIVE = re.compile(r"\b(MIT|Expat|BSD|Apache|ISC|PSF|Python|Zlib|MPL|Unlicense|CC0|0BSD|BlueOak|Artistic|Boost|BSL|X11|WTFPL|public.domain)", re.I)
 
 
@@ -1051,7 +1052,7 @@ def mine_npm(path):
 def debian_copyright(text):
     """(licence of the `Files: *` stanza, upstream repository) of a Debian copyright file."""
     licence = "unknown"
-    m = re.search(r"^Files:[ \t]*\*[ \t]*$.*?^License:[ \t]*([^\n]+)$", text, re.M | re.S)
+    m = re.search(r"^Files:[ \t]*\n?[ \t]*\*[ \t]*$.*?^License:[ \t]*([^\n]+)$", text, re.M | re.S)
     if m:
         licence = m.group(1).strip()
     elif re.search(r"^License:[ \t]*([^\n]+)$", text, re.M) and "Files:" not in text:
@@ -1272,6 +1273,8 @@ def cmd_build(args):
             reason = "own_eval_package"
         elif copyleft_only(info.get("licence")):
             reason = "copyleft_only"
+        elif UNKNOWN_LICENCE.match(info.get("licence") or ""):
+            reason = "licence_unknown"  # nothing says the code may be used: left out
         elif not rows:
             reason = "no_pairs"
         if reason:
@@ -1356,6 +1359,11 @@ def cmd_build(args):
             langs[r["language"]] += 1
             totals[("heldout" if held else "train", r["language"], r["kind"])] += 1
         n_written += len(kept)
+        if not kept:
+            removed["packages:no_pairs_left"] += 1
+            entry["skipped"] = "no_pairs_left"
+            manifest_pkgs.append(entry)
+            continue
         entry.update({"language": langs.most_common(1)[0][0] if langs else None, "split": "heldout" if held else "train",
                       "pairs": len(kept), "pairs_by_language_kind": dict(sorted(counts.items()))})
         if info.get("group"):
