@@ -2,7 +2,7 @@
  * `npm run bench:dupes`: near-duplicate detection measured on real package sources against jscpd,
  * and timed at 100k chunks on a synthetic workspace.
  *
- *   node --import tsx src/bench/dupesBench.ts [--json reports/bench-dupes.json] [--synthetic 100000] [--model nearby-code-base]
+ *   node --import tsx src/bench/dupesBench.ts [--json reports/bench-dupes.json] [--synthetic 100000] [--model <tier or folder>]
  *
  * Writes the JSON report, plus beside it <report>-extra-sample.md: 20 groups Nearby finds and jscpd
  * does not, with their code, for a person to judge. Verdicts go in reports/dupes-extra-verdicts.json

@@ -211,14 +211,16 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     await page.screenshot({ path: path.join(SHOTS, 'panel-light.png') });
   });
 
-  test('switching to the encoder tier asks first, rebuilds the index with it, and search works', async () => {
+  test('switching to another model asks first, rebuilds the index with it, and search works', async () => {
+    // A user's own model folder (here the tests' contextual encoder), set for this workspace.
+    const encoder = path.join(PROJECT, 'test', 'fixtures', 'models', 'encoder');
     mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-    writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'nearby.model': 'nearby-code-base' }));
-    const toast = page.locator('.notification-toast', { hasText: 'switch to nearby-code-base?' }).first();
+    writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'nearby.modelPath': encoder }));
+    const toast = page.locator('.notification-toast', { hasText: 'switch to' }).first();
     await toast.waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'switch-model.png') });
     await toast.locator('.monaco-button', { hasText: 'Rebuild Now' }).click();
-    await waitFor(() => findLogLine(server.userData, /model nearby-code-base \(256-d/), 90_000, 'the worker loads nearby-code-base');
+    await waitFor(() => findLogLine(server.userData, /model nearby-code-base \(256-d/), 90_000, 'the worker loads the encoder');
     await waitFor(() => findLogLine(server.userData, /model nearby-code-base[^]*indexed \S+: \d+ files \(0 unchanged/), 120_000, 'the index is rebuilt after the switch');
     await wb.statusItem(/Nearby: ready/).waitFor({ timeout: 60_000 });
     const panel = await wb.openPanel();

@@ -10,13 +10,12 @@ import type { Chunk } from '../../src/core/types';
 
 import { InlineParser, TermReceiver, TermSender, ThreadParser } from '../../src/core/index/fileParser';
 import { fileTerms } from '../../src/core/search/codeTokens';
-import { BUNDLED_MODELS, FIXTURE_REPO, PROJECT_ROOT } from '../helpers/paths';
+import { BUNDLED_MODELS, ENCODER_MODEL, FIXTURE_REPO, PROJECT_ROOT } from '../helpers/paths';
 
 const MODEL_DIR = path.join(BUNDLED_MODELS, 'nearby-code-small');
 
-// Both shipped tiers: the fast static one (the default) and the contextual encoder.
-for (const tier of ['nearby-code-small', 'nearby-code-base']) describe(`bundled model ${tier}`, () => {
-  const modelDir = path.join(BUNDLED_MODELS, tier);
+// The shipped model, and the contextual encoder the tests use as a local model folder.
+for (const [name, modelDir] of [['bundled nearby-code-small', path.join(BUNDLED_MODELS, 'nearby-code-small')], ['encoder folder', ENCODER_MODEL]] as const) describe(`model ${name}`, () => {
   let embedder: TransformersEmbedder;
   before(async () => (embedder = await TransformersEmbedder.load({ dir: modelDir, source: 'bundled' }, { threads: 1 })));
   after(() => embedder?.dispose());
@@ -217,7 +216,7 @@ describe('the parsing thread', () => {
   });
 
   test('embeds a batch with its own copy of the model: the vectors the indexing thread gets, by ids or by text', async () => {
-    const model = { dir: path.join(BUNDLED_MODELS, 'nearby-code-base'), source: 'bundled' as const };
+    const model = { dir: ENCODER_MODEL, source: 'explicit' as const };
     const thread = await ThreadParser.start(path.join(PROJECT_ROOT, 'src', 'core', 'index', 'parseThread.ts'), { model, settings: { maxTokens: 256 } });
     const here = await TransformersEmbedder.load(model);
     try {

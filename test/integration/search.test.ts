@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { indexModelId } from '../../src/core/embed/modelInfo';
 import { Engine } from '../../src/core/engine';
-import { BUNDLED_MODELS } from '../helpers/paths';
+import { BUNDLED_MODELS, ENCODER_MODEL } from '../helpers/paths';
 import { fixtureCopy } from '../helpers/tempTree';
 
 /** The engine on one root with the real bundled model, the index beside the root in `dir`, no hub. */
@@ -103,16 +104,17 @@ describe('an index built with another model', () => {
     const small = await openEngine(dir, root, 'nearby-code-small');
     await small.roots.get(root)!.index();
     assert.equal(small.roots.get(root)!.status().pendingRebuild, undefined);
+    const switched = `model ${indexModelId(small.embedder.info)} → nearby-code-base`;
     await small.dispose();
 
-    const base = await openEngine(dir, root, 'nearby-code-base');
+    const base = await openEngine(dir, root, ENCODER_MODEL);
     try {
       const index = base.roots.get(root)!;
-      assert.equal(index.status().pendingRebuild, 'model nearby-code-small → nearby-code-base');
+      assert.equal(index.status().pendingRebuild, switched);
       assert.equal(index.status().chunks, 0);
       assert.deepEqual((await base.search('retry failed uploads', { k: 3 })).hits, []);
       const summary = await index.index();
-      assert.equal(summary.rebuiltBecause, 'model nearby-code-small → nearby-code-base');
+      assert.equal(summary.rebuiltBecause, switched);
       assert.equal(index.status().pendingRebuild, undefined);
       assert.equal(index.status().modelId, 'nearby-code-base');
       assert.equal((await base.search('retry failed uploads with exponential backoff', { k: 1 })).hits[0]?.path, 'src/uploads.py');
