@@ -6,7 +6,7 @@ import { runIndex, type FileChunker, type IndexRunOptions } from './index/indexe
 import type { IndexSummary } from './index/progress';
 import { FILE_ROLES, rolesFor, type FileRole } from './scan/fileRole';
 import type { ScanOptions } from './scan/scanner';
-import type { RankedChunk, SearchMode } from './search/hybrid';
+import type { FusionWeights, RankedChunk, SearchMode } from './search/hybrid';
 import { queryTerms } from './search/codeTokens';
 import { previewOf, SIGNATURE_LOOKBACK } from './search/preview';
 import { explainHits, rankChunks } from './search/rank';
@@ -33,6 +33,8 @@ export interface SearchOptions {
   mode?: SearchMode;
   /** Roles shown beside source and docs (`rolesFor`); a filter's own `roles` win over this. */
   include?: readonly FileRole[];
+  /** Overrides the per-query fusion weights (for tuning them: scripts/tune-fusion.ts). */
+  weights?: FusionWeights;
 }
 
 /** A search's hits and how they were ranked: never another mode, nor half an index, without saying so. */
@@ -152,10 +154,11 @@ export class RootIndex {
     }
     const k = options.k ?? 10;
     const { roles, demoted } = options.filter?.roles ? { roles: [...options.filter.roles], demoted: [] } : rolesFor(query, options.include);
-    let ranked = rankChunks(this.store, query, vector, { k: demoted.length > 0 ? 2 * k : k, mode, filter: { ...options.filter, roles } });
+    const weights = options.weights ? { weights: options.weights } : {};
+    let ranked = rankChunks(this.store, query, vector, { k: demoted.length > 0 ? 2 * k : k, mode, filter: { ...options.filter, roles }, ...weights });
     if (demoted.length > 0) ranked = demote(ranked, demoted).slice(0, k);
     ranked = explainHits(this.store, query, vector, ranked, this.embedder.info.calibration);
-    const heldBack = roles.length < FILE_ROLES.length ? this.heldBack(rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles: undefined } }), roles) : undefined;
+    const heldBack = roles.length < FILE_ROLES.length ? this.heldBack(rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles: undefined }, ...weights }), roles) : undefined;
     return { hits: await this.withPreviews(ranked, options.previewLines, query), mode, ...(degraded ? { degraded } : {}), ...(heldBack ? { heldBack } : {}) };
   }
 

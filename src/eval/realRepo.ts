@@ -6,7 +6,7 @@ import type { Engine } from '../core/engine';
 import type { SearchHit } from '../core/rootIndex';
 import { readSourceFile } from '../core/scan/readSourceFile';
 import { scanFiles } from '../core/scan/scanner';
-import type { SearchMode } from '../core/search/hybrid';
+import type { FusionWeights, SearchMode } from '../core/search/hybrid';
 import { readJsonl } from './suites';
 
 /**
@@ -272,6 +272,8 @@ export interface RealRepoRun {
   onAnswer?: (question: RealRepoQuestion, mode: SearchMode, hits: readonly SearchHit[]) => void;
   /** Leave out the keyword baseline. */
   skipBaseline?: boolean;
+  /** Fusion weights to try instead of the product's (tuning). */
+  weights?: FusionWeights;
 }
 
 /**
@@ -298,7 +300,7 @@ export async function runRealRepo(run: RealRepoRun): Promise<RealRepoReport[]> {
       for (const mode of run.modes) {
         for (const q of asked) {
           const t = performance.now();
-          const answer = await engine.search(q.question, { k: run.k ?? 10, mode });
+          const answer = await engine.search(q.question, { k: run.k ?? 10, mode, ...(run.weights ? { weights: run.weights } : {}) });
           if (answer.degraded) throw new Error(`${project.name}: ${mode} search degraded: ${answer.degraded}`);
           add(mode, q, answer.hits, (performance.now() - t) / 1000);
           run.onAnswer?.(q, mode, answer.hits);
