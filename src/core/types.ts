@@ -13,6 +13,8 @@ export interface Chunk {
   symbol?: string;
   /** What the chunk's file is for, when not plain source (see `roleOf`). */
   role?: FileRole;
+  /** Nothing of substance: imports, a licence header, a line or two (see `isMinor`); ranked down by meaning. */
+  minor?: boolean;
   /**
    * The text that is embedded: the chunk's own lines, prefixed by the enclosing signature when a
    * large definition was split. Never contains the path, so a renamed file re-uses its vectors.

@@ -9,13 +9,35 @@ import { TreeSitter } from './treeSitter';
 export { languageOf } from './languages';
 
 /** Bump when chunk boundaries or texts change: the index is then rebuilt, never mixed. */
-export const CHUNKER_VERSION = 6;
+export const CHUNKER_VERSION = 7;
 
 export interface ChunkOptions {
   maxTokens: number;
   tokens: TokenCounter;
   /** Neighbours smaller than this are merged when they fit together. Default: maxTokens / 8. */
   minTokens?: number;
+}
+
+// A line that only brings in names: import/require/include/use/package statements and their continuations.
+const IMPORT_LINE = /^\s*(?:import\b|from\s+\S+\s+import\b|export\s+(?:\*|\{[^}]*\})\s+from\b|(?:const|let|var)\s+[\w${}\s,:]+=\s*require\(|require(?:_once)?\b|#\s*include\b|using\s+[\w.]+;|use\s+[\w:\\{}, ]+;|package\s+[\w.]+;?\s*$|extern\s+crate\b|mod\s+\w+;|[\w\s,.*]*[)},]\s*;?\s*$|['"][^'"]+['"],?\s*$)/;
+const COMMENT_LINE = /^\s*(?:#(?!include)|\/\/|\/\*|\*|\*\/|--|;;|"""|''')/;
+/** Fewer words of code than this (comments and imports aside) is no answer to anything. */
+const MINOR_WORDS = 4;
+
+/**
+ * Chunks with nothing to find by meaning: only imports, comments and blank lines (a file's
+ * header, a licence), or under MINOR_WORDS words of code. Their words still count for keyword
+ * search; by meaning they rank after chunks of substance (a list of imported names reads like
+ * the topic of half the questions about a project).
+ */
+export function isMinor(lines: readonly string[]): boolean {
+  let words = 0;
+  for (const line of lines) {
+    if (line.trim() === '' || COMMENT_LINE.test(line) || IMPORT_LINE.test(line)) continue;
+    words += line.match(/[A-Za-z_$][\w$]*/g)?.length ?? 0;
+    if (words >= MINOR_WORDS) return false;
+  }
+  return true;
 }
 
 /** Fallback windows for text with no structure we know: 40 lines, 5 shared with the next. */
@@ -40,7 +62,10 @@ export class Chunker {
     const pieces = await this.pieces(language, text, set);
     const chunks = set.toChunks(pieces, { path, language, kind: kindOf(language) });
     const role = roleOf(path, text);
-    if (role !== 'source') for (const c of chunks) c.role = role;
+    for (const c of chunks) {
+      if (role !== 'source') c.role = role;
+      if (c.kind === 'code' && isMinor(lines.slice(c.startLine - 1, c.endLine))) c.minor = true;
+    }
     return chunks;
   }
 

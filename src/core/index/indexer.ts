@@ -435,5 +435,6 @@ function toStored(c: Chunk, attributeRole: FileRole | undefined): StoredChunk {
   if (c.symbol !== undefined) stored.symbol = c.symbol;
   const role = attributeRole ?? c.role;
   if (role !== undefined && role !== 'source') stored.role = role;
+  if (c.minor) stored.minor = true;
   return stored;
 }

@@ -1,5 +1,5 @@
 import type { IndexStore } from '../store/indexStore';
-import type { SearchFilter, StoredChunk } from '../store/records';
+import type { ScoredChunk, SearchFilter, StoredChunk } from '../store/records';
 import { compileFilter } from '../store/vectorTable';
 import { bandOf, relevanceOf, type Calibration } from './calibration';
 import { queryTerms } from './codeTokens';
@@ -23,7 +23,7 @@ const FUSION_CANDIDATES = 50;
 export function rankChunks(store: IndexStore, query: string, vector: Float32Array | undefined, options: RankOptions): RankedChunk[] {
   const { k, mode } = options;
   const filter = options.filter ?? {};
-  if (mode === 'vector' && vector) return store.search(vector, k, filter).map((h) => ({ ...h, vectorScore: h.score }));
+  if (mode === 'vector' && vector) return byMeaning(store, vector, k, filter).map((h) => ({ ...h, vectorScore: h.score }));
   const candidates = Math.max(FUSION_CANDIDATES, k);
   const lexicalHits = store.lexical.search(query, mode === 'lexical' ? k : candidates, compileFilter(filter));
   if (mode === 'lexical' || !vector) {
@@ -34,8 +34,21 @@ export function rankChunks(store: IndexStore, query: string, vector: Float32Arra
     const v = store.vectorFor(c.hash);
     return v ? dot(v, vector) : undefined;
   };
-  return fuseRankings(store.search(vector, candidates, filter), lexicalHits, options.weights ?? weightsFor(query), k, cosine);
+  return fuseRankings(byMeaning(store, vector, candidates, filter), lexicalHits, options.weights ?? weightsFor(query), k, cosine);
 }
+
+/** A minor chunk (imports, a licence, a line or two: see `isMinor`) ranks by meaning as if its cosine were this much of what it is. */
+export const MINOR_WEIGHT = 0.6;
+
+/** The `k` best chunks by meaning, minor ones weighed down (their scores stay their cosines). */
+function byMeaning(store: IndexStore, vector: Float32Array, k: number, filter: SearchFilter): ScoredChunk[] {
+  const hits = store.search(vector, k + MINOR_LOOKAHEAD, filter);
+  const weight = (h: ScoredChunk) => (h.minor && h.score > 0 ? MINOR_WEIGHT * h.score : h.score);
+  return hits.sort((a, b) => weight(b) - weight(a)).slice(0, k);
+}
+
+/** Extra hits looked at so that chunks of substance can take the places of minor ones. */
+const MINOR_LOOKAHEAD = 20;
 
 /**
  * Completes what each hit says about itself: the query's terms it holds (hits found by meaning

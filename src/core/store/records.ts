@@ -11,6 +11,8 @@ export interface StoredChunk {
   symbol?: string;
   /** What the file is for, when not plain source: tests, examples and the like are held back by default. */
   role?: FileRole;
+  /** Nothing of substance (imports, a licence header, a line or two): ranked down by meaning. */
+  minor?: boolean;
   hash: string;
 }
 

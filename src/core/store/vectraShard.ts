@@ -65,7 +65,7 @@ export function encodeShard(modelId: string, dimension: number, files: readonly 
     const pathJson = JSON.stringify(path);
     const idStart = `{"id":${pathJson.slice(0, -1)}#`;
     file.chunks.forEach((chunk, i) => {
-      const symbol = (chunk.symbol !== undefined ? `,"symbol":${JSON.stringify(chunk.symbol)}` : '') + (chunk.role !== undefined ? `,"role":"${chunk.role}"` : '');
+      const symbol = (chunk.symbol !== undefined ? `,"symbol":${JSON.stringify(chunk.symbol)}` : '') + (chunk.role !== undefined ? `,"role":"${chunk.role}"` : '') + (chunk.minor ? ',"minor":1' : '');
       out.text(
         `${first ? '' : ','}${idStart}${chunk.startLine}-${chunk.endLine}#${i}","metadata":{"path":${pathJson},"start":${chunk.startLine},"end":${chunk.endLine},` +
           `"language":${JSON.stringify(chunk.language)},"kind":${chunk.kind === 'doc' ? '"doc"' : '"code"'},"hash":${JSON.stringify(chunk.hash)}${symbol}},"vector":[`,
@@ -183,6 +183,7 @@ const KIND = Buffer.from(',"kind":');
 const HASH = Buffer.from(',"hash":');
 const SYMBOL = Buffer.from(',"symbol":');
 const ROLE = Buffer.from(',"role":');
+const MINOR = Buffer.from(',"minor":1');
 const VECTOR = Buffer.from('},"vector":[');
 const NORM = Buffer.from(',"norm":');
 const NEARBY = Buffer.from('],"nearby":');
@@ -240,6 +241,7 @@ function decodeOwnFormat(digits: VectorDigits): DecodedShard | undefined {
       if (role === undefined || !isRole(role)) return undefined;
       if (role !== 'source') chunk.role = role;
     }
+    if (r.skip(MINOR)) chunk.minor = true;
     if (!r.skip(VECTOR)) return undefined;
     if (file?.chunks[0]?.path !== filePath) {
       file = files.get(filePath);
@@ -429,5 +431,6 @@ function chunkOf(m: Record<string, string | number>): StoredChunk {
   if (m['symbol'] !== undefined) chunk.symbol = String(m['symbol']);
   const role = m['role'];
   if (typeof role === 'string' && isRole(role) && role !== 'source') chunk.role = role;
+  if (m['minor'] === 1) chunk.minor = true;
   return chunk;
 }
