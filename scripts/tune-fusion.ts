@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { Engine } from '../src/core/engine';
 import { looksLikeIdentifier } from '../src/core/search/codeTokens';
-import type { SearchMode } from '../src/core/search/hybrid';
+import type { FusionWeights, SearchMode } from '../src/core/search/hybrid';
 import { runRealRepo } from '../src/eval/realRepo';
 import { buildCorpus, scoreCorpus } from '../src/eval/retrievalEval';
 import { loadSuite, publicEvalDir } from '../src/eval/suites';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     await corpus.dispose();
   }
   await engine.dispose();
-  const realRepo = (modes: SearchMode[], weights?: { vector: number; lexical: number }) =>
+  const realRepo = (modes: SearchMode[], weights?: FusionWeights) =>
     runRealRepo({ projectDir: project, split: 'dev', cacheDir: userCacheDir(), modes, openEngine: (root, indexDir) => open([{ root, indexDir }]), isTest: () => false, log: () => {}, skipBaseline: true, ...(weights ? { weights } : {}) });
   for (const r of await realRepo(['vector', 'lexical'])) put(r.system, 'realrepo', r.all.ndcg);
   for (const lexical of LEXICAL_WEIGHTS) put(`hybrid 1:${lexical}`, 'realrepo', (await realRepo(['hybrid'], { vector: 1, lexical }))[0]!.all.ndcg);
