@@ -304,6 +304,13 @@
       badge.textContent = `${group.kind} ${group.score.toFixed(2)}`;
       badge.title = group.kind === 'textual' ? 'same code, possibly renamed: share of identical tokens' : 'same meaning, written differently: cosine similarity';
       toggle.append(name, badge);
+      if (group.role) {
+        const role = document.createElement('span');
+        role.className = 'group-role';
+        role.textContent = group.role;
+        role.title = `its files are ${group.role} files: source groups come first`;
+        toggle.append(role);
+      }
 
       const members = document.createElement('ul');
       members.className = 'members';

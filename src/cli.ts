@@ -37,7 +37,7 @@ const USAGE = `Usage:
   nearby similar <path>:<start>-<end> --root <root> [-k N]
                                                     find chunks like lines start..end of a file
   nearby status --root <root>                       what the index holds
-  nearby dupes --root <root> [--min-lines N] [--min-tokens N] [--threshold T] [--limit N]
+  nearby dupes --root <root> [--min-lines N] [--min-tokens N] [--threshold T] [--limit N] [--kind source,test,...]
                                                     clone groups: textual copies and semantic near-duplicates
   nearby bench index [--root <dir>] [--naive-chunks N] [--json <file>]
                                                     indexing throughput: model alone, pipeline, naive loop
@@ -82,6 +82,7 @@ const { values: opts, positionals } = parseArgs({
     limit: { type: 'string' },
     rounds: { type: 'string' },
     include: { type: 'string' },
+    kind: { type: 'string' },
     write: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -113,6 +114,7 @@ async function dupes(): Promise<number> {
       ...(opts['min-tokens'] !== undefined ? { minTokens: intOption('min-tokens', opts['min-tokens'], 50) } : {}),
       ...(threshold !== undefined ? { threshold } : {}),
       ...(opts.limit !== undefined ? { limit: intOption('limit', opts.limit, 50) } : opts.json ? {} : { limit: 30 }),
+      ...(opts.kind !== undefined ? { roles: roleList('kind', opts.kind) } : {}),
     });
     process.stdout.write(opts.json ? dupesJson(reports) : dupesText(reports));
     return 0;
@@ -123,13 +125,17 @@ async function dupes(): Promise<number> {
 
 /** `--include tests,examples`: roles shown beside source and docs (singular or plural, or `all`). */
 function includedRoles(value: string | undefined): FileRole[] {
-  if (value === undefined) return [];
+  return value === undefined ? [] : roleList('include', value);
+}
+
+/** A comma-separated list of file roles (singular or plural, `fixtures` for examples, or `all`). */
+function roleList(option: string, value: string): FileRole[] {
   const roles = new Set<FileRole>();
   for (const word of value.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean)) {
     if (word === 'all') FILE_ROLES.forEach((r) => roles.add(r));
     else {
       const role = FILE_ROLES.find((r) => r === word || `${r}s` === word || (r === 'example' && (word === 'fixtures' || word === 'fixture')));
-      if (!role) throw new UsageError(`--include takes tests, examples, generated, vendored, docs or all, got "${word}"`);
+      if (!role) throw new UsageError(`--${option} takes ${FILE_ROLES.join(', ')} (or their plurals) or all, got "${word}"`);
       roles.add(role);
     }
   }

@@ -1,9 +1,9 @@
 import type { DupeReport } from './core/dupes/types';
 
-/** The CLI's JSON: exactly `[{id, kind, score, members: [{path, start, end}]}]`, highest impact first. */
+/** The CLI's JSON: exactly `[{id, kind, role, score, members: [{path, start, end}]}]`, source groups first, then by impact. */
 export function dupesJson(reports: readonly DupeReport[]): string {
   const rows = reports.flatMap((r) =>
-    r.groups.map((g) => ({ id: g.id, kind: g.kind, score: g.score, members: g.members.map((m) => ({ path: m.path, start: m.start, end: m.end })) })),
+    r.groups.map((g) => ({ id: g.id, kind: g.kind, role: g.role ?? 'source', score: g.score, members: g.members.map((m) => ({ path: m.path, start: m.start, end: m.end })) })),
   );
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
@@ -20,7 +20,7 @@ export function dupesText(reports: readonly DupeReport[]): string {
     if (r.total === 0) out.push('  no duplicates found (is the folder indexed? run: nearby index <root>)');
     r.groups.forEach((g, i) => {
       out.push('');
-      out.push(`${String(i + 1).padStart(3)}. ${g.kind} × ${g.members.length}, ~${g.lines} lines each, impact ${g.impact}, score ${g.score.toFixed(3)}  [${g.id}]`);
+      out.push(`${String(i + 1).padStart(3)}. ${g.kind} × ${g.members.length}${g.role && g.role !== 'source' ? ` (${g.role})` : ''}, ~${g.lines} lines each, impact ${g.impact}, score ${g.score.toFixed(3)}  [${g.id}]`);
       g.members.forEach((m, j) => out.push(`       ${j === 0 ? ' centre' : m.similarity.toFixed(3).padStart(7)}  ${m.path}:${m.start}-${m.end}`));
     });
     out.push('');

@@ -125,7 +125,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
     dupes ??= new DupeService(e.embedder.info);
     const service = dupes;
     const overrides = { minLines: m.minLines, minTokens: m.minTokens, threshold: m.threshold, kinds: m.kinds };
-    return Promise.all(targets.map((t) => service.find(t!, overrides, m.limit)));
+    return Promise.all(targets.map((t) => service.find(t!, overrides, m.limit, undefined, m.roles)));
   },
 };
 

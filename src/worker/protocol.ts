@@ -62,8 +62,10 @@ export interface DupesParams {
   /** Embedding cosine for semantic near-duplicates (0 < t <= 1); the model's calibrated default when absent. */
   threshold?: number;
   kinds?: DupeKind[];
-  /** At most this many groups per folder, highest impact first. */
+  /** At most this many groups per folder, source groups first, then by impact. */
   limit?: number;
+  /** Only groups whose files have these roles (source, test, ...). */
+  roles?: FileRole[];
 }
 
 /** Request types with their parameters and the reply each gets. */
@@ -152,7 +154,8 @@ const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boole
     optional(m['root'], isString) && optional(m['minLines'], isPositiveInt) && optional(m['minTokens'], isPositiveInt) &&
     (m['threshold'] === undefined || (typeof m['threshold'] === 'number' && m['threshold'] > 0 && m['threshold'] <= 1)) &&
     (m['kinds'] === undefined || (Array.isArray(m['kinds']) && m['kinds'].every((k) => k === 'textual' || k === 'semantic'))) &&
-    optional(m['limit'], isPositiveInt),
+    optional(m['limit'], isPositiveInt) &&
+    optional(m['roles'], isRoleArray),
 };
 
 export function isHostMessage(v: unknown): v is HostMessage {

@@ -2,6 +2,7 @@ import { defaultDupeOptions, type DupeModel } from './defaults';
 import { DupeIndex, TokenCache } from './dupeIndex';
 import { indexedSource } from './source';
 import type { DupeOptions, DupeReport } from './types';
+import type { FileRole } from '../scan/fileRole';
 import type { IndexStore } from '../store/indexStore';
 
 export interface IndexedRoot {
@@ -25,7 +26,8 @@ export class DupeService {
 
   constructor(private readonly model: DupeModel) {}
 
-  find(target: IndexedRoot, overrides: Partial<DupeOptions> = {}, limit?: number, signal?: AbortSignal): Promise<DupeReport> {
+  /** `roles`: only groups of these roles (see `DupeGroup.role`); all when absent. */
+  find(target: IndexedRoot, overrides: Partial<DupeOptions> = {}, limit?: number, signal?: AbortSignal, roles?: readonly FileRole[]): Promise<DupeReport> {
     let state = this.roots.get(target.root);
     if (!state) this.roots.set(target.root, (state = { cache: new TokenCache(), queue: Promise.resolve() }));
     const s = state;
@@ -38,7 +40,13 @@ export class DupeService {
         s.optionsKey = key;
       }
       const update = await s.index.update(indexedSource(target.root, target.contents), signal);
-      const groups = s.index.groups();
+      const roleOf = (p: string) => target.contents.chunksOf(p)[0]?.role ?? 'source';
+      const groups = s.index
+        .groups()
+        .map((g) => ({ ...g, role: ROLE_ORDER.find((r) => g.members.some((m) => roleOf(m.path) === r)) ?? 'source' }))
+        .filter((g) => !roles || roles.includes(g.role))
+        // Source first: on a real project most groups are test boilerplate, which a user acts on last.
+        .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || b.impact - a.impact);
       return { root: target.root, options, groups: limit !== undefined ? groups.slice(0, limit) : groups, total: groups.length, update };
     };
     const next = s.queue.then(run, run);
@@ -46,6 +54,9 @@ export class DupeService {
     return next;
   }
 }
+
+/** Roles from the one a user most wants to clean up to the one they least can. */
+const ROLE_ORDER: readonly FileRole[] = ['source', 'docs', 'example', 'test', 'config', 'generated', 'vendored'];
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,3 +1,4 @@
+import type { FileRole } from '../scan/fileRole';
 import type { FileState, StoredChunk } from '../store/records';
 
 export type DupeKind = 'textual' | 'semantic';
@@ -22,8 +23,13 @@ export interface DupeGroup {
   score: number;
   /** Mean lines per member. */
   lines: number;
-  /** Duplicated lines × members: what ranks the groups. */
+  /** Duplicated lines × members: what ranks the groups (within their role). */
   impact: number;
+  /**
+   * What the group's files are for: the most telling role among its members (source before docs,
+   * examples, tests, settings, generated and vendored code). Source groups are listed first.
+   */
+  role?: FileRole;
   members: DupeMember[];
 }
 

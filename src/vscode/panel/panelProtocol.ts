@@ -36,6 +36,8 @@ export interface PanelDupeMember extends PanelLocation {
 export interface PanelDupeGroup {
   id: string;
   kind: 'textual' | 'semantic';
+  /** What the group's files are for, when not source (tests, examples...). */
+  role?: string;
   score: number;
   lines: number;
   members: PanelDupeMember[];

@@ -60,11 +60,13 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
       const folders = vscode.workspace.workspaceFolders ?? [];
       const groups = reports
         .flatMap((r) => r.groups.map((g) => ({ g, root: r.root })))
-        .sort((x, y) => y.g.impact - x.g.impact)
+        // Source groups first (as each folder's report lists them), then by impact, across folders.
+        .sort((x, y) => Number(x.g.role !== 'source') - Number(y.g.role !== 'source') || y.g.impact - x.g.impact)
         .slice(0, DUPE_GROUPS)
         .map(({ g, root }): PanelDupeGroup => ({
           id: g.id,
           kind: g.kind,
+          ...(g.role && g.role !== 'source' ? { role: g.role } : {}),
           score: g.score,
           lines: g.lines,
           members: g.members.map((m) => ({ root, folder: folders.find((f) => f.uri.fsPath === root)?.name ?? path.basename(root), path: m.path, start: m.start, end: m.end, similarity: m.similarity })),
