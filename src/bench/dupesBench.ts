@@ -27,7 +27,7 @@ const PACKAGES: { name: string; dir: string }[] = [
   { name: 'transformers', dir: 'node_modules/@huggingface/transformers/src' },
   { name: 'openai', dir: 'node_modules/openai/src' },
   { name: 'protobufjs', dir: 'node_modules/protobufjs/src' },
-  { name: 'axios', dir: 'node_modules/axios/lib' },
+  { name: 'ajv', dir: 'node_modules/ajv/lib' },
   { name: 'vectra', dir: 'node_modules/vectra/src' },
 ];
 const SOURCE_FILE = /\.(js|mjs|cjs|ts|mts|cts)$/;
