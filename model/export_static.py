@@ -64,13 +64,22 @@ def build_graph(q, scale):
     return model
 
 
-def write_common(out, model_id, dim, max_tokens, kind_note):
+def write_common(out, model_id, dim, max_tokens, kind_note, tokenizer_dir=HERE / "tokenizer", revision=None):
+    tokenizer_dir = Path(tokenizer_dir)
     for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]:
-        shutil.copy(HERE / "tokenizer" / name, out / name)
-    cfg = json.loads((HERE / "tokenizer" / "tokenizer_config.json").read_text())
+        shutil.copy(tokenizer_dir / name, out / name)
+    # transformers.js reads the window from here; the file itself must not pad or cut (Nearby cuts at maxTokens).
+    tok = json.loads((out / "tokenizer.json").read_text())
+    tok["padding"] = None
+    tok["truncation"] = None
+    (out / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False))
+    cfg = json.loads((tokenizer_dir / "tokenizer_config.json").read_text())
     cfg["model_max_length"] = max_tokens
     (out / "tokenizer_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-    (out / "nearby.json").write_text(json.dumps({"id": model_id, "dimension": dim, "maxTokens": max_tokens, "pooling": "mean", "normalize": True, "queryPrefix": "", "documentPrefix": "", "dtype": "q8", "architecture": kind_note}, indent=1) + "\n")
+    info = {"id": model_id, "dimension": dim, "maxTokens": max_tokens, "pooling": "mean", "normalize": True, "queryPrefix": "", "documentPrefix": "", "dtype": "q8", "architecture": kind_note}
+    if revision:
+        info["revision"] = revision
+    (out / "nearby.json").write_text(json.dumps(info, indent=1) + "\n")
 
 
 def write_checksums(out):
@@ -87,6 +96,8 @@ def main():
     ap.add_argument("--out", default=str(HERE.parent / "models" / "nearby-code-small"))
     ap.add_argument("--id", default="nearby-code-small")
     ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--tokenizer-dir", default=str(HERE / "tokenizer"), help="the vocabulary the weights were trained with")
+    ap.add_argument("--revision", type=int, default=None, help="release number of these weights (an index of another is rebuilt)")
     args = ap.parse_args()
     e = np.load(args.weights).astype(np.float32)
     out = Path(args.out)
@@ -95,7 +106,7 @@ def main():
     onnx.save(build_graph(q, scale), out / "onnx" / "model_quantized.onnx")
     config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": int(e.shape[1]), "vocab_size": int(e.shape[0]), "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    write_common(out, args.id, int(e.shape[1]), args.max_tokens, "static token embeddings, mean-pooled")
+    write_common(out, args.id, int(e.shape[1]), args.max_tokens, "static token embeddings, mean-pooled", args.tokenizer_dir, args.revision)
     write_checksums(out)
     print(f"exported {out}: {(out / 'onnx' / 'model_quantized.onnx').stat().st_size / 1e6:.1f} MB")
 

@@ -39,14 +39,25 @@ HERE = Path(__file__).resolve().parent
 TOKENIZER = HERE / "tokenizer" / "tokenizer.json"
 
 
-def load_pairs(paths, kinds, cap):
-    """Rows of the given kinds, at most `cap` per package (the first ones, in file order): query,
-    code, package and a hash of the code (to tell copies apart), nothing else kept in memory."""
+def load_pairs(paths, kinds, cap, lang_cap=0, seed=13):
+    """Rows of the given kinds, at most `cap` per package (the first ones, in file order) and about
+    `lang_cap` per language (an even sample of the languages over it): query, code, package and a
+    hash of the code (to tell copies apart), nothing else kept in memory."""
+    keep_share = {}
+    if lang_cap:
+        counts = defaultdict(int)
+        for path in paths:
+            for line in open(path):
+                counts[json.loads(line).get("language", "")] += 1
+        keep_share = {lang: min(1.0, lang_cap / n) for lang, n in counts.items()}
+    rng = random.Random(seed)
     rows, per_package = [], defaultdict(int)
     for path in paths:
         for line in open(path):
             r = json.loads(line)
             if kinds and r.get("kind", "doc") not in kinds:
+                continue
+            if keep_share and rng.random() >= keep_share.get(r.get("language", ""), 1.0):
                 continue
             key = r.get("package", "")
             if cap and per_package[key] >= cap:
@@ -174,6 +185,7 @@ def main():
     ap.add_argument("--pairs", nargs="+", default=[str(HERE / "work" / "pairs-v3.jsonl")])
     ap.add_argument("--kinds", nargs="*", default=None, help="pair kinds to train on (default: all)")
     ap.add_argument("--cap", type=int, default=0, help="at most this many pairs per package (0: all)")
+    ap.add_argument("--lang-cap", type=int, default=0, help="about this many pairs per language at most, sampled evenly (0: all)")
     ap.add_argument("--tokenizer", default=str(TOKENIZER))
     ap.add_argument("--out", default=str(HERE / "work" / "static-v3"))
     ap.add_argument("--dim", type=int, default=256)
@@ -200,11 +212,11 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
 
     tok = Tokenizer.from_file(args.tokenizer)
-    rows = load_pairs(args.pairs, set(args.kinds or []), args.cap)
+    rows = load_pairs(args.pairs, set(args.kinds or []), args.cap, args.lang_cap, args.seed)
     if args.limit:
         rows = random.Random(args.seed).sample(rows, min(args.limit, len(rows)))
     # Tokenised once per data, selection and tokenizer: later runs read the ids back.
-    key = hashlib.sha256(json.dumps([[str(Path(p).resolve()), Path(p).stat().st_mtime] for p in args.pairs] + [sorted(args.kinds or []), args.cap, args.limit, args.seed, args.tokenizer, args.query_len, args.code_len]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([[str(Path(p).resolve()), Path(p).stat().st_mtime] for p in args.pairs] + [sorted(args.kinds or []), args.cap, args.lang_cap, args.limit, args.seed, args.tokenizer, args.query_len, args.code_len]).encode()).hexdigest()[:16]
     q_ids = encode(tok, [r[0] for r in rows], args.query_len, HERE / "work" / "token-cache" / f"{key}-q.npz")
     c_ids = encode(tok, [r[1] for r in rows], args.code_len, HERE / "work" / "token-cache" / f"{key}-c.npz")
     rows = [(None, None, r[2], r[3]) for r in rows]
