@@ -7,6 +7,7 @@ Usage: python model/train_tokenizer.py --pairs model/work/pairs-v3.jsonl --size 
 """
 import argparse
 import json
+from collections import Counter
 import random
 import shutil
 from pathlib import Path
@@ -23,11 +24,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", nargs="+", default=[str(HERE / "work" / "pairs-v3.jsonl")])
     ap.add_argument("--size", type=int, default=30522)
-    ap.add_argument("--sample", type=int, default=400000, help="pairs read (a random sample of this many)")
+    ap.add_argument("--sample", type=int, default=600000, help="pairs read (a random sample of this many)")
+    ap.add_argument("--per-language", type=int, default=40000, help="at most about this many pairs of each language, an even sample (0: no cap)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default=str(HERE / "work" / "tokenizer-code"))
     args = ap.parse_args()
     lines = [l for p in args.pairs for l in open(p)]
+    if args.per_language:
+        # Every language counts alike: Java and Python would otherwise choose most of the pieces.
+        counts = Counter(json.loads(l)["language"] for l in lines)
+        share = {lang: min(1.0, args.per_language / n) for lang, n in counts.items()}
+        rng = random.Random(args.seed)
+        lines = [l for l in lines if rng.random() < share[json.loads(l)["language"]]]
     random.Random(args.seed).shuffle(lines)
     rows = [json.loads(l) for l in lines[: args.sample]]
 
