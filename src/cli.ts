@@ -27,6 +27,7 @@ import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
 import type { RootHit, SearchReply } from './worker/protocol';
+import type { RunRecord } from './core/store/runRecord';
 import { FILE_ROLES, roleOfPath, type FileRole } from './core/scan/fileRole';
 
 const USAGE = `Usage:
@@ -222,8 +223,8 @@ async function main(): Promise<number> {
         const { hits } = reply;
         // An index of another model is not searched: say so rather than look empty.
         const stale = hits.length === 0 && !opts.json ? (await client.request('status', {})).roots.filter((r) => r.pendingRebuild) : [];
-        for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} was built for another setup (${r.pendingRebuild}); search with the --model it was built with, or run: nearby index ${r.root}\n`);
-        if (reply.degraded && !opts.json) process.stderr.write(`nearby: ${reply.degraded}\n`);
+        for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} must be rebuilt (${r.pendingRebuild}); run: nearby index ${r.root}, or search with the --model it was built with\n`);
+        if (reply.degraded && !opts.json && stale.length === 0) process.stderr.write(`nearby: ${reply.degraded}\n`);
         if (reply.heldBack && !opts.json) process.stderr.write(`nearby: held back ${describeHeldBack(reply.heldBack)} (show them with --include)\n`);
         if (stale.length === 0) printHits(command === 'search' ? { query: arg, ...reply } : undefined, hits, command === 'similar');
         return 0;
@@ -238,7 +239,11 @@ async function main(): Promise<number> {
         const status = await client.request('status', {});
         if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         else {
-          for (const r of status.roots) process.stdout.write(`${r.root}\n  index:  ${r.indexDir}\n  files:  ${r.files}\n  chunks: ${r.chunks}\n  model:  ${r.modelId} (${r.dimension}-d)\n`);
+          for (const r of status.roots) {
+            process.stdout.write(`${r.root}\n  index:  ${r.indexDir}\n  files:  ${r.files}\n  chunks: ${r.chunks}\n  model:  ${r.modelId} (${r.dimension}-d)\n`);
+            if (r.pendingRebuild) process.stdout.write(`  state:  to be rebuilt (${r.pendingRebuild}); run: nearby index ${r.root}\n`);
+            else if (r.lastRun) process.stdout.write(`  state:  ${describeRun(r.lastRun, r.root)}\n`);
+          }
         }
         return 0;
       } finally {
@@ -480,6 +485,20 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
       process.stdout.write(`    ${gap}${line.slice(0, 100)}\n`);
     });
   });
+}
+
+function describeRun(run: RunRecord, root: string): string {
+  const partial = run.lastCompleteAt ? '' : ' (the index holds only part of the folder)';
+  switch (run.state) {
+    case 'complete':
+      return `up to date as of ${run.finishedAt}`;
+    case 'running':
+      return `being indexed since ${run.startedAt}${partial}`;
+    case 'interrupted':
+      return `the last index run (started ${run.startedAt}) did not finish${partial}; run: nearby index ${root}`;
+    default:
+      return `the last index run was ${run.state} at ${run.finishedAt}${partial}; run: nearby index ${root}`;
+  }
 }
 
 /** "3 test hits, 1 example hit" */

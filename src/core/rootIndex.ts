@@ -11,8 +11,9 @@ import { queryTerms } from './search/codeTokens';
 import { previewOf, SIGNATURE_LOOKBACK } from './search/preview';
 import { explainHits, rankChunks } from './search/rank';
 import type { Likeness } from './dupes';
-import { chunkTexts, readLines } from './search/readLines';
+import { readLines, readText } from './search/readLines';
 import { IndexStore } from './store/indexStore';
+import { readRunRecord, writeRunEnd, writeRunStart, type RunRecord } from './store/runRecord';
 import type { SearchFilter } from './store/records';
 
 export interface SearchHit extends RankedChunk {
@@ -58,6 +59,8 @@ export interface RootStatus {
   dimension: number;
   /** The index on disk is of another setup (e.g. "model nearby-code-base → nearby-code-small") and is not searched until rebuilt. */
   pendingRebuild?: string;
+  /** Whether the last index run finished ("interrupted": its process died; the next run completes it). */
+  lastRun?: RunRecord;
 }
 
 /** A demoted role's hit ranks as if it scored this much of what it did. */
@@ -81,6 +84,22 @@ export async function embedFragment(chunker: FileChunker, embedder: Embedder, re
   return normalizeInPlace(mean);
 }
 
+/** The file system's refusals to write the index, said so that the user knows what to do. */
+function explainWriteError(err: unknown, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const what: Record<string, string> = {
+    ENOSPC: 'the disk is full (ENOSPC); free some space',
+    EDQUOT: 'the disk quota is used up (EDQUOT); free some space',
+    EACCES: 'permission denied (EACCES); make the folder writable or set another index folder',
+    EPERM: 'the operation is not permitted (EPERM); make the folder writable or set another index folder',
+    EROFS: 'the file system is read-only (EROFS); set another index folder',
+  };
+  if (!code || !what[code]) return err;
+  const explained = new Error(`cannot write the index in ${dir}: ${what[code]}, then index again. What was saved before is kept and still searchable.`);
+  (explained as NodeJS.ErrnoException).code = code;
+  return explained;
+}
+
 /** One folder's index: its store plus the operations on it. The model and chunker are shared. */
 export class RootIndex {
   private constructor(
@@ -93,6 +112,8 @@ export class RootIndex {
     private pendingRebuild: string | undefined,
     /** Set when opening discarded some unreadable shards. */
     private readonly openNotes: string[],
+    /** As recorded on disk, or as this process's own run left it. */
+    private lastRun: RunRecord | undefined,
     private readonly parser?: FileParser,
   ) {
     this.keywordsFilled = this.fillKeywordGaps();
@@ -107,20 +128,41 @@ export class RootIndex {
     const identity = { modelId: indexModelId(embedder.info), dimension: embedder.info.dimension, chunkerVersion };
     const opened = await IndexStore.open(indexDir, identity);
     const notes = opened.droppedShards.map((s) => `discarded unreadable shard ${s}; its files will be indexed again`);
-    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, opened.rebuiltBecause, notes, parser);
+    const lastRun = await readRunRecord(indexDir);
+    return new RootIndex(path.resolve(root), opened.store, embedder, chunker, scan, opened.rebuiltBecause, notes, lastRun, parser);
   }
 
   async index(options: IndexRunOptions = {}): Promise<IndexSummary> {
+    try {
+      return await this.indexLocked(options);
+    } catch (err) {
+      throw explainWriteError(err, this.store.dir);
+    }
+  }
+
+  private async indexLocked(options: IndexRunOptions): Promise<IndexSummary> {
     // One writer per index directory: fails fast (IndexLockedError) before anything is embedded.
     await this.store.acquireWriter();
-    let summary: IndexSummary;
+    let summary: IndexSummary | undefined;
+    let saved = false;
+    // Only a run over the whole folder can complete it; a run over some paths leaves the record as it was.
+    const whole = options.onlyPaths === undefined;
+    let run: RunRecord | undefined;
     try {
+      if (whole) run = this.lastRun = await writeRunStart(this.store.dir, (await readRunRecord(this.store.dir)) ?? this.lastRun);
       // Keyword entries read again from the files are written with this run.
       await this.keywordsFilled;
       await this.fillKeywordGaps();
       summary = await runIndex({ root: this.root, store: this.store, embedder: this.embedder, chunker: this.chunker, scan: this.scan, ...(this.parser ? { parser: this.parser } : {}) }, options);
     } finally {
-      await this.store.releaseWriter();
+      try {
+        await this.store.releaseWriter();
+        saved = true;
+      } finally {
+        // Written after the last commit: "complete" is never recorded over an index not all written.
+        const state = !summary || !saved ? 'failed' : summary.cancelled ? 'cancelled' : 'complete';
+        if (run) this.lastRun = await writeRunEnd(this.store.dir, run, state).catch(() => this.lastRun);
+      }
     }
     summary.warnings.unshift(...this.openNotes);
     this.openNotes.length = 0;
@@ -142,16 +184,19 @@ export class RootIndex {
   async searchQuery(query: string, vector: Float32Array | undefined, options: SearchOptions = {}): Promise<SearchAnswer> {
     await this.catchUp();
     let mode = options.mode ?? 'hybrid';
-    let degraded: string | undefined;
+    const notes: string[] = [];
+    const incomplete = this.incompleteness();
+    if (incomplete) notes.push(incomplete);
     const missing = this.store.keywordGaps.size;
     // Nothing waits for the files to be read again: the answer says what it lacks.
     if (missing > 0 && mode !== 'vector') {
       const files = this.store.fileCount;
       if (missing === files && mode === 'hybrid' && vector) {
         mode = 'vector';
-        degraded = `ranked by meaning only: the keyword index of ${this.root} is being rebuilt from the files (it was written by an older Nearby)`;
-      } else degraded = `keyword side incomplete: ${missing} of ${files} files in ${this.root} are still being read`;
+        notes.push(`ranked by meaning only: the keyword index of ${this.root} is being rebuilt from the files (it was written by an older Nearby)`);
+      } else notes.push(`keyword side incomplete: ${missing} of ${files} files in ${this.root} are still being read`);
     }
+    const degraded = notes.length > 0 ? notes.join('; ') : undefined;
     const k = options.k ?? 10;
     const { roles, demoted } = options.filter?.roles ? { roles: [...options.filter.roles], demoted: [] } : rolesFor(query, options.include);
     const weights = options.weights ? { weights: options.weights } : {};
@@ -160,6 +205,17 @@ export class RootIndex {
     ranked = explainHits(this.store, query, vector, ranked, this.embedder.info.calibration);
     const heldBack = roles.length < FILE_ROLES.length ? this.heldBack(rankChunks(this.store, query, vector, { k, mode, filter: { ...options.filter, roles: undefined }, ...weights }), roles) : undefined;
     return { hits: await this.withPreviews(ranked, options.previewLines, query), mode, ...(degraded ? { degraded } : {}), ...(heldBack ? { heldBack } : {}) };
+  }
+
+  /** Why the index does not yet cover the whole folder, if it does not. */
+  private incompleteness(): string | undefined {
+    if (this.pendingRebuild) return `the index of ${this.root} is being rebuilt (${this.pendingRebuild}); until then it has no results`;
+    const run = this.lastRun;
+    if (!run || run.lastCompleteAt) {
+      return run?.state === 'interrupted' || run?.state === 'failed' ? `the last index run of ${this.root} did not finish; results may miss recent changes until the next run` : undefined;
+    }
+    const files = `${this.store.fileCount} file${this.store.fileCount === 1 ? '' : 's'} so far`;
+    return run.state === 'running' ? `${this.root} is still being indexed (${files})` : `the index of ${this.root} covers only part of the folder (${files}): its first run did not finish`;
   }
 
   /** Per role not shown, how many of an unfiltered ranking's hits have it. */
@@ -212,6 +268,7 @@ export class RootIndex {
       modelId: this.store.manifest.modelId,
       dimension: this.store.manifest.dimension,
       ...(this.pendingRebuild ? { pendingRebuild: this.pendingRebuild } : {}),
+      ...(this.lastRun ? { lastRun: this.lastRun } : {}),
     };
   }
 
@@ -223,14 +280,16 @@ export class RootIndex {
     if (!this.store.isWriter && Date.now() - this.lastRefresh >= 1000) {
       this.lastRefresh = Date.now();
       await this.store.refresh();
+      this.lastRun = (await readRunRecord(this.store.dir)) ?? this.lastRun;
       if (this.store.keywordGaps.size > 0 && !this.filling) this.keywordsFilled = this.fillKeywordGaps();
     }
   }
 
   /**
-   * Keyword entries the index lacks, read again from the files and cut at the stored chunk ranges
-   * (in the background: searches meanwhile say the keyword side is incomplete). A file that cannot
-   * be read stays without them until the next index run, which drops or re-indexes it.
+   * Keyword entries the index lacks, from the files chunked again (in the background: searches
+   * meanwhile say the keyword side is incomplete). Only a file that still cuts into exactly the
+   * stored chunks is filled in, with the texts the indexer would have used (signature context
+   * included); any other stays a gap, and the next index run reads it again.
    */
   private async fillKeywordGaps(): Promise<void> {
     if (this.filling) return this.keywordsFilled;
@@ -240,9 +299,12 @@ export class RootIndex {
       const worker = async () => {
         for (let p = pending.pop(); p !== undefined; p = pending.pop()) {
           const chunks = this.store.chunksOf(p);
-          const lines = chunks.length > 0 ? await readLines(path.join(this.root, p), 1, Number.MAX_SAFE_INTEGER) : undefined;
+          const text = chunks.length > 0 ? await readText(path.join(this.root, p)) : undefined;
+          if (text === undefined) continue;
+          const again = await this.chunker.chunkFile(p, text, { maxTokens: this.embedder.info.maxTokens, tokens: this.embedder });
+          const same = again.length === chunks.length && again.every((c, i) => c.hash === chunks[i]!.hash);
           // Still the same chunks after the read: an index run may have replaced them meanwhile.
-          if (lines && this.store.keywordGaps.has(p) && this.store.chunksOf(p) === chunks) this.store.putKeywords(p, chunkTexts(lines, chunks));
+          if (same && this.store.keywordGaps.has(p) && this.store.chunksOf(p) === chunks) this.store.putKeywords(p, again.map((c) => c.text));
         }
       };
       await Promise.all(Array.from({ length: 8 }, worker));

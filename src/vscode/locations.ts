@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { containedPath } from './containedPath';
+import { containedRealPath } from './containedPath';
 
 export interface Location {
   root: string;
@@ -16,7 +16,7 @@ export interface Location {
  */
 export function resolveInWorkspace(loc: Location): vscode.Uri | undefined {
   const folder = (vscode.workspace.workspaceFolders ?? []).find((f) => f.uri.scheme === 'file' && f.uri.fsPath === loc.root);
-  const abs = folder && containedPath(folder.uri.fsPath, loc.path);
+  const abs = folder && containedRealPath(folder.uri.fsPath, loc.path);
   return abs ? vscode.Uri.file(abs) : undefined;
 }
 

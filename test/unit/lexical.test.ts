@@ -5,7 +5,6 @@ import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../
 import { fuseRankings } from '../../src/core/search/hybrid';
 import { LexicalIndex } from '../../src/core/search/lexicalIndex';
 import { PostingPool } from '../../src/core/search/postingPool';
-import { chunkTexts } from '../../src/core/search/readLines';
 import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
 import { compileFilter } from '../../src/core/store/vectorTable';
 
@@ -220,19 +219,5 @@ describe('hybrid fusion', () => {
     const fused = fuseRankings([scored(a, 0.7)], [{ chunk: c, score: 3, matched: ['c'] }, { chunk: b, score: 2, matched: ['b'] }], { vector: 1, lexical: 1 }, 2, (ch) => (ch.path === 'c.py' ? 0.1 : undefined));
     assert.equal(fused.length, 2);
     assert.equal(fused.find((h) => h.path === 'c.py')?.vectorScore, 0.1);
-  });
-});
-
-describe('chunk texts from file lines', () => {
-  test('slices of an overlong line share it in parts instead of each taking it whole', () => {
-    const line = 'x'.repeat(1000);
-    const texts = chunkTexts(['a', line, 'b c', 'd'], [
-      { startLine: 1, endLine: 1 },
-      ...Array.from({ length: 4 }, () => ({ startLine: 2, endLine: 2 })),
-      { startLine: 3, endLine: 4 },
-    ]);
-    assert.deepEqual(texts.map((t) => t.length), [1, 250, 250, 250, 250, 5]);
-    assert.equal(texts.slice(1, 5).join(''), line);
-    assert.equal(texts[5], 'b c\nd');
   });
 });

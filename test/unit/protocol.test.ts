@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { containedPath } from '../../src/vscode/containedPath';
+import { containedPath, containedRealPath } from '../../src/vscode/containedPath';
+import { tempTree } from '../helpers/tempTree';
 import { parsePanelMessage } from '../../src/vscode/panel/panelProtocol';
 import { isHostMessage, isWorkerMessage } from '../../src/worker/protocol';
 
@@ -71,6 +74,22 @@ describe('containedPath (what the panel may open)', () => {
     assert.equal(containedPath('/ws', '..dotted/x'), '/ws/..dotted/x');
     for (const bad of ['../etc/passwd', 'src/../../x', '/etc/passwd', 'C:\\Windows\\x', 'a\0b', '', '.']) {
       assert.equal(containedPath('/ws', bad), undefined, bad);
+    }
+  });
+
+  test('a symbolic link out of the folder does not lead out of it', () => {
+    const outside = tempTree({ 'secret.txt': 'outside' });
+    const ws = tempTree({ 'src/a.py': 'x = 1\n' });
+    try {
+      symlinkSync(outside.root, path.join(ws.root, 'escape'));
+      symlinkSync(path.join(ws.root, 'src'), path.join(ws.root, 'inner'));
+      assert.equal(containedPath(ws.root, 'escape/secret.txt'), path.join(ws.root, 'escape', 'secret.txt'), 'lexically inside');
+      assert.equal(containedRealPath(ws.root, 'escape/secret.txt'), undefined, 'really outside');
+      assert.equal(containedRealPath(ws.root, 'inner/a.py'), path.join(ws.root, 'inner', 'a.py'), 'a link within the folder is fine');
+      assert.equal(containedRealPath(ws.root, 'src/missing.py'), undefined);
+    } finally {
+      ws.dispose();
+      outside.dispose();
     }
   });
 });

@@ -96,9 +96,11 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   const only = options.onlyPaths ? new Set(options.onlyPaths) : undefined;
   const scanned = only ? await scanPaths(parts.root, [...only], scanOptions) : await scanFiles(parts.root, scanOptions);
   const files = scanned.files;
-  const indexedView = only
-    ? { paths: () => [...store.paths()].filter((p) => only.has(p)), fileState: (p: string) => store.fileState(p) }
-    : store;
+  // A file whose keyword entries could not be filled in is read again, as if it had changed.
+  const indexedView = {
+    paths: only ? () => [...store.paths()].filter((p) => only.has(p)) : () => store.paths(),
+    fileState: (p: string) => (store.keywordGaps.has(p) ? undefined : store.fileState(p)),
+  };
   const plan = planIndex(files, indexedView, options.priority);
   summary.filesScanned = scanned.files.length;
   summary.filesUnchanged = plan.unchanged;

@@ -1,4 +1,4 @@
-import { promises as fs, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { promises as fs, existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { AttributeStack, type FileRole } from './fileRole';
@@ -76,6 +76,11 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
     for (const entry of entries) {
       const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
       const abs = path.join(dirAbs, entry.name);
+      // A name that is not UTF-8 reaches us with replacement characters and cannot be opened by it.
+      if (entry.name.includes('\uFFFD') && !existsSync(abs)) {
+        skip(rel, 'unreadable', 'its name is not valid UTF-8, which Nearby cannot open');
+        continue;
+      }
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
@@ -111,7 +116,7 @@ export async function scanFiles(root: string, options: ScanOptions = {}): Promis
         if (rules.ignores(rel)) skip(rel, 'ignored');
         else if ((include && !include(rel)) || exclude?.(rel)) skip(rel, 'excluded');
         else addFile(abs, rel, attributes.roleOf(rel));
-      }
+      } else if (!rules.ignores(rel)) skip(rel, 'unreadable', 'not a regular file (a pipe, socket or device)');
     }
   }
 

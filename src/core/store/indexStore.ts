@@ -112,8 +112,8 @@ export class IndexStore {
    */
   static async open(dir: string, identity: IndexIdentity, options: number | StoreOptions = {}): Promise<OpenResult> {
     const opts = typeof options === 'number' ? { shardCount: options } : options;
-    const existing = await readManifest(dir);
-    const mismatch = existing ? describeMismatch(existing, identity) : undefined;
+    const { manifest: existing, damaged } = await readManifest(dir);
+    const mismatch = damaged ?? (existing ? describeMismatch(existing, identity) : undefined);
     if (!existing || mismatch) {
       const manifest: IndexManifest = { formatVersion: STORE_FORMAT_VERSION, ...identity, shardCount: opts.shardCount ?? DEFAULT_SHARDS, createdAt: new Date().toISOString() };
       const store = new IndexStore(dir, manifest, true, opts);
@@ -360,7 +360,7 @@ export class IndexStore {
   }
 
   private async reloadChanged(): Promise<string[]> {
-    const onDisk = await readManifest(this.dir);
+    const onDisk = (await readManifest(this.dir)).manifest;
     if (!onDisk) return [];
     if (this.resetPending) {
       // Another process may have created or rebuilt the index meanwhile; adopt it if it fits.
@@ -592,15 +592,29 @@ async function stampOf(file: string): Promise<string | undefined> {
   }
 }
 
-async function readManifest(dir: string): Promise<IndexManifest | undefined> {
+/** The manifest, none (no index yet), or why it could not be used: a damaged index is rebuilt, and says so. */
+async function readManifest(dir: string): Promise<{ manifest?: IndexManifest; damaged?: string }> {
+  let text: string;
   try {
-    return JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as IndexManifest;
-  } catch {
-    return undefined;
+    text = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? {} : { damaged: `the index could not be read (manifest.json: ${code ?? (err as Error).message})` };
   }
+  let m: Partial<IndexManifest>;
+  try {
+    m = JSON.parse(text) as Partial<IndexManifest>;
+  } catch {
+    return { damaged: `the index was damaged (manifest.json is not valid JSON, ${text.length} bytes)` };
+  }
+  const valid =
+    typeof m === 'object' && m !== null && Number.isInteger(m.formatVersion) && typeof m.modelId === 'string' && Number.isInteger(m.dimension) &&
+    (m.dimension ?? 0) > 0 && Number.isInteger(m.chunkerVersion) && Number.isInteger(m.shardCount) && (m.shardCount ?? 0) > 0 && typeof m.createdAt === 'string';
+  return valid ? { manifest: m as IndexManifest } : { damaged: 'the index was damaged (manifest.json lacks its fields)' };
 }
 
 function describeMismatch(m: IndexManifest, id: IndexIdentity): string | undefined {
+  if (m.formatVersion > STORE_FORMAT_VERSION) return `it was written by a newer Nearby (index format ${m.formatVersion}; this one reads ${STORE_FORMAT_VERSION})`;
   if (m.formatVersion !== STORE_FORMAT_VERSION) return `index format ${m.formatVersion} → ${STORE_FORMAT_VERSION}`;
   if (m.modelId !== id.modelId) return `model ${m.modelId} → ${id.modelId}`;
   if (m.dimension !== id.dimension) return `dimension ${m.dimension} → ${id.dimension}`;

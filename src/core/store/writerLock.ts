@@ -101,7 +101,10 @@ export class WriterLock {
   async assertHeld(): Promise<void> {
     if (!this.lostReason) {
       const current = await readHolder(this.file);
-      if (typeof current === 'string' || current.token !== this.holder.token) this.lostReason = 'the lock file was taken over or removed';
+      if (typeof current === 'string' || current.token !== this.holder.token) {
+        const dirGone = await fs.stat(path.dirname(this.file)).then(() => false, () => true);
+        this.lostReason = dirGone ? 'the index folder was deleted while it was being written; the next run rebuilds it' : 'the lock file was taken over or removed';
+      }
     }
     if (this.lostReason) throw new Error(`lost the writer lock on ${path.dirname(this.file)}: ${this.lostReason}`);
   }
