@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { LocalIndex } from 'vectra';
 import { IndexStore } from '../../src/core/store/indexStore';
+import { readRunRecord, RUN_FILE, writeRunEnd, writeRunStart } from '../../src/core/store/runRecord';
 import type { StoredChunk } from '../../src/core/store/records';
 import { tempTree } from '../helpers/tempTree';
 import { randomUnitVectors } from '../helpers/vectors';
@@ -119,6 +120,53 @@ describe('IndexStore', () => {
       assert.equal(again.rebuiltBecause, undefined);
       const chunker = await IndexStore.open(t.root, { modelId: 'other', dimension: 8, chunkerVersion: 2 }, 2);
       assert.match(chunker.rebuiltBecause!, /chunker version 1 → 2/);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a damaged or future manifest is rebuilt, and says why', async () => {
+    const t = tempTree();
+    try {
+      const { store } = await IndexStore.open(t.root, identity, 2);
+      store.putFile('a.py', { mtimeMs: 1, size: 1 }, [chunk('a.py', 1, 'h')], randomUnitVectors(1, 16));
+      await store.flush();
+      const manifest = path.join(t.root, 'manifest.json');
+      const good = readFileSync(manifest, 'utf8');
+      for (const [bad, why] of [[good.slice(0, 20), /not valid JSON/], ['{}', /lacks its fields/], [JSON.stringify({ ...JSON.parse(good), formatVersion: 99 }), /newer Nearby \(index format 99/]] as const) {
+        writeFileSync(manifest, bad);
+        const opened = await IndexStore.open(t.root, identity, 2);
+        assert.match(opened.rebuiltBecause ?? '', why);
+        assert.equal(opened.store.chunkCount, 0);
+        // The first flush of a writer replaces the damaged index with a whole one.
+        opened.store.putFile('a.py', { mtimeMs: 1, size: 1 }, [chunk('a.py', 1, 'h')], randomUnitVectors(1, 16));
+        await opened.store.flush();
+        const healed = await IndexStore.open(t.root, identity, 2);
+        assert.equal(healed.rebuiltBecause, undefined);
+        assert.equal(healed.store.chunkCount, 1);
+      }
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a run record says whether the last run finished; a dead process\'s run is interrupted', async () => {
+    const t = tempTree();
+    try {
+      assert.equal(await readRunRecord(t.root), undefined);
+      const started = await writeRunStart(t.root, undefined);
+      assert.equal((await readRunRecord(t.root))?.state, 'running', 'this process is alive');
+      const done = await writeRunEnd(t.root, started, 'complete');
+      assert.equal(done.lastCompleteAt, done.finishedAt);
+      const again = await writeRunStart(t.root, done);
+      assert.equal(again.lastCompleteAt, done.finishedAt, 'a new run remembers the last complete one');
+      const file = path.join(t.root, RUN_FILE);
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), pid: 2 ** 22 + 12345 }));
+      const interrupted = await readRunRecord(t.root);
+      assert.equal(interrupted?.state, 'interrupted');
+      assert.equal(interrupted?.lastCompleteAt, done.finishedAt);
+      writeFileSync(file, '{"state":');
+      assert.equal(await readRunRecord(t.root), undefined, 'an unreadable record is no record');
     } finally {
       t.dispose();
     }
