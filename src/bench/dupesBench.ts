@@ -57,10 +57,7 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
       ...real,
       synthetic,
-      notMeasured: {
-        bigclonebench: 'not measured: the BigCloneBench sample the issue names (../shared/eval) does not exist on this machine',
-        poj104: 'not measured: no POJ-104 data on this machine',
-      },
+      cloneBenchmarks: 'BigCloneBench and POJ-104 are measured by `nearby eval bigclonebench` and `nearby eval poj104` (reports/eval)',
     };
     mkdirSync(path.dirname(path.resolve(values.json!)), { recursive: true });
     writeFileSync(values.json!, `${JSON.stringify(report, null, 2)}\n`);
@@ -88,10 +85,8 @@ async function realCorpus(work: string, model: string | undefined, sampleFile: s
     process.stderr.write('running jscpd with its defaults...\n');
     const jscpd = runJscpd(root, work);
     const comparison = compare(groups, jscpd.clones);
-    const sample = sampleExtras(comparison.extraGroups, root, sampleFile);
-    const verdicts = readVerdicts();
-    const judged = sample.filter((g) => verdicts[g.id]);
-    const precision = judged.length > 0 ? judged.filter((g) => verdicts[g.id]!.verdict === 'clone').length / judged.length : null;
+    const first = sampleExtras(comparison.extraGroups, root, sampleFile, FIRST_SAMPLE);
+    const fresh = sampleExtras(comparison.extraGroups, root, sampleFile.replace(/-extra-sample\.md$/, '-fresh-sample.md'), FRESH_SAMPLE);
 
     const calibration = calibrate(dupes, index.contents, options);
 
@@ -127,11 +122,8 @@ async function realCorpus(work: string, model: string | undefined, sampleFile: s
         groups: comparison.extraGroups.length,
         textual: comparison.extraGroups.filter((g) => g.kind === 'textual').length,
         semantic: comparison.extraGroups.filter((g) => g.kind === 'semantic').length,
-        sampleFile,
-        sampled: sample.map((g) => g.id),
-        judged: judged.length,
-        precision,
-        verdicts: Object.fromEntries(judged.map((g) => [g.id, verdicts[g.id]])),
+        ...first,
+        fresh,
       },
       calibration,
     };
@@ -213,19 +205,31 @@ function compare(groups: DupeGroup[], clones: JscpdClone[]) {
   };
 }
 
-/** A fixed sample (by hash of the group id, so reruns pick the same groups) written out for reading. */
-function sampleExtras(extra: DupeGroup[], root: string, file: string): DupeGroup[] {
+/** Which groups a sample takes (a range of the groups in hash order) and where its verdicts are kept. */
+interface SampleSpec {
+  title: string;
+  from: number;
+  count: number;
+  verdicts: string;
+}
+
+const FIRST_SAMPLE: SampleSpec = { title: 'a sample to judge by hand', from: 0, count: SAMPLE_SIZE, verdicts: 'reports/dupes-extra-verdicts.json' };
+/** Groups never read before (the next in hash order), judged after every filter was set: the honest check. */
+const FRESH_SAMPLE: SampleSpec = { title: 'a fresh sample, judged after the filters were set', from: SAMPLE_SIZE, count: 30, verdicts: 'reports/dupes-fresh-verdicts.json' };
+
+/** A fixed sample (by hash of the group id, so reruns pick the same groups) written out for reading, and its verdicts. */
+function sampleExtras(extra: DupeGroup[], root: string, file: string, spec: SampleSpec) {
   const hash = (id: string) => createHash('sha1').update(`sample:${id}`).digest('hex');
-  const sample = [...extra].sort((x, y) => (hash(x.id) < hash(y.id) ? -1 : 1)).slice(0, SAMPLE_SIZE);
+  const sample = [...extra].sort((x, y) => (hash(x.id) < hash(y.id) ? -1 : 1)).slice(spec.from, spec.from + spec.count);
   const out = [
-    '# Groups Nearby finds that jscpd does not: a sample to judge by hand',
+    `# Groups Nearby finds that jscpd does not: ${spec.title}`,
     '',
     'Written by `npm run bench:dupes`. For each group: its members and the first lines of the first two.',
-    'Verdicts are recorded in `reports/dupes-extra-verdicts.json`.',
+    `Verdicts are recorded in \`${spec.verdicts}\`.`,
     '',
   ];
   sample.forEach((g, i) => {
-    out.push(`## ${i + 1}. ${g.id}: ${g.kind}, ${g.members.length} members, ~${g.lines} lines, score ${g.score}`, '');
+    out.push(`## ${i + 1}. ${g.id}: ${g.kind}${g.role !== 'source' ? ` (${g.role})` : ''}, ${g.members.length} members, ~${g.lines} lines, score ${g.score}`, '');
     for (const m of g.members) out.push(`- \`${m.path}:${m.start}-${m.end}\` (similarity ${m.similarity})`);
     for (const m of g.members.slice(0, 2)) {
       const lines = readFileSync(path.join(root, m.path), 'utf8').split('\n').slice(m.start - 1, Math.min(m.end, m.start + 24));
@@ -234,12 +238,16 @@ function sampleExtras(extra: DupeGroup[], root: string, file: string): DupeGroup
     out.push('');
   });
   writeFileSync(file, out.join('\n'));
-  return sample;
-}
-
-function readVerdicts(): Record<string, { verdict: 'clone' | 'not'; note: string }> {
-  const file = path.join(PROJECT, 'reports', 'dupes-extra-verdicts.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, { verdict: 'clone' | 'not'; note: string }>) : {};
+  const file2 = path.join(PROJECT, spec.verdicts);
+  const verdicts = existsSync(file2) ? (JSON.parse(readFileSync(file2, 'utf8')) as Record<string, { verdict: 'clone' | 'not'; note: string }>) : {};
+  const judged = sample.filter((g) => verdicts[g.id]);
+  return {
+    sampleFile: file,
+    sampled: sample.map((g) => g.id),
+    judged: judged.length,
+    precision: judged.length > 0 ? round(judged.filter((g) => verdicts[g.id]!.verdict === 'clone').length / judged.length) : null,
+    verdicts: Object.fromEntries(judged.map((g) => [g.id, verdicts[g.id]])),
+  };
 }
 
 /**
@@ -358,7 +366,7 @@ function round(x: number): number {
 
 function printSummary(r: {
   coverage: { share: number | null; covered: number; clones: number };
-  extra: { groups: number; textual: number; semantic: number; judged: number; precision: number | null };
+  extra: { groups: number; textual: number; semantic: number; judged: number; precision: number | null; fresh: { judged: number; precision: number | null } };
   nearby: { groups: number; fullPassSeconds: number; incrementalAfterOneFile: { seconds: number } };
   jscpd: { seconds: number; clones: number };
   corpus: { files: number; chunks: number };
@@ -370,6 +378,7 @@ function printSummary(r: {
     ['jscpd clones covered', `${r.coverage.covered}/${r.coverage.clones} = ${r.coverage.share}`],
     ['Nearby groups', `${r.nearby.groups} (${r.extra.groups} with no jscpd clone: ${r.extra.textual} textual, ${r.extra.semantic} semantic)`],
     ['hand-checked precision of extras', r.extra.precision === null ? 'no verdicts yet' : `${r.extra.precision} over ${r.extra.judged}`],
+    ['fresh sample, judged after', r.extra.fresh.precision === null ? 'no verdicts yet' : `${r.extra.fresh.precision} over ${r.extra.fresh.judged}`],
     ['full pass (real)', `${r.nearby.fullPassSeconds} s (jscpd ${r.jscpd.seconds} s)`],
     ['incremental, one file (real)', `${r.nearby.incrementalAfterOneFile.seconds} s`],
     ['LSH recall vs exact all-pairs', String(r.calibration.lsh.recall)],
