@@ -229,7 +229,7 @@ function sampleExtras(extra: DupeGroup[], root: string, file: string, spec: Samp
     '',
   ];
   sample.forEach((g, i) => {
-    out.push(`## ${i + 1}. ${g.id}: ${g.kind}${g.role !== 'source' ? ` (${g.role})` : ''}, ${g.members.length} members, ~${g.lines} lines, score ${g.score}`, '');
+    out.push(`## ${i + 1}. ${g.id}: ${g.kind}${g.role && g.role !== 'source' ? ` (${g.role})` : ''}, ${g.members.length} members, ~${g.lines} lines, score ${g.score}`, '');
     for (const m of g.members) out.push(`- \`${m.path}:${m.start}-${m.end}\` (similarity ${m.similarity})`);
     for (const m of g.members.slice(0, 2)) {
       const lines = readFileSync(path.join(root, m.path), 'utf8').split('\n').slice(m.start - 1, Math.min(m.end, m.start + 24));

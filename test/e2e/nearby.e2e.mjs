@@ -1,7 +1,7 @@
 // End-to-end tests of Nearby inside a real VS Code (code-server), driven by Playwright in
 // Debian's chromium. Run with `npm run test:e2e` (it installs the host on first use).
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test as nodeTest } from 'node:test';
@@ -166,6 +166,58 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     await page.screenshot({ path: path.join(SHOTS, 'panel-hostile.png') });
   });
 
+  test('1,000 fuzzed webview messages open nothing outside the workspace and break nothing', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-outside-'));
+    writeFileSync(path.join(outside, 'secret.txt'), 'outside the workspace\n');
+    symlinkSync(outside, path.join(workspace, 'escape'));
+    try {
+      const panel = await wb.openPanel();
+      await panel.locator('#q').fill('retry failed uploads');
+      await panel.locator('.hit').first().waitFor({ timeout: 30_000 });
+      // The panel's own frame posts them, through the same channel as its script's postMessage.
+      const frame = await panelFrame(page);
+      const exceptions = () => (logTail(userData, 100_000).match(/TypeError|ReferenceError|RangeError|Unhandled|uncaught/gi) ?? []).length;
+      const exceptionsBefore = exceptions();
+      const sent = await frame.evaluate(({ root, outsideDir }) => {
+        let state = 20261207;
+        const rand = (n) => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state % n);
+        const paths = ['src/uploads.py', 'escape/secret.txt', 'escape', '../secret.txt', '../../../etc/passwd', '/etc/passwd', 'C:\\Windows\\win.ini', '\\\\server\\share\\x',
+          'command:workbench.action.terminal.new', 'file:///etc/passwd', `${outsideDir}/secret.txt`, 'src/../../x', 'a\u0000b', '', '.', '..', '%2e%2e/secret.txt', '~/.ssh/id_rsa'];
+        const junk = () => [null, undefined, 0, -1, 1.5, 1e308, NaN, true, 'x'.repeat(100_000), [], {}, { toString: 'x' }, '<img src=x onerror=alert(1)>'][rand(13)];
+        const pick = (xs) => xs[rand(xs.length)];
+        const loc = () => ({ root: rand(5) === 0 ? junk() : pick([root, root, outsideDir, '/', `${root}/..`]), path: pick(paths), start: rand(4) === 0 ? junk() : 1 + rand(20), end: rand(4) === 0 ? junk() : 20 + rand(20) });
+        const post = window.parent['__vscode_post_message__'];
+        for (let i = 0; i < 1000; i++) {
+          const type = pick(['open', 'compare', 'search', 'command', 'dupes', 'eval', 'postMessage', junk()]);
+          let message;
+          if (rand(3) === 0) message = junk();
+          else if (type === 'open') message = { type, ...loc() };
+          else if (type === 'compare') message = { type, a: loc(), b: rand(3) === 0 ? junk() : loc() };
+          else if (type === 'search') message = { type, seq: rand(4) === 0 ? junk() : 10_000 + i, query: rand(3) === 0 ? junk() : pick(['retry', '<script>alert(1)</script>', 'x'.repeat(5000)]), filters: rand(3) === 0 ? junk() : { glob: junk(), language: pick(['python', '"; alert(1)', junk()]), include: junk() } };
+          else if (type === 'command') message = { type, command: pick(['workbench.action.terminal.new', 'vscode.open', junk()]) };
+          else message = { type, extra: junk() };
+          post('onmessage', { message });
+        }
+        return 1000;
+      }, { root: workspace, outsideDir: outside });
+      assert.equal(sent, 1000);
+      await page.waitForTimeout(3_000);
+      const tabs = await page.locator('.tab').allTextContents();
+      assert.ok(!tabs.some((t) => /secret\.txt|passwd|win\.ini|id_rsa|Terminal/.test(t)), `a tab opened outside the workspace: ${tabs.join(' | ')}`);
+      assert.deepEqual(dialogs, [], 'no script ran');
+      // The extension still answers a real search.
+      await page.keyboard.press('Escape');
+      const again = await wb.openPanel();
+      await again.locator('#q').fill('exponential backoff for uploads');
+      await again.locator('#q').press('Enter');
+      await again.locator('.hit', { hasText: 'uploads.py' }).first().waitFor({ timeout: 30_000 });
+      assert.equal(exceptions(), exceptionsBefore, `an exception in the extension host:\n${logTail(userData)}`);
+    } finally {
+      rmSync(path.join(workspace, 'escape'), { force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   test('near-duplicates are grouped in the panel and Compare opens a diff', async () => {
     await wb.runCommand('Nearby: Show Near-Duplicates');
     const panel = wb.panel();
@@ -250,4 +302,12 @@ function findLogLine(root, pattern) {
     }
   }
   return undefined;
+}
+
+/** The Playwright frame running the panel's script (the webview's inner frame). */
+async function panelFrame(page) {
+  for (const frame of page.frames()) {
+    if (await frame.evaluate(() => Boolean(document.getElementById('q') && window.parent['__vscode_post_message__'])).catch(() => false)) return frame;
+  }
+  throw new Error('the panel frame was not found');
 }
