@@ -174,11 +174,21 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
       const panel = await wb.openPanel();
       await panel.locator('#q').fill('retry failed uploads');
       await panel.locator('.hit').first().waitFor({ timeout: 30_000 });
-      // The panel's own frame posts them, through the same channel as its script's postMessage.
-      const frame = await panelFrame(page);
+      // Posted through the channel the panel script's postMessage uses (the webview host's relay).
+      const frame = await panelHostFrame(page);
       const exceptions = () => (logTail(userData, 100_000).match(/TypeError|ReferenceError|RangeError|Unhandled|uncaught/gi) ?? []).length;
       const exceptionsBefore = exceptions();
-      const sent = await frame.evaluate(({ root, outsideDir }) => {
+      // Every hostile path once as a well-formed open and as the second side of a compare, one at a
+      // time, noting every tab that appears; then random messages in a burst.
+      const hostile = ['escape/secret.txt', '../secret.txt', '../../../etc/passwd', '/etc/passwd', 'C:\\Windows\\win.ini', '\\\\server\\share\\x', 'command:workbench.action.terminal.new', 'file:///etc/passwd', `${outside}/secret.txt`, '%2e%2e/secret.txt'];
+      const targeted = hostile.flatMap((p) => [{ type: 'open', root: workspace, path: p, start: 1, end: 1 }, { type: 'compare', a: { root: workspace, path: 'src/uploads.py', start: 1, end: 5 }, b: { root: workspace, path: p, start: 1, end: 1 } }, { type: 'open', root: outside, path: 'secret.txt', start: 1, end: 1 }]);
+      const seenTabs = new Set();
+      for (const message of targeted) {
+        await frame.evaluate((m) => window['__vscode_post_message__']('onmessage', { message: m }), message);
+        await page.waitForTimeout(150);
+        for (const t of await page.locator('.tab').allTextContents()) seenTabs.add(t);
+      }
+      const sent = targeted.length + await frame.evaluate(({ root, outsideDir, targetedCount }) => {
         let state = 20261207;
         const rand = (n) => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0), state % n);
         const paths = ['src/uploads.py', 'escape/secret.txt', 'escape', '../secret.txt', '../../../etc/passwd', '/etc/passwd', 'C:\\Windows\\win.ini', '\\\\server\\share\\x',
@@ -186,8 +196,8 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
         const junk = () => [null, undefined, 0, -1, 1.5, 1e308, NaN, true, 'x'.repeat(100_000), [], {}, { toString: 'x' }, '<img src=x onerror=alert(1)>'][rand(13)];
         const pick = (xs) => xs[rand(xs.length)];
         const loc = () => ({ root: rand(5) === 0 ? junk() : pick([root, root, outsideDir, '/', `${root}/..`]), path: pick(paths), start: rand(4) === 0 ? junk() : 1 + rand(20), end: rand(4) === 0 ? junk() : 20 + rand(20) });
-        const post = window.parent['__vscode_post_message__'];
-        for (let i = 0; i < 1000; i++) {
+        const post = window['__vscode_post_message__'];
+        for (let i = 0; i < 1000 - targetedCount; i++) {
           const type = pick(['open', 'compare', 'search', 'command', 'dupes', 'eval', 'postMessage', junk()]);
           let message;
           if (rand(3) === 0) message = junk();
@@ -198,12 +208,13 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
           else message = { type, extra: junk() };
           post('onmessage', { message });
         }
-        return 1000;
-      }, { root: workspace, outsideDir: outside });
+        return 1000 - targetedCount;
+      }, { root: workspace, outsideDir: outside, targetedCount: targeted.length });
       assert.equal(sent, 1000);
       await page.waitForTimeout(3_000);
-      const tabs = await page.locator('.tab').allTextContents();
-      assert.ok(!tabs.some((t) => /secret\.txt|passwd|win\.ini|id_rsa|Terminal/.test(t)), `a tab opened outside the workspace: ${tabs.join(' | ')}`);
+      for (const t of await page.locator('.tab').allTextContents()) seenTabs.add(t);
+      const tabs = [...seenTabs];
+      assert.ok(!tabs.some((t) => /secret\.txt|passwd|win\.ini|Terminal/.test(t)), `a tab opened outside the workspace: ${tabs.join(' | ')}`);
       assert.deepEqual(dialogs, [], 'no script ran');
       // The extension still answers a real search.
       await page.keyboard.press('Escape');
@@ -304,10 +315,12 @@ function findLogLine(root, pattern) {
   return undefined;
 }
 
-/** The Playwright frame running the panel's script (the webview's inner frame). */
-async function panelFrame(page) {
+/** The webview host frame around the panel: it relays what the panel's script posts to the extension. */
+async function panelHostFrame(page) {
   for (const frame of page.frames()) {
-    if (await frame.evaluate(() => Boolean(document.getElementById('q') && window.parent['__vscode_post_message__'])).catch(() => false)) return frame;
+    const isPanel = await frame.evaluate(() => Boolean(document.getElementById('q') && document.getElementById('results'))).catch(() => false);
+    const host = isPanel ? frame.parentFrame() : null;
+    if (host && (await host.evaluate(() => typeof window['__vscode_post_message__'] === 'function').catch(() => false))) return host;
   }
   throw new Error('the panel frame was not found');
 }
