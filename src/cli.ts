@@ -223,7 +223,7 @@ async function main(): Promise<number> {
         const { hits } = reply;
         // An index of another model is not searched: say so rather than look empty.
         const stale = hits.length === 0 && !opts.json ? (await client.request('status', {})).roots.filter((r) => r.pendingRebuild) : [];
-        for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} must be rebuilt (${r.pendingRebuild}); run: nearby index ${r.root}, or search with the --model it was built with\n`);
+        for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} must be rebuilt (${r.pendingRebuild}); run: nearby index ${r.root}${r.pendingRebuild?.startsWith('model ') ? ', or search with the --model it was built with' : ''}\n`);
         if (reply.degraded && !opts.json && stale.length === 0) process.stderr.write(`nearby: ${reply.degraded}\n`);
         if (reply.heldBack && !opts.json) process.stderr.write(`nearby: held back ${describeHeldBack(reply.heldBack)} (show them with --include)\n`);
         if (stale.length === 0) printHits(command === 'search' ? { query: arg, ...reply } : undefined, hits, command === 'similar');
