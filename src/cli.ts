@@ -243,7 +243,11 @@ async function main(): Promise<number> {
             process.stdout.write(`${r.root}\n  index:  ${r.indexDir}\n  files:  ${r.files}\n  chunks: ${r.chunks}\n  model:  ${r.modelId} (${r.dimension}-d)\n`);
             if (r.pendingRebuild) process.stdout.write(`  state:  to be rebuilt (${r.pendingRebuild}); run: nearby index ${r.root}\n`);
             else if (r.lastRun) process.stdout.write(`  state:  ${describeRun(r.lastRun, r.root)}\n`);
+            const m = r.memory;
+            process.stdout.write(`  memory: vectors ${mb(m.vectorTableBytes)}, keywords ${mb(m.keywordIndexBytes)} (+ about ${mb(m.keywordVocabularyBytesEstimate)} of vocabulary), ${m.chunkRecords} chunk records\n`);
           }
+          const w = status.worker;
+          process.stdout.write(`worker: ${mb(w.rss)} resident (JavaScript heap ${mb(w.heapUsed)}, buffers ${mb(w.arrayBuffers)}, other native ${mb(w.external - w.arrayBuffers)})\n`);
         }
         return 0;
       } finally {
@@ -485,6 +489,10 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
       process.stdout.write(`    ${gap}${line.slice(0, 100)}\n`);
     });
   });
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function describeRun(run: RunRecord, root: string): string {

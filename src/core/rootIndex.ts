@@ -12,7 +12,7 @@ import { previewOf, SIGNATURE_LOOKBACK } from './search/preview';
 import { explainHits, rankChunks } from './search/rank';
 import type { Likeness } from './dupes';
 import { readLines, readText } from './search/readLines';
-import { IndexStore } from './store/indexStore';
+import { IndexStore, type StoreMemory } from './store/indexStore';
 import { readRunRecord, writeRunEnd, writeRunStart, type RunRecord } from './store/runRecord';
 import type { SearchFilter } from './store/records';
 
@@ -61,6 +61,8 @@ export interface RootStatus {
   pendingRebuild?: string;
   /** Whether the last index run finished ("interrupted": its process died; the next run completes it). */
   lastRun?: RunRecord;
+  /** What the open index holds in memory, per structure. */
+  memory: StoreMemory;
 }
 
 /** A demoted role's hit ranks as if it scored this much of what it did. */
@@ -269,6 +271,7 @@ export class RootIndex {
       dimension: this.store.manifest.dimension,
       ...(this.pendingRebuild ? { pendingRebuild: this.pendingRebuild } : {}),
       ...(this.lastRun ? { lastRun: this.lastRun } : {}),
+      memory: this.store.memory,
     };
   }
 

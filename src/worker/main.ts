@@ -115,7 +115,8 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
 
   async status() {
     const roots = engine ? [...engine.roots.values()].map((r) => r.status()) : [];
-    return { ...(modelSummary ? { model: modelSummary } : {}), roots, indexing: indexing !== undefined, paused: gate.paused };
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    return { ...(modelSummary ? { model: modelSummary } : {}), roots, indexing: indexing !== undefined, paused: gate.paused, worker: { rss, heapUsed, external, arrayBuffers } };
   },
 
   async dupes(m) {

@@ -35,6 +35,14 @@ export interface ModelSummary {
   dir: string;
 }
 
+/** The worker process's memory (process.memoryUsage), in bytes. */
+export interface WorkerMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
 export interface RootHit extends SearchHit {
   root: string;
 }
@@ -75,7 +83,7 @@ export interface Requests {
   index: { params: { roots?: string[]; onlyPaths?: Record<string, string[]>; priority?: Record<string, string[]> }; result: Record<string, IndexSummary> };
   search: { params: { query: string; k?: number; filter?: SearchFilter; previewLines?: number; mode?: SearchMode; include?: FileRole[] }; result: SearchReply };
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: SimilarReply };
-  status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean } };
+  status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean; worker: WorkerMemory } };
   dupes: { params: DupesParams; result: DupeReport[] };
 }
 export type RequestType = keyof Requests;

@@ -77,6 +77,11 @@ describe('worker process', () => {
       assert.ok(summary.filesUnchanged > 0, `unchanged after restart: ${summary.filesUnchanged}`);
       const status = await c.request('status', {});
       assert.equal(status.roots[0]!.files, FILES + 9);
+      // The memory report: the index's structures and the worker process, in bytes.
+      const memory = status.roots[0]!.memory;
+      assert.equal(memory.chunkRecords, status.roots[0]!.chunks);
+      assert.ok(memory.vectorTableBytes >= memory.chunkRecords * status.model!.dimension && memory.keywordIndexBytes > 0, JSON.stringify(memory));
+      assert.ok(status.worker.rss > memory.vectorTableBytes && status.worker.heapUsed > 0, JSON.stringify(status.worker));
       const { hits } = await c.request('search', { query: 'retry failed uploads', k: 1 });
       assert.equal(hits[0]!.path, 'src/uploads.py');
     } finally {

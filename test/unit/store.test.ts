@@ -125,6 +125,28 @@ describe('IndexStore', () => {
     }
   });
 
+  test('the memory report counts what the index holds', async () => {
+    const t = tempTree();
+    try {
+      const { store } = await IndexStore.open(t.root, identity, 2);
+      const empty = store.memory;
+      const vs = randomUnitVectors(500, 16);
+      for (let f = 0; f < 100; f++) {
+        const chunks = Array.from({ length: 5 }, (_, i) => chunk(`f${f}.py`, i * 5 + 1, `h${f}.${i}`));
+        store.putFile(`f${f}.py`, { mtimeMs: 0, size: 0 }, chunks, vs.slice(f * 5, f * 5 + 5), chunks.map((_, i) => `def handler_${f}_${i}(event): return event.get("id_${f}")`));
+      }
+      const full = store.memory;
+      assert.equal(full.chunkRecords, 500);
+      assert.ok(full.vectorTableBytes >= 500 * 16, `vectors: ${full.vectorTableBytes} bytes for 500 × 16 int8`);
+      assert.ok(full.keywordIndexBytes > empty.keywordIndexBytes, 'keyword postings grow with the chunks');
+      assert.ok(full.keywordVocabularyBytesEstimate > empty.keywordVocabularyBytesEstimate, 'and so does the vocabulary');
+      for (let f = 0; f < 100; f++) store.removeFile(`f${f}.py`);
+      assert.equal(store.memory.chunkRecords, 0);
+    } finally {
+      t.dispose();
+    }
+  });
+
   test('a damaged or future manifest is rebuilt, and says why', async () => {
     const t = tempTree();
     try {

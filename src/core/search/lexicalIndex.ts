@@ -18,6 +18,9 @@ const K1 = 1.2;
 const B = 0.75;
 const MAX_QUERY_TERMS = 32;
 
+/** A term's string header, its slot in the terms array and its entry in the term map, in V8 (approximate). */
+const VOCABULARY_ENTRY_OVERHEAD = 64;
+
 /**
  * BM25 over chunks, kept in memory beside the vector table and updated file by file. Postings are
  * in one pool (`PostingPool`); a removed chunk is only marked dead, and postings are rebuilt once
@@ -53,6 +56,18 @@ export class LexicalIndex {
 
   get chunkCount(): number {
     return this.alive;
+  }
+
+  /**
+   * Bytes held: `arrays` exactly (postings, per-chunk term lists, scratch; number arrays at 8 bytes
+   * an entry), `vocabulary` estimated (each term's string and its map entry).
+   */
+  get memory(): { arrays: number; vocabulary: number } {
+    const typed = [this.flatTerms, this.flatFreqs, this.slot, this.scratchTerms, this.scratchFreqs, this.scores, this.matchedBits].reduce((n, a) => n + a.byteLength, 0);
+    const numbers = 8 * (this.docFreq.length + this.docLength.length + this.docTermStart.length + this.docTermCount.length);
+    let vocabulary = 0;
+    for (const term of this.terms) vocabulary += 2 * term.length + VOCABULARY_ENTRY_OVERHEAD;
+    return { arrays: this.postings.memoryBytes + typed + numbers, vocabulary };
   }
 
   paths(): IterableIterator<string> {

@@ -23,6 +23,11 @@ export class PostingPool {
   private count = new Int32Array(1024);
   private terms = 0;
 
+  /** Bytes held by the pool and its per-term offsets. */
+  get memoryBytes(): number {
+    return this.pool.byteLength + this.head.byteLength + this.tail.byteLength + this.tailUsed.byteLength + this.count.byteLength;
+  }
+
   /** Adds a term without postings: terms are numbered 0, 1, … in the order they are added. */
   addTerm(): number {
     const id = this.terms++;

@@ -32,6 +32,18 @@ export interface StoreOptions {
   onReloaded?: (paths: string[]) => void;
 }
 
+/** Memory of an open index: typed arrays measured exactly, object structures estimated or counted. */
+export interface StoreMemory {
+  /** The int8 vectors, their scales and cached filter masks. */
+  vectorTableBytes: number;
+  /** Keyword postings, per-chunk term lists and search scratch. */
+  keywordIndexBytes: number;
+  /** The keyword vocabulary's strings and map entries (estimated). */
+  keywordVocabularyBytesEstimate: number;
+  /** Chunk records (path, lines, symbol...) kept as objects: counted, not sized. */
+  chunkRecords: number;
+}
+
 export interface OpenResult {
   store: IndexStore;
   /** Why the previous index was discarded, if it was. */
@@ -134,6 +146,12 @@ export class IndexStore {
 
   get chunkCount(): number {
     return this.table.size;
+  }
+
+  /** What the index holds in memory, per structure (see `StoreMemory`). */
+  get memory(): StoreMemory {
+    const keywords = this.lexical.memory;
+    return { vectorTableBytes: this.table.memoryBytes, keywordIndexBytes: keywords.arrays, keywordVocabularyBytesEstimate: keywords.vocabulary, chunkRecords: this.table.size };
   }
 
   *paths(): IterableIterator<string> {

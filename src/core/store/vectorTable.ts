@@ -40,6 +40,13 @@ export class VectorTable {
     return this.liveCount;
   }
 
+  /** Bytes held: the int8 matrix (its whole backing memory), per-row scales and the cached filter masks. */
+  get memoryBytes(): number {
+    let masks = 0;
+    for (const mask of this.masks.values()) masks += mask.byteLength;
+    return this.m.buffer.byteLength + this.inv.byteLength + this.spread.byteLength + this.live.byteLength + masks;
+  }
+
   /** True when the SIMD kernel is in use (false: the JavaScript fallback, same results). */
   get simd(): boolean {
     return this.kernel.simd;
