@@ -37,11 +37,25 @@ export class Workbench {
     return this.page.locator('.tab.active', { hasText: name }).first();
   }
 
+  /**
+   * Runs a command from the palette. The title goes into the palette's own input (never typed at
+   * whatever has focus): just after a quick pick closes, the editor it opened can take the focus
+   * back and the palette with it. If the command's row does not show, the palette is opened again.
+   */
   async runCommand(title) {
-    await this.page.keyboard.press('F1');
-    await this.page.waitForSelector('.quick-input-widget input');
-    await this.page.keyboard.type(title);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('F1');
+      const input = this.page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(`>${title}`);
+      try {
+        await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click({ timeout: 10_000 });
+        return;
+      } catch (err) {
+        if (attempt === 3) throw err;
+        await this.page.keyboard.press('Escape');
+      }
+    }
   }
 
   panel() {
