@@ -238,8 +238,8 @@ function sampleExtras(extra: DupeGroup[], root: string, file: string, spec: Samp
     out.push('');
   });
   writeFileSync(file, out.join('\n'));
-  const file2 = path.join(PROJECT, spec.verdicts);
-  const verdicts = existsSync(file2) ? (JSON.parse(readFileSync(file2, 'utf8')) as Record<string, { verdict: 'clone' | 'not'; note: string }>) : {};
+  const verdictsFile = path.join(PROJECT, spec.verdicts);
+  const verdicts = existsSync(verdictsFile) ? (JSON.parse(readFileSync(verdictsFile, 'utf8')) as Record<string, { verdict: 'clone' | 'not'; note: string }>) : {};
   const judged = sample.filter((g) => verdicts[g.id]);
   return {
     sampleFile: file,

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+export { median } from '../../src/bench/report';
 import { IndexStore } from '../../src/core/store/indexStore';
 import type { IndexManifest } from '../../src/core/store/records';
 import { WorkerClient, type WorkerEvent } from '../../src/worker/client';
@@ -201,11 +202,6 @@ export function seeded(seed: number): (n: number) => number {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
-}
 
 export function percentile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,17 +2,13 @@
  * Load: waves of 50 concurrent searches while the worker indexes a large tree. Every search must
  * answer; latency and the worker's memory are reported (figures, not pass marks: the machine is shared).
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { peakRssMb } from '../../src/bench/report';
 import { copyCorpus, expect, median, percentile, QUERIES, row, scratch, sleep, workerOn, type Row } from './harness';
 
 const CONCURRENT = 50;
 const FILES = 10_000;
-
-function peakRssMb(pid: number | undefined): number {
-  const status = pid ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
-}
 
 export async function loadRow(): Promise<Row> {
   const r = row('load', `waves of ${CONCURRENT} concurrent searches while ${FILES.toLocaleString('en')} files are indexed: every search answers`);
@@ -57,7 +53,7 @@ export async function loadRow(): Promise<Row> {
         waves,
         'latency p50 (ms)': Math.round(median(latencies)),
         'latency p95 (ms)': Math.round(percentile(latencies, 0.95)),
-        'worker peak RSS (MB)': peakRssMb(client.pid),
+        'worker peak RSS (MB)': Math.round(peakRssMb(client.pid!)),
         errors,
       };
     } finally {

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from './atomicWrite';
+import { processAlive } from './writerLock';
 
 /**
  * Whether the last index run of a folder finished. Shards only say what was committed; this says
@@ -57,16 +58,6 @@ export async function readRunRecord(dir: string): Promise<RunRecord | undefined>
     ...(typeof stored.finishedAt === 'string' ? { finishedAt: stored.finishedAt } : {}),
     ...(typeof stored.lastCompleteAt === 'string' ? { lastCompleteAt: stored.lastCompleteAt } : {}),
   };
-  if (record.state === 'running' && stored.host === os.hostname() && !isAlive(stored.pid)) record.state = 'interrupted';
+  if (record.state === 'running' && stored.host === os.hostname() && !(typeof stored.pid === 'number' && processAlive(stored.pid))) record.state = 'interrupted';
   return record;
-}
-
-function isAlive(pid: unknown): boolean {
-  if (typeof pid !== 'number') return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
