@@ -88,20 +88,30 @@ function hostEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARBY_')));
 }
 
+/**
+ * Every `.log` file under the user data folder. That folder also holds the index, whose files a
+ * rebuild removes while we walk: what vanishes is skipped.
+ */
+export function* logFiles(userData) {
+  const stack = [userData];
+  while (stack.length > 0) {
+    const p = stack.pop();
+    const stat = statSync(p, { throwIfNoEntry: false });
+    if (stat?.isDirectory()) {
+      try {
+        stack.push(...readdirSync(p).map((n) => path.join(p, n)));
+      } catch {
+        // removed since the stat
+      }
+    } else if (stat && p.endsWith('.log')) yield p;
+  }
+}
+
 /** The last lines of the extension host's logs and Nearby's own output channel: what a failed test prints. */
 export function logTail(userData, lines = 40) {
   const out = [];
-  const walk = (dir) => {
-    for (const name of readdirSync(dir)) {
-      const p = path.join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/exthost|Nearby/i.test(p) && p.endsWith('.log')) out.push(`--- ${path.relative(userData, p)}\n${readFileSync(p, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`);
-    }
-  };
-  try {
-    walk(userData);
-  } catch {
-    // no logs yet
+  for (const p of logFiles(userData)) {
+    if (/exthost|Nearby/i.test(p)) out.push(`--- ${path.relative(userData, p)}\n${readFileSync(p, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`);
   }
   return out.join('\n') || '(no extension host log)';
 }

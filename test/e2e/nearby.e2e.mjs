@@ -1,11 +1,11 @@
 // End-to-end tests of Nearby inside a real VS Code (code-server), driven by Playwright in
 // Debian's chromium. Run with `npm run test:e2e` (it installs the host on first use).
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test as nodeTest } from 'node:test';
-import { PROJECT, copyWorkspace, logTail, startCodeServer } from './codeServer.mjs';
+import { PROJECT, copyWorkspace, logFiles, logTail, startCodeServer } from './codeServer.mjs';
 import { Workbench, launchBrowser } from './workbench.mjs';
 
 const SHOTS = path.join(PROJECT, 'test-results');
@@ -303,14 +303,9 @@ async function waitFor(check, timeoutMs, what) {
 }
 
 function findLogLine(root, pattern) {
-  const stack = [root];
-  while (stack.length) {
-    const p = stack.pop();
-    if (statSync(p).isDirectory()) stack.push(...readdirSync(p).map((n) => path.join(p, n)));
-    else if (p.endsWith('.log')) {
-      const m = pattern.exec(readFileSync(p, 'utf8'));
-      if (m) return m;
-    }
+  for (const p of logFiles(root)) {
+    const m = pattern.exec(readFileSync(p, 'utf8'));
+    if (m) return m;
   }
   return undefined;
 }

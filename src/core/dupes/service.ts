@@ -1,6 +1,7 @@
 import { defaultDupeOptions, type DupeModel } from './defaults';
 import { DupeIndex, TokenCache } from './dupeIndex';
 import { indexedSource } from './source';
+import { compareGroups, ROLE_ORDER } from './order';
 import type { DupeOptions, DupeReport } from './types';
 import type { FileRole } from '../scan/fileRole';
 import type { IndexStore } from '../store/indexStore';
@@ -45,8 +46,7 @@ export class DupeService {
         .groups()
         .map((g) => ({ ...g, role: ROLE_ORDER.find((r) => g.members.some((m) => roleOf(m.path) === r)) ?? 'source' }))
         .filter((g) => !roles || roles.includes(g.role))
-        // Source first: on a real project most groups are test boilerplate, which a user acts on last.
-        .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || b.impact - a.impact);
+        .sort(compareGroups);
       return { root: target.root, options, groups: limit !== undefined ? groups.slice(0, limit) : groups, total: groups.length, update };
     };
     const next = s.queue.then(run, run);
@@ -54,9 +54,6 @@ export class DupeService {
     return next;
   }
 }
-
-/** Roles from the one a user most wants to clean up to the one they least can. */
-const ROLE_ORDER: readonly FileRole[] = ['source', 'docs', 'example', 'test', 'config', 'generated', 'vendored'];
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

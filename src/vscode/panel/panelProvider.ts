@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { compareGroups } from '../../core/dupes/order';
 import type { RootHit, SimilarReply } from '../../worker/protocol';
 import { CommandId, PANEL_VIEW_ID } from '../commandIds';
 import type { NearbyConfig } from '../config';
@@ -60,8 +61,8 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
       const folders = vscode.workspace.workspaceFolders ?? [];
       const groups = reports
         .flatMap((r) => r.groups.map((g) => ({ g, root: r.root })))
-        // Source groups first (as each folder's report lists them), then by impact, across folders.
-        .sort((x, y) => Number(x.g.role !== 'source') - Number(y.g.role !== 'source') || y.g.impact - x.g.impact)
+        // Across folders in the order each folder's report lists its groups.
+        .sort((x, y) => compareGroups(x.g, y.g))
         .slice(0, DUPE_GROUPS)
         .map(({ g, root }): PanelDupeGroup => ({
           id: g.id,
