@@ -345,6 +345,55 @@
     }
   }
 
+  // The map section: the workspace drawn by meaning, with the results above lit on it.
+  const mapSection = $('map-section');
+  const mapStatus = $('map-status');
+  let lastResults = null;
+  let mapRequested = false;
+  const miniMap = window.NearbyMap.create($('mini-map'), {
+    label: 'Map of the workspace by meaning, with the results lit. Arrow keys pan, plus and minus zoom, N and P step through results, Enter opens.',
+    onOpen: (p) => {
+      const m = miniMap.data;
+      const file = m.files[m.points.file[p]];
+      open({ root: m.roots[file.root], path: file.path, start: m.points.start[p], end: m.points.end[p] });
+    },
+    onFocus: (p) => {
+      const m = miniMap.data;
+      if (p < 0 || !m) return;
+      const file = m.files[m.points.file[p]];
+      mapStatus.textContent = `${file.path}:${m.points.start[p]}${m.points.symbol[p] ? ` ${m.points.symbol[p]}` : ''}`;
+    },
+  });
+  function lightResults() {
+    if (!lastResults || !miniMap.data) return;
+    const shown = miniMap.highlight(lastResults.hits, lastResults.mode === 'similar' ? lastResults.source : undefined);
+    mapStatus.textContent = `${shown} of ${lastResults.hits.length} results on the map`;
+  }
+  function loadMap() {
+    mapRequested = true;
+    mapStatus.textContent = 'Laying out the map…';
+    vscode.postMessage({ type: 'map' });
+  }
+  mapSection.addEventListener('toggle', () => {
+    if (mapSection.open && !mapRequested) loadMap();
+  });
+  $('open-map').addEventListener('click', () => vscode.postMessage({ type: 'openMap' }));
+  window.addEventListener('message', (event) => {
+    const m = event.data;
+    if (!m) return;
+    if (m.type === 'results') {
+      lastResults = m;
+      lightResults();
+    } else if (m.type === 'map') {
+      miniMap.setData(m.map);
+      $('map-count').textContent = `(${m.map.shown} chunks)`;
+      mapStatus.textContent = m.map.notice || `${Math.round(m.map.quality.preservation * 100)}% of nearest neighbours kept`;
+      lightResults();
+    } else if (m.type === 'mapError') {
+      mapStatus.textContent = `The map could not be made: ${m.message}`;
+    }
+  });
+
   vscode.postMessage({ type: 'ready' });
   if (q.value.trim().length >= 2 && shownSeq === null) search(true);
 })();

@@ -4,7 +4,7 @@
  * process as the extension, so what works here works in the editor.
  */
 import * as path from 'node:path';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { printStoreTable } from './bench/report';
 import { runIndexBench } from './bench/indexBench';
@@ -26,7 +26,9 @@ import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
-import type { RootHit, SearchReply } from './worker/protocol';
+import { MAX_MAP_POINTS, type RootHit, type SearchReply } from './worker/protocol';
+import { DEFAULT_MAX_POINTS } from './core/map/workspaceMap';
+import { standaloneMapHtml } from './core/map/mapPage';
 import type { RunRecord } from './core/store/runRecord';
 import { FILE_ROLES, roleOfPath, type FileRole } from './core/scan/fileRole';
 
@@ -40,6 +42,10 @@ const USAGE = `Usage:
   nearby status --root <root>                       what the index holds
   nearby dupes --root <root> [--min-lines N] [--min-tokens N] [--threshold T] [--limit N] [--kind source,test,...]
                                                     clone groups: textual copies and semantic near-duplicates
+  nearby map --root <root> [--out map.html] [--max-points N]
+                                                    a map of the folder by meaning: regions named by their terms,
+                                                    written as a standalone HTML page (no network); --json prints
+                                                    the coordinates, regions and how many neighbours the map keeps
   nearby bench index [--root <dir>] [--naive-chunks N] [--json <file>]
                                                     indexing throughput: model alone, pipeline, naive loop
                                                     (the naive loop over every file unless N chunks are asked for)
@@ -84,6 +90,8 @@ const { values: opts, positionals } = parseArgs({
     rounds: { type: 'string' },
     include: { type: 'string' },
     kind: { type: 'string' },
+    out: { type: 'string' },
+    'max-points': { type: 'string' },
     write: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -118,6 +126,39 @@ async function dupes(): Promise<number> {
       ...(opts.kind !== undefined ? { roles: roleList('kind', opts.kind) } : {}),
     });
     process.stdout.write(opts.json ? dupesJson(reports) : dupesText(reports));
+    return 0;
+  } finally {
+    await client.dispose();
+  }
+}
+
+async function mapCommand(): Promise<number> {
+  if (!opts.root) throw new UsageError('map needs --root <root>');
+  const root = path.resolve(opts.root);
+  const maxPoints = opts['max-points'] !== undefined ? intOption('max-points', opts['max-points'], DEFAULT_MAX_POINTS) : undefined;
+  if (maxPoints !== undefined && maxPoints > MAX_MAP_POINTS) throw new UsageError(`--max-points is at most ${MAX_MAP_POINTS}, got ${maxPoints}`);
+  const progress = new ProgressLine(process.stderr);
+  const client = openClient(root, progress);
+  try {
+    await client.request('index', {});
+    progress.done();
+    const map = await client.request('map', maxPoints !== undefined ? { maxPoints } : {});
+    if (opts.out) {
+      const media = path.join(PROJECT_DIR, 'media');
+      const [css, render, view] = await Promise.all(['map.css', 'mapRender.js', 'mapView.js'].map((f) => readFile(path.join(media, f), 'utf8')));
+      await mkdir(path.dirname(path.resolve(opts.out)), { recursive: true });
+      await writeFile(opts.out, standaloneMapHtml(map, { css: css!, render: render!, view: view! }, `Nearby map of ${path.basename(root)}`));
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(map)}\n`);
+    else {
+      if (map.notice) process.stderr.write(`nearby: ${map.notice}\n`);
+      const how = map.build.cached ? `from the cache${map.build.placed > 0 ? `, ${map.build.placed} new chunks placed` : ''}` : 'laid out afresh';
+      process.stdout.write(`${map.shown} chunks of ${map.files.length} files in ${map.regions.length} regions, ready in ${(map.build.ms['total']! / 1000).toFixed(1)} s (${how})\n`);
+      process.stdout.write(`neighbours kept: ${(map.quality.preservation * 100).toFixed(1)}% of each chunk's ${map.quality.neighbours} nearest by meaning are among its ${map.quality.neighbours} nearest on the map (${map.quality.sampled} chunks compared)\n`);
+      const regions = map.regions.map((r) => r).sort((a, b) => b.size - a.size);
+      for (const r of regions) process.stdout.write(`  ${String(r.size).padStart(6)}  ${r.terms.join(' · ') || '(no telling terms)'}${r.symbols.length > 0 ? `  e.g. ${r.symbols.join(', ')}` : ''}\n`);
+      if (opts.out) process.stdout.write(`map written to ${path.resolve(opts.out)}\n`);
+    }
     return 0;
   } finally {
     await client.dispose();
@@ -256,6 +297,8 @@ async function main(): Promise<number> {
     }
     case 'dupes':
       return dupes();
+    case 'map':
+      return mapCommand();
     case 'bench':
       return bench(arg, positionals.slice(2));
     case 'eval':

@@ -10,6 +10,7 @@ import { NearbyConfig } from './vscode/config';
 import { findSimilar } from './vscode/findSimilar';
 import { IndexService } from './vscode/indexService';
 import { LiveIndex } from './vscode/liveIndex';
+import { MapView } from './vscode/map/mapView';
 import { RangeCompare } from './vscode/compareRanges';
 import { PanelProvider } from './vscode/panel/panelProvider';
 import { showSearchPick } from './vscode/searchPick';
@@ -25,7 +26,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const ranges = new RangeCompare();
   const panel = new PanelProvider(context.extensionUri, service, () => config, log, ranges);
   const live = new LiveIndex(service);
-  context.subscriptions.push(log, service, ranges, panel, live, new StatusBar(service));
+  const map = new MapView(context.extensionUri, service, () => config, log);
+  context.subscriptions.push(log, service, ranges, panel, live, map, new StatusBar(service));
 
   const startIndexing = async () => {
     const first = firstIndexProgress(service);
@@ -36,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const command = (id: CommandId, run: () => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, run));
   command(CommandId.Search, () => showSearchPick(service, () => config));
-  command(CommandId.FindSimilar, () => findSimilar(service, panel, config));
+  command(CommandId.FindSimilar, () => findSimilar(service, panel, map, config));
   command(CommandId.Pause, () => service.pause());
   command(CommandId.Resume, () => service.resume());
   command(CommandId.Cancel, () => service.cancel());
@@ -44,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): void {
   command(CommandId.ShowPanel, () => vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`));
   command(CommandId.ShowLogs, () => log.show());
   command(CommandId.ShowDupes, () => panel.showDupes());
+  command(CommandId.ShowMap, () => map.show());
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {

@@ -8,6 +8,7 @@ import { ThreadParser, type FileParser } from './index/fileParser';
 import type { FileRole } from './scan/fileRole';
 import type { SearchMode } from './search/hybrid';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
+import { buildMap, type MapOptions, type WorkspaceMap } from './map/workspaceMap';
 import type { ScanOptions } from './scan/scanner';
 
 /** Longer hit texts are not compared with the selection: only the slices of an overlong line get there. */
@@ -136,6 +137,11 @@ export class Engine {
       }),
     );
     return { range, hits: labelled };
+  }
+
+  /** The map of every root's chunks (see `buildMap`). */
+  map(options: MapOptions = {}): Promise<WorkspaceMap> {
+    return buildMap([...this.roots.values()].map((r) => ({ root: r.root, contents: r.contents })), options);
   }
 
   private async searchAll(vector: Float32Array, options: SearchOptions, exclude?: { root: string; range: { path: string; startLine: number; endLine: number } }): Promise<RootSearchHit[]> {

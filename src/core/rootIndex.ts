@@ -256,8 +256,8 @@ export class RootIndex {
     return best;
   }
 
-  /** The index's files, chunks and vectors, read-only: for whole-folder analyses (near-duplicates). */
-  get contents(): Pick<IndexStore, 'paths' | 'fileState' | 'chunksOf' | 'vectorFor'> {
+  /** The index's files, chunks, vectors and keyword entries, read-only: for whole-folder analyses (near-duplicates, the map). */
+  get contents(): Pick<IndexStore, 'paths' | 'fileState' | 'chunksOf' | 'vectorFor' | 'lexical' | 'manifest' | 'dir'> {
     return this.store;
   }
 

@@ -9,6 +9,7 @@ export const enum CommandId {
   ShowPanel = 'nearby.showPanel',
   ShowLogs = 'nearby.showLogs',
   ShowDupes = 'nearby.showDupes',
+  ShowMap = 'nearby.showMap',
 }
 
 export const PANEL_VIEW_ID = 'nearby.panel';

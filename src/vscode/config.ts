@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { DEFAULT_MAX_POINTS } from '../core/map/workspaceMap';
+import { MAX_MAP_POINTS } from '../worker/protocol';
 
 /** One immutable, clamped reading of Nearby's settings. */
 export class NearbyConfig {
@@ -11,6 +13,7 @@ export class NearbyConfig {
     readonly threads: number,
     readonly indexOnStartup: boolean,
     readonly resultCount: number,
+    readonly mapMaxPoints: number,
   ) {}
 
   static read(): NearbyConfig {
@@ -26,6 +29,7 @@ export class NearbyConfig {
       clamp(c.get<number>('threads'), 0, 64, 0),
       c.get<boolean>('indexOnStartup') ?? true,
       clamp(c.get<number>('resultCount'), 1, 200, 20),
+      clamp(c.get<number>('map.maxPoints'), 100, MAX_MAP_POINTS, DEFAULT_MAX_POINTS),
     );
   }
 
@@ -40,7 +44,7 @@ export class NearbyConfig {
   }
 
   isEqualTo(other: NearbyConfig): boolean {
-    return this.workerKey() === other.workerKey() && this.indexOnStartup === other.indexOnStartup && this.resultCount === other.resultCount;
+    return this.workerKey() === other.workerKey() && this.indexOnStartup === other.indexOnStartup && this.resultCount === other.resultCount && this.mapMaxPoints === other.mapMaxPoints;
   }
 }
 

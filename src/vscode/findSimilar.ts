@@ -2,13 +2,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { NearbyConfig } from './config';
 import type { IndexService } from './indexService';
+import type { MapView } from './map/mapView';
 import type { PanelProvider } from './panel/panelProvider';
 
 /**
  * `Nearby: Find Similar`: the selection, or the function around the cursor when nothing is
- * selected, compared with every indexed chunk; results go to the panel.
+ * selected, compared with every indexed chunk; results go to the panel, and onto the map when it is open.
  */
-export async function findSimilar(service: IndexService, panel: PanelProvider, config: NearbyConfig): Promise<void> {
+export async function findSimilar(service: IndexService, panel: PanelProvider, map: MapView, config: NearbyConfig): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage('Nearby: open a file and select some code to find similar code.');
@@ -35,6 +36,7 @@ export async function findSimilar(service: IndexService, panel: PanelProvider, c
       service.similar(folder.uri.fsPath, relPath, start, end, text, config.resultCount),
     );
     await panel.showSimilar(`Similar to ${what}`, folder.uri.fsPath, reply);
+    map.showSimilar(folder.uri.fsPath, reply);
   } catch (err) {
     void vscode.window.showWarningMessage(`Nearby: Find Similar failed: ${(err as Error).message}`);
   }

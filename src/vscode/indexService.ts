@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { WorkspaceMap } from '../core/map/workspaceMap';
 import type { DupeReport } from '../core/dupes/types';
 import type { IndexProgress, IndexSummary } from '../core/index/progress';
 import { WorkerClient, WorkerError, type WorkerEvent } from '../worker/client';
@@ -85,6 +86,12 @@ export class IndexService extends Disposable {
   async dupes(limit: number): Promise<DupeReport[]> {
     const client = await this.ensureClient();
     return client.request('dupes', { limit });
+  }
+
+  /** The map of every folder's chunks (at most `maxPoints`, an even sample beyond). */
+  async map(maxPoints: number): Promise<WorkspaceMap> {
+    const client = await this.ensureClient();
+    return client.request('map', { maxPoints });
   }
 
   pause(): void {

@@ -128,6 +128,11 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
     const overrides = { minLines: m.minLines, minTokens: m.minTokens, threshold: m.threshold, kinds: m.kinds };
     return Promise.all(targets.map((t) => service.find(t!, overrides, m.limit, undefined, m.roles)));
   },
+
+  async map(m) {
+    // Slices of the layout give way to searches and index updates that arrive meanwhile.
+    return requireEngine().map({ ...(m.maxPoints !== undefined ? { maxPoints: m.maxPoints } : {}), yieldEvery: () => new Promise((resolve) => setImmediate(resolve)) });
+  },
 };
 
 class NotReadyError extends Error {}

@@ -9,6 +9,7 @@ import { SEARCH_MODES, type SearchMode } from '../core/search/hybrid';
 import { FILE_ROLES, type FileRole } from '../core/scan/fileRole';
 import type { SearchFilter } from '../core/store/records';
 import type { DupeKind, DupeReport } from '../core/dupes/types';
+import type { WorkspaceMap } from '../core/map/workspaceMap';
 
 export interface RootConfig {
   root: string;
@@ -85,6 +86,8 @@ export interface Requests {
   similar: { params: { root: string; path: string; start: number; end: number; text?: string; k?: number; filter?: SearchFilter; previewLines?: number }; result: SimilarReply };
   status: { params: Record<string, never>; result: { model?: ModelSummary; roots: RootStatus[]; indexing: boolean; paused: boolean; worker: WorkerMemory } };
   dupes: { params: DupesParams; result: DupeReport[] };
+  /** `maxPoints`: the most chunks laid out (an even sample of a larger index). */
+  map: { params: { maxPoints?: number }; result: WorkspaceMap };
 }
 export type RequestType = keyof Requests;
 
@@ -164,7 +167,11 @@ const requestGuards: { [K in RequestType]: (m: Record<string, unknown>) => boole
     (m['kinds'] === undefined || (Array.isArray(m['kinds']) && m['kinds'].every((k) => k === 'textual' || k === 'semantic'))) &&
     optional(m['limit'], isPositiveInt) &&
     optional(m['roles'], isRoleArray),
+  map: (m) => m['maxPoints'] === undefined || (isPositiveInt(m['maxPoints']) && m['maxPoints'] <= MAX_MAP_POINTS),
 };
+
+/** Beyond this a layout takes minutes and the picture is a blur. */
+export const MAX_MAP_POINTS = 200_000;
 
 export function isHostMessage(v: unknown): v is HostMessage {
   if (!isObject(v) || !isString(v['type'])) return false;

@@ -1,3 +1,4 @@
+import type { WorkspaceMap } from '../../core/map/workspaceMap';
 import { FILE_ROLES, type FileRole } from '../../core/scan/fileRole';
 
 /**
@@ -19,6 +20,8 @@ export type FromPanel =
   | { type: 'open'; root: string; path: string; start: number; end: number }
   | { type: 'command'; command: 'pause' | 'resume' | 'rebuild' | 'cancel' }
   | { type: 'dupes' }
+  | { type: 'map' }
+  | { type: 'openMap' }
   | { type: 'compare'; a: PanelLocation; b: PanelLocation };
 
 export interface PanelLocation {
@@ -75,7 +78,9 @@ export type ToPanel =
   | { type: 'error'; seq?: number; message: string }
   | { type: 'setQuery'; query: string }
   | { type: 'dupes'; groups: PanelDupeGroup[]; total: number; reveal: boolean }
-  | { type: 'dupesError'; message: string };
+  | { type: 'dupesError'; message: string }
+  | { type: 'map'; map: WorkspaceMap }
+  | { type: 'mapError'; message: string };
 
 const MAX_QUERY = 2_000;
 const MAX_PATH = 4_096;
@@ -119,7 +124,9 @@ export function parsePanelMessage(v: unknown): FromPanel | undefined {
       return loc && { type: 'open', ...loc };
     }
     case 'dupes':
-      return { type: 'dupes' };
+    case 'map':
+    case 'openMap':
+      return { type: v['type'] };
     case 'compare': {
       const a = parseLocation(v['a']);
       const b = parseLocation(v['b']);
@@ -132,7 +139,7 @@ export function parsePanelMessage(v: unknown): FromPanel | undefined {
   }
 }
 
-function parseLocation(v: unknown): PanelLocation | undefined {
+export function parseLocation(v: unknown): PanelLocation | undefined {
   if (!isRecord(v)) return undefined;
   if (!isShortString(v['root'], MAX_PATH) || !isShortString(v['path'], MAX_PATH) || !isLine(v['start']) || !isLine(v['end']) || (v['end'] as number) < (v['start'] as number)) return undefined;
   return { root: v['root'], path: v['path'], start: v['start'] as number, end: v['end'] as number };

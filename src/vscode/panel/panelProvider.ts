@@ -117,6 +117,16 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
       case 'dupes':
         await this.loadDupes(false);
         return;
+      case 'map':
+        try {
+          this.post({ type: 'map', map: await this.service.map(this.config().mapMaxPoints) });
+        } catch (err) {
+          this.post({ type: 'mapError', message: (err as Error).message });
+        }
+        return;
+      case 'openMap':
+        await vscode.commands.executeCommand(CommandId.ShowMap);
+        return;
       case 'compare':
         if (!(await this.ranges.compare(message.a, message.b))) this.log.warn(`panel: refused to compare ${message.a.path} and ${message.b.path}: not inside a workspace folder`);
         return;
@@ -137,6 +147,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
     const nonce = randomBytes(16).toString('base64');
     const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css'));
     const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.js'));
+    const mapJs = webview.asWebviewUri(vscode.Uri.joinPath(media, 'mapRender.js'));
     const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`].join('; ');
     return `<!DOCTYPE html>
 <html lang="en">
@@ -177,6 +188,11 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
 <div id="held" class="held" hidden><span id="held-text"></span> <button id="held-show" type="button">Show them</button></div>
 <ul id="results" role="listbox" aria-label="Results"></ul>
 <div id="empty" class="empty"></div>
+<details id="map-section" class="dupes map-section">
+  <summary>Map <span id="map-count" class="count"></span></summary>
+  <div id="mini-map" class="mini-map"></div>
+  <div class="dupes-bar"><span id="map-status" class="map-status" role="status"></span><button id="open-map" type="button">Open larger map</button></div>
+</details>
 <details id="dupes" class="dupes">
   <summary>Near-duplicates <span id="dupes-count" class="count"></span></summary>
   <div class="dupes-bar"><button id="dupes-refresh" type="button">Refresh</button></div>
@@ -184,6 +200,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
   <div id="dupes-empty" class="empty"></div>
 </details>
 <footer id="status" class="status" role="status" aria-live="polite"></footer>
+<script nonce="${nonce}" src="${mapJs}"></script>
 <script nonce="${nonce}" src="${js}"></script>
 </body>
 </html>`;
