@@ -10,8 +10,18 @@ export function regionCount(n: number): number {
   return Math.max(Math.min(Math.round(Math.sqrt(n / 12)), 40), Math.min(n, 3));
 }
 
-/** k-means (k-means++ seeding, Lloyd steps) of `x0, y0, …`; the region of each point. */
-export function kMeans(xy: Float32Array, n: number, k: number, seed = 11): { assignment: Int32Array; centres: Float64Array } {
+/** k-means of `x0, y0, …`: the best of a few k-means++ starts (one can merge two clusters and split another). */
+export function kMeans(xy: Float32Array, n: number, k: number, starts = 4): { assignment: Int32Array; centres: Float64Array } {
+  let best: { assignment: Int32Array; centres: Float64Array; cost: number } | undefined;
+  for (let seed = 11; seed < 11 + starts; seed++) {
+    const run = lloyd(xy, n, k, seed);
+    if (!best || run.cost < best.cost) best = run;
+  }
+  return { assignment: best!.assignment, centres: best!.centres };
+}
+
+/** One k-means run: k-means++ seeding, then Lloyd steps; `cost` is the sum of squared distances. */
+function lloyd(xy: Float32Array, n: number, k: number, seed: number): { assignment: Int32Array; centres: Float64Array; cost: number } {
   const random = seededRandom(seed);
   const centres = new Float64Array(2 * k);
   const nearest = new Float64Array(n).fill(Infinity);
@@ -40,8 +50,10 @@ export function kMeans(xy: Float32Array, n: number, k: number, seed = 11): { ass
   const assignment = new Int32Array(n);
   const sums = new Float64Array(2 * k);
   const counts = new Int32Array(k);
+  let cost = 0;
   for (let iter = 0; iter < 30; iter++) {
     let moved = 0;
+    cost = 0;
     for (let i = 0; i < n; i++) {
       let best = 0;
       let bestD = Infinity;
@@ -56,6 +68,7 @@ export function kMeans(xy: Float32Array, n: number, k: number, seed = 11): { ass
       }
       if (assignment[i] !== best || iter === 0) moved++;
       assignment[i] = best;
+      cost += bestD;
     }
     if (moved === 0) break;
     sums.fill(0);
@@ -72,7 +85,7 @@ export function kMeans(xy: Float32Array, n: number, k: number, seed = 11): { ass
       centres[2 * c + 1] = sums[2 * c + 1]! / counts[c]!;
     }
   }
-  return { assignment, centres };
+  return { assignment, centres, cost };
 }
 
 // Words of every language's syntax and of every codebase: they name no region.

@@ -127,12 +127,19 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
   let t = Date.now();
   const files: MapFile[] = [];
   let points: Point[] = [];
+  const copies = new Map<string, number>();
   sources.forEach((s, si) => {
     for (const p of [...s.contents.paths()].sort()) {
       const chunks = s.contents.chunksOf(p);
       if (chunks.length === 0) continue;
       const file = files.push({ root: si, path: p, language: chunks[0]!.language, role: chunks[0]!.role ?? 'source' }) - 1;
-      for (const c of chunks) points.push({ source: si, file, start: c.startLine, end: c.endLine, doc: c.kind === 'doc', symbol: c.symbol ?? '', key: c.hash.slice(0, KEY_DIGITS), hash: c.hash, path: p });
+      for (const c of chunks) {
+        // Copies of one chunk share a hash: the n-th copy in path order keeps the n-th copy's place.
+        const hashKey = c.hash.slice(0, KEY_DIGITS);
+        const copy = copies.get(hashKey) ?? 0;
+        copies.set(hashKey, copy + 1);
+        points.push({ source: si, file, start: c.startLine, end: c.endLine, doc: c.kind === 'doc', symbol: c.symbol ?? '', key: copy === 0 ? hashKey : `${hashKey}.${copy}`, hash: c.hash, path: p });
+      }
     }
   });
   const total = points.length;
