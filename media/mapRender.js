@@ -112,11 +112,12 @@
         foreground,
         contrast,
         border: cssColour('--vscode-contrastBorder', '') || cssColour('--vscode-focusBorder', '#007fd4'),
-        highlight: cssColour('--vscode-editorOverviewRuler-findMatchForeground', '') || cssColour('--vscode-focusBorder', '#007fd4'),
+        // Opaque and the same in every theme but high contrast: hits must stand out from every folder's colour.
+        highlight: contrast ? cssColour('--vscode-contrastActiveBorder', '#f38518') : cssColour('--vscode-charts-orange', '#e8871e'),
         colours: PALETTE.map((c) => packed(rgb(c))),
-        fadedColours: PALETTE.map((c) => packed(mix(rgb(c), background, 0.8))),
+        fadedColours: PALETTE.map((c) => packed(mix(rgb(c), background, 0.7))),
         other: packed(rgb(OTHER)),
-        otherFaded: packed(mix(rgb(OTHER), background, 0.8)),
+        otherFaded: packed(mix(rgb(OTHER), background, 0.7)),
       };
     }
 
@@ -195,9 +196,10 @@
     function resize() {
       const rect = host.getBoundingClientRect();
       dpr = Math.min(window.devicePixelRatio || 1, 2);
-      const w = Math.max(1, Math.floor(rect.width));
-      const h = Math.max(1, Math.floor(rect.height));
-      if (w === width && h === height && image) return;
+      const w = Math.floor(rect.width);
+      const h = Math.floor(rect.height);
+      // A hidden map (a background tab, a closed section) measures 0: keep the view it had.
+      if (w < 2 || h < 2 || (w === width && h === height && image)) return;
       const first = width === 0;
       const old = { w: width, h: height };
       width = w;
@@ -382,7 +384,8 @@
     function drawLabels() {
       if (!map || !options.labels) return;
       const zoomed = view.scale / Math.min(width, height);
-      const minSize = n / (map.regions.length * 3 * zoomed);
+      const mapped = map.regions.reduce((sum, r) => sum + r.size, 0);
+      const minSize = mapped / (map.regions.length * 3 * zoomed);
       ctx.font = `600 12px ${cssColour('--vscode-font-family', 'sans-serif')}`;
       ctx.textAlign = 'center';
       ctx.textBaseline = 'middle';
@@ -396,7 +399,7 @@
         const y = region.y * view.scale + view.ty;
         const w = ctx.measureText(name).width + 8;
         const box = [x - w / 2, y - 9, x + w / 2, y + 9];
-        if (box[2] < 0 || box[0] > width || box[3] < 0 || box[1] > height) continue;
+        if (box[0] < 0 || box[2] > width || box[1] < 0 || box[3] > height) continue;
         if (placed.some((b) => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) continue;
         placed.push(box);
         ctx.lineWidth = 4;
@@ -540,7 +543,11 @@
     canvas.addEventListener('pointerdown', (e) => {
       canvas.focus();
       drag = { x: e.clientX, y: e.clientY, moved: false };
-      canvas.setPointerCapture(e.pointerId);
+      try {
+        canvas.setPointerCapture(e.pointerId);
+      } catch {
+        // A pointer the browser does not track (a synthetic event) is simply not captured.
+      }
     });
     canvas.addEventListener('pointermove', (e) => {
       const rect = canvas.getBoundingClientRect();

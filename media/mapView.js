@@ -208,6 +208,8 @@
     }
   });
 
+  // Frames drawn and their times, read by the frame-rate test (test/e2e/mapRender.e2e.mjs).
+  window.nearbyMapStats = view.stats;
   if (vscode) vscode.postMessage({ type: 'ready' });
   else {
     const data = $('map-data');

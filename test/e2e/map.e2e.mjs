@@ -1,0 +1,187 @@
+// The map of meaning inside a real VS Code (code-server, Playwright, Debian's chromium): the map
+// tab and the sidebar's map, a search and Find Similar drawn on them, near-duplicates marked, the
+// keyboard, hostile messages from the map's webview, and screenshots in the dark, light and high
+// contrast themes. Its own workspace: the tests' small repository plus Nearby's own sources, so
+// that the map has regions worth naming.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test as nodeTest } from 'node:test';
+import { PROJECT, copyWorkspace, logTail, startCodeServer } from './codeServer.mjs';
+import { Workbench, launchBrowser } from './workbench.mjs';
+
+const SHOTS = path.join(PROJECT, 'test-results');
+let page;
+let userData;
+let firstFailure;
+
+/** As in nearby.e2e.mjs: a screenshot and the extension's log at the first failure, the rest skipped. */
+function test(name, fn) {
+  nodeTest(name, async (t) => {
+    if (firstFailure) {
+      t.skip(`skipped after "${firstFailure}" failed`);
+      return;
+    }
+    try {
+      await fn();
+    } catch (err) {
+      firstFailure = name;
+      await page?.screenshot({ path: path.join(SHOTS, `failed-map-${name.replace(/\W+/g, '-').slice(0, 50)}.png`) }).catch(() => {});
+      if (userData) console.error(`extension log at the first failure:\n${logTail(userData)}`);
+      throw err;
+    }
+  });
+}
+
+/** The frame of a webview whose page has an element `#id` (the map tab: #regions; the sidebar: #results). */
+async function webviewFrame(id, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (await frame.evaluate((x) => Boolean(document.getElementById(x)), id).catch(() => false)) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview with #${id} after ${timeoutMs} ms`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function setTheme(wb, name, selector) {
+  await wb.runCommand('Preferences: Color Theme');
+  await page.locator('.quick-input-widget input').fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+  await page.locator(selector).waitFor({ timeout: 20_000 });
+}
+
+describe('the map in VS Code', { timeout: 900_000 }, () => {
+  let dir, server, browser, wb, workspace, map;
+  const dialogs = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-map-'));
+    workspace = copyWorkspace(path.join(PROJECT, 'test', 'fixtures', 'repo'), path.join(dir, 'workspace'));
+    cpSync(path.join(PROJECT, 'src'), path.join(workspace, 'nearby'), { recursive: true });
+    const report = (name, unit) => `def ${name}(orders, tax_rate):\n    """Sum the ${unit} orders, apply tax and group totals by customer."""\n    totals = {}\n    for order in orders:\n        if order.get("cancelled"):\n            continue\n        amount = order["quantity"] * order["unit_price"]\n        amount = amount * (1 + tax_rate)\n        customer = order["customer_id"]\n        totals[customer] = totals.get(customer, 0) + round(amount, 2)\n    return sorted(totals.items(), key=lambda item: item[1], reverse=True)\n`;
+    writeFileSync(path.join(workspace, 'src', 'weekly_report.py'), report('weekly_totals', 'weekly'));
+    writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
+    server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
+    userData = server.userData;
+    ({ browser, page } = await launchBrowser());
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    wb = new Workbench(page);
+    await wb.open(server.url);
+    await wb.statusItem(/Nearby: (ready|error)/).waitFor({ timeout: 240_000 });
+    assert.equal(await wb.statusItem(/Nearby: error/).count(), 0, 'the extension reported an error');
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the map tab lays out the workspace in named regions, coloured by folder', async () => {
+    await wb.runCommand('Nearby: Show Map of the Workspace');
+    map = await webviewFrame('regions');
+    await map.locator('#status', { hasText: /chunks in [\d,]+ files/ }).waitFor({ timeout: 60_000 });
+    const status = await map.locator('#status').textContent();
+    console.log(`map: ${status}`);
+    assert.match(status, /\d+% of nearest neighbours kept/);
+    const regions = await map.locator('#regions .region').allTextContents();
+    assert.ok(regions.length >= 5, `regions: ${regions.join(' | ')}`);
+    assert.ok(regions.filter((r) => /^\S+ · \S+/.test(r)).length >= regions.length * 0.8, `most regions are named: ${regions.join(' | ')}`);
+    const legend = await map.locator('#legend li').allTextContents();
+    assert.ok(legend.some((l) => l.startsWith('nearby')) && legend.some((l) => l.startsWith('src')), `legend: ${legend.join(' | ')}`);
+    await page.screenshot({ path: path.join(SHOTS, 'map-dark.png') });
+    // A region chosen from the list is zoomed to, its name on the map.
+    await map.locator('#regions .region').first().click();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(SHOTS, 'map-region-dark.png') });
+    await map.locator('#reset').click();
+  });
+
+  test('a search lights up its hits by rank, and the keyboard steps to one and opens it', async () => {
+    await map.locator('#q').fill('retry failed uploads with exponential backoff');
+    await map.locator('#q').press('Enter');
+    await map.locator('#hits-heading', { hasText: /results for .* on the map/ }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'map-search-dark.png') });
+    await map.locator('#map canvas').focus();
+    await page.keyboard.press('n');
+    await map.locator('#info .info-title', { hasText: 'uploads.py' }).waitFor({ timeout: 5_000 });
+    await page.keyboard.press('Enter');
+    await wb.activeTab('uploads.py').waitFor({ timeout: 20_000 });
+  });
+
+  test('Find Similar draws the selection and its neighbourhood on the map, and near-duplicates are marked', async () => {
+    await wb.openFile('weekly_report.py');
+    await wb.selectLines(1, 11);
+    await page.keyboard.press('Control+Alt+M');
+    const panel = await webviewFrame('results');
+    await panel.locator('#heading', { hasText: 'Similar to src/weekly_report.py:1-11' }).waitFor({ timeout: 30_000 });
+    await page.locator('.tab', { hasText: 'Nearby Map' }).first().click();
+    await map.locator('#hits-heading', { hasText: /Like src\/weekly_report\.py:1-11 \(the star\): \d+ neighbours/ }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'map-similar-dark.png') });
+    await map.locator('#show-dupes').check();
+    await map.locator('#hits-heading', { hasText: /near-duplicate groups; [1-9]\d* of their chunks marked/ }).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'map-dupes-dark.png') });
+  });
+
+  test('the sidebar shows the map with its results lit, and opens the larger map', async () => {
+    await wb.runCommand('Nearby: Show Panel');
+    const panel = await webviewFrame('results');
+    await panel.locator('#q').fill('read the application configuration from a json file');
+    await panel.locator('.hit').first().waitFor({ timeout: 30_000 });
+    await panel.locator('#map-section summary').click();
+    await panel.locator('#map-status', { hasText: /of \d+ results on the map/ }).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'panel-map-dark.png') });
+    await panel.locator('#open-map').click();
+    await page.locator('.tab.active', { hasText: 'Nearby Map' }).waitFor({ timeout: 10_000 });
+  });
+
+  test('hostile messages from the map tab open nothing outside the workspace', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-map-outside-'));
+    writeFileSync(path.join(outside, 'secret.txt'), 'outside\n');
+    try {
+      const host = map.parentFrame();
+      const hostile = ['../secret.txt', '/etc/passwd', `${outside}/secret.txt`, 'file:///etc/passwd', 'command:workbench.action.terminal.new', '%2e%2e/secret.txt'];
+      const messages = [
+        ...hostile.map((p) => ({ type: 'open', root: workspace, path: p, start: 1, end: 1 })),
+        { type: 'open', root: outside, path: 'secret.txt', start: 1, end: 1 },
+        { type: 'search', query: 'x'.repeat(100_000) },
+        { type: 'refresh', extra: '<img src=x onerror=alert(1)>' },
+        { type: 'eval', code: 'alert(1)' },
+        null,
+        'open',
+      ];
+      for (const message of messages) await host.evaluate((m) => window['__vscode_post_message__']('onmessage', { message: m }), message);
+      await page.waitForTimeout(2_000);
+      const tabs = await page.locator('.tab').allTextContents();
+      assert.ok(!tabs.some((t) => /secret|passwd|Terminal/.test(t)), `a tab opened outside the workspace: ${tabs.join(' | ')}`);
+      assert.deepEqual(dialogs, [], 'no script ran');
+      assert.match(logTail(userData, 2_000), /map: dropped a malformed message|map: refused to open/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('the map follows the light and the high contrast themes', async () => {
+    await setTheme(wb, 'Light Modern', '.monaco-workbench.vs:not(.vs-dark)');
+    await page.locator('.tab', { hasText: 'Nearby Map' }).first().click();
+    await map.locator('#q').fill('check whether an email address is valid');
+    await map.locator('#q').press('Enter');
+    await map.locator('#hits-heading', { hasText: /on the map/ }).waitFor({ timeout: 30_000 });
+    const background = await map.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.match(background, /rgb\((2[3-5]\d), (2[3-5]\d), (2[3-5]\d)\)/, `light background, got ${background}`);
+    await page.screenshot({ path: path.join(SHOTS, 'map-search-light.png') });
+    await map.locator('#regions .region').nth(1).click();
+    await page.screenshot({ path: path.join(SHOTS, 'map-region-light.png') });
+    await setTheme(wb, 'Dark High Contrast', '.monaco-workbench.hc-black');
+    await page.locator('.tab', { hasText: 'Nearby Map' }).first().click();
+    await map.locator('body.vscode-high-contrast').waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'map-high-contrast.png') });
+  });
+});
