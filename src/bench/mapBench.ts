@@ -9,7 +9,7 @@
  *    (warm, also by a fresh worker as a new window would), and the worker's peak memory.
  * 2. Which projection, on each test project in-process: PCA, umap-js (the JavaScript UMAP
  *    library, its defaults, on the same exact neighbour graph) and Nearby's UMAP (typed arrays,
- *    10 negative samples): the share of 10 nearest neighbours each keeps, and its time.
+ *    t-SNE's curve, 40 negative samples): the share of 10 nearest neighbours each keeps, and its time.
  * 3. With --big: a map of a large index (e.g. node_modules with 100,000 points) through the
  *    worker, written as a standalone page (in the temporary folder) whose frame rate
  *    test/e2e/mapRender.e2e.mjs measures when NEARBY_BIG_MAP names it.

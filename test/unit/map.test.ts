@@ -70,17 +70,31 @@ describe('map layout', () => {
     const kept = neighbourPreservation(graph, xy, n, cosine);
     const keptByPca = neighbourPreservation(graph, pca, n, cosine);
     assert.ok(kept > keptByPca, `UMAP kept ${kept}, PCA ${keptByPca}`);
-    // Regions found on the map are the clusters that made the data.
-    const { assignment } = kMeans(xy, n, groups);
-    let pure = 0;
-    for (let c = 0; c < groups; c++) {
-      const counts = new Array<number>(groups).fill(0);
-      assignment.forEach((a, i) => a === c && counts[Math.floor(i / size)]!++);
-      pure += Math.max(...counts);
+    // Each point's nearest points on the map are of its own cluster.
+    let same = 0;
+    for (let i = 0; i < n; i++) {
+      const near = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).sort((a, b) => Math.hypot(xy[2 * a]! - xy[2 * i]!, xy[2 * a + 1]! - xy[2 * i + 1]!) - Math.hypot(xy[2 * b]! - xy[2 * i]!, xy[2 * b + 1]! - xy[2 * i + 1]!)).slice(0, 5);
+      same += near.filter((j) => Math.floor(j / size) === Math.floor(i / size)).length / 5;
     }
-    assert.ok(pure / n >= 0.95, `purity ${pure / n}`);
+    assert.ok(same / n >= 0.95, `${same / n} of map neighbours share a cluster`);
     // Same input, same map.
     assert.deepEqual(await umapLayout(graph, n, pca, { epochs: 150 }), xy);
+  });
+
+  test('k-means finds well-separated regions whatever its first picks', () => {
+    const random = seededRandom(5);
+    const centres = [[0.1, 0.1], [0.9, 0.1], [0.5, 0.5], [0.1, 0.9], [0.9, 0.9], [0.5, 0.95]];
+    const per = 100;
+    const xy = new Float32Array(2 * centres.length * per);
+    centres.forEach(([cx, cy], c) => {
+      for (let s = 0; s < per; s++) {
+        xy[2 * (c * per + s)] = cx! + (random() - 0.5) * 0.06;
+        xy[2 * (c * per + s) + 1] = cy! + (random() - 0.5) * 0.06;
+      }
+    });
+    const { assignment } = kMeans(xy, centres.length * per, centres.length);
+    for (let c = 0; c < centres.length; c++) assert.equal(new Set(assignment.subarray(c * per, (c + 1) * per)).size, 1, `cluster ${c} was split`);
+    assert.equal(new Set(assignment).size, centres.length);
   });
 
   test('regions are named by the terms that set them apart, not by words every region has', () => {

@@ -18,6 +18,8 @@ export class MapView extends Disposable {
   /** Posted once the webview says it is ready (a message sent before is lost). */
   private ready = false;
   private queued: ToMap[] = [];
+  /** When the shown map was made; an index update after it makes the map stale. */
+  private loadedAt = 0;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -26,6 +28,13 @@ export class MapView extends Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
+    // Laying the map out again on every save would keep the worker busy for a picture nobody
+    // asked to change: the map says it is behind, and Refresh places the new chunks.
+    this.register(
+      service.onDidChangeState((s) => {
+        if (s.kind === 'ready' && this.loadedAt > 0 && s.updatedAt > this.loadedAt) this.post({ type: 'status', text: 'The index has changed since this map was made: Refresh places the new and changed chunks.' });
+      }),
+    );
   }
 
   get isOpen(): boolean {
@@ -53,6 +62,7 @@ export class MapView extends Disposable {
       subscriptions.forEach((s) => s.dispose());
       this.panel = undefined;
       this.queued = [];
+      this.loadedAt = 0;
     });
   }
 
@@ -113,6 +123,7 @@ export class MapView extends Disposable {
     this.post({ type: 'status', text: 'Laying out the map…' });
     try {
       const map = await this.service.map(this.config().mapMaxPoints);
+      this.loadedAt = Date.now();
       this.log.info(`map: ${map.shown} points, ${map.regions.length} regions, ${Math.round(map.quality.preservation * 100)}% of neighbours kept, ${map.build.ms['total']} ms${map.build.cached ? ' (cached)' : ''}`);
       this.post({ type: 'map', map });
     } catch (err) {
