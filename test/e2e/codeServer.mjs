@@ -61,6 +61,8 @@ export async function startCodeServer({ workspace, dataDir, settings = {}, vsix 
   return {
     url: `${url}/?folder=${encodeURIComponent(workspace)}`,
     userData,
+    /** The process group of code-server and everything it forks (extension host, watchers). */
+    pid: child.pid,
     output: () => output,
     /** Ends code-server and everything it forked (its process group): asked first, killed after `graceMs`. */
     stop: async (graceMs = 5_000) => {

@@ -4,7 +4,7 @@
 // contrast themes. Its own workspace: the tests' small repository plus Nearby's own sources, so
 // that the map has regions worth naming.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test as nodeTest } from 'node:test';
@@ -34,6 +34,21 @@ function test(name, fn) {
   });
 }
 
+/** Resident memory (MB) of the extension host that code-server `group` forked. */
+function extensionHostRssMb(group) {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== group || !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('extensionHost')) continue;
+      return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error('no extension host found');
+}
+
 /** The frame of a webview whose page has an element `#id` (the map tab: #regions; the sidebar: #results). */
 async function webviewFrame(id, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -54,7 +69,7 @@ async function setTheme(wb, name, selector) {
 }
 
 describe('the map in VS Code', { timeout: 900_000 }, () => {
-  let dir, server, browser, wb, workspace, map;
+  let dir, server, browser, wb, workspace, map, hostBefore;
   const dialogs = [];
 
   before(async () => {
@@ -85,6 +100,7 @@ describe('the map in VS Code', { timeout: 900_000 }, () => {
   });
 
   test('the map tab lays out the workspace in named regions, coloured by folder', async () => {
+    hostBefore = extensionHostRssMb(server.pid);
     await wb.runCommand('Nearby: Show Map of the Workspace');
     map = await webviewFrame('regions');
     await map.locator('#status', { hasText: /chunks in [\d,]+ files/ }).waitFor({ timeout: 60_000 });
@@ -142,6 +158,12 @@ describe('the map in VS Code', { timeout: 900_000 }, () => {
     await page.locator('.tab.active', { hasText: 'Nearby Map' }).waitFor({ timeout: 10_000 });
   });
 
+  test('the extension host stays light: the map is laid out in the worker', async () => {
+    const after = extensionHostRssMb(server.pid);
+    console.log(`extension host: ${hostBefore.toFixed(0)} MB before the map, ${after.toFixed(0)} MB after the map, searches, Find Similar and near-duplicates on it`);
+    assert.ok(after - hostBefore <= 50, `the extension host grew by ${(after - hostBefore).toFixed(0)} MB`);
+  });
+
   test('hostile messages from the map tab open nothing outside the workspace', async () => {
     const outside = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-map-outside-'));
     writeFileSync(path.join(outside, 'secret.txt'), 'outside\n');
@@ -168,17 +190,36 @@ describe('the map in VS Code', { timeout: 900_000 }, () => {
     }
   });
 
+  test('a folder filter fades the rest of the map', async () => {
+    await map.locator('#filter').fill('src/');
+    await map.locator('#filter-count', { hasText: /^\d+ shown$/ }).waitFor({ timeout: 5_000 });
+    const shown = Number((await map.locator('#filter-count').textContent()).split(' ')[0]);
+    assert.ok(shown > 0 && shown < 200, `${shown} points shown by the filter src/`);
+    await map.locator('#filter').fill('');
+  });
+
   test('the map follows the light and the high contrast themes', async () => {
     await setTheme(wb, 'Light Modern', '.monaco-workbench.vs:not(.vs-dark)');
     await page.locator('.tab', { hasText: 'Nearby Map' }).first().click();
+    await map.locator('#q').fill('');
+    await map.locator('#q').press('Enter');
+    await map.locator('#reset').click();
+    const background = await map.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.match(background, /rgb\((2[3-5]\d), (2[3-5]\d), (2[3-5]\d)\)/, `light background, got ${background}`);
+    await page.screenshot({ path: path.join(SHOTS, 'map-light.png') });
+    await map.locator('#regions .region').nth(1).click();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(SHOTS, 'map-region-light.png') });
     await map.locator('#q').fill('check whether an email address is valid');
     await map.locator('#q').press('Enter');
     await map.locator('#hits-heading', { hasText: /on the map/ }).waitFor({ timeout: 30_000 });
-    const background = await map.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    assert.match(background, /rgb\((2[3-5]\d), (2[3-5]\d), (2[3-5]\d)\)/, `light background, got ${background}`);
     await page.screenshot({ path: path.join(SHOTS, 'map-search-light.png') });
-    await map.locator('#regions .region').nth(1).click();
-    await page.screenshot({ path: path.join(SHOTS, 'map-region-light.png') });
+    await wb.openFile('validation.ts');
+    await wb.selectLines(3, 6);
+    await page.keyboard.press('Control+Alt+M');
+    await page.locator('.tab', { hasText: 'Nearby Map' }).first().click();
+    await map.locator('#hits-heading', { hasText: /Like src\/validation\.ts:3-6 \(the star\)/ }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'map-similar-light.png') });
     await setTheme(wb, 'Dark High Contrast', '.monaco-workbench.hc-black');
     await page.locator('.tab', { hasText: 'Nearby Map' }).first().click();
     await map.locator('body.vscode-high-contrast').waitFor({ timeout: 10_000 });

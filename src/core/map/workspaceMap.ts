@@ -89,7 +89,8 @@ const LAYOUT_NEIGHBOURS = 10;
 /** A cached layout is reused while at least this share of the points are in it; new points are placed among their neighbours. */
 const REUSE_SHARE = 0.8;
 const CACHE_FILE = 'map.json';
-const CACHE_FORMAT = 1;
+/** Changes with the cache's shape and with the layout: a map made another way is laid out again. */
+const CACHE_FORMAT = 2;
 /** Cached points are keyed by this many hex digits of their chunk's hash. */
 const KEY_DIGITS = 16;
 
@@ -154,7 +155,7 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
   lap('read', t);
 
   const notices: string[] = [];
-  if (total > n) notices.push(`The map shows ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} chunks, an even sample (raise the point limit to see more).`);
+  if (total > n) notices.push(`The map shows ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} chunks, an even sample (raise the point limit, nearby.map.maxPoints or --max-points, to see more).`);
   if (n < 3) {
     return { roots: sources.map((s) => s.root), total, shown: n, method, files, points: columns(points, new Float32Array(2 * n).fill(0.5), new Int32Array(n)), regions: [], quality: { neighbours: QUALITY_NEIGHBOURS, preservation: 1, sampled: n }, build: { cached: false, placed: 0, ms }, notice: 'Too few chunks for a map: index some files first.' };
   }
