@@ -10,6 +10,8 @@
   // Categorical colours that read on dark and light backgrounds alike (Tableau 10, then two more).
   const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#86bcb6', '#d37295', '#a0cbe8'];
   const OTHER = '#8c8c8c';
+  // Below this many pixels a side the map is hidden or collapsed, not small.
+  const MIN_SIDE = 100;
 
   function cssColour(name, fallback) {
     const v = getComputedStyle(document.body).getPropertyValue(name).trim();
@@ -98,6 +100,8 @@
     let image = null;
     let pixels = null;
     let dirty = true;
+    // The points the view was last fitted to (null: the whole map), fitted again when the map is shown.
+    let framed = null;
     let frameRequested = false;
     const stats = { frames: 0, drawMs: [] };
     let theme = null;
@@ -198,8 +202,8 @@
       dpr = Math.min(window.devicePixelRatio || 1, 2);
       const w = Math.floor(rect.width);
       const h = Math.floor(rect.height);
-      // A hidden map (a background tab, a closed section) measures 0: keep the view it had.
-      if (w < 2 || h < 2 || (w === width && h === height && image)) return;
+      // A hidden map (a background tab, a closed section) measures next to nothing: keep the view it had.
+      if (w < MIN_SIDE || h < MIN_SIDE || (w === width && h === height && image)) return;
       const first = width === 0;
       const old = { w: width, h: height };
       width = w;
@@ -210,7 +214,8 @@
       canvas.style.height = `${h}px`;
       image = ctx.createImageData(canvas.width, canvas.height);
       pixels = new Uint32Array(image.data.buffer);
-      if (first) reset();
+      if (framed) frame(framed);
+      else if (first) reset();
       else {
         // Keep the centre where it was.
         view.tx += (w - old.w) / 2;
@@ -220,6 +225,7 @@
     }
 
     function reset() {
+      framed = null;
       const side = Math.min(width, height) || 1;
       view.scale = side;
       view.tx = (width - side) / 2;
@@ -482,9 +488,11 @@
       return dupes.size;
     }
 
-    /** Zooms so that the points fill most of the view (never closer than 8x). */
+    /** Zooms so that the points fill most of the view (never closer than 8x); done again once a hidden map is shown. */
     function frame(points) {
       if (points.length === 0) return;
+      framed = points;
+      if (width < MIN_SIDE || height < MIN_SIDE) return;
       let x0 = Infinity;
       let y0 = Infinity;
       let x1 = -Infinity;
@@ -614,6 +622,7 @@
     });
 
     new ResizeObserver(resize).observe(host);
+    document.addEventListener('visibilitychange', resize);
     // The theme can change while the map is open: VS Code swaps the body's classes.
     new MutationObserver(() => {
       readTheme();
