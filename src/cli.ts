@@ -155,7 +155,7 @@ async function mapCommand(): Promise<number> {
       const how = map.build.cached ? `from the cache${map.build.placed > 0 ? `, ${map.build.placed} new chunks placed` : ''}` : 'laid out afresh';
       process.stdout.write(`${map.shown} chunks of ${map.files.length} files in ${map.regions.length} regions, ready in ${(map.build.ms['total']! / 1000).toFixed(1)} s (${how})\n`);
       process.stdout.write(`neighbours kept: ${(map.quality.preservation * 100).toFixed(1)}% of each chunk's ${map.quality.neighbours} nearest by meaning are among its ${map.quality.neighbours} nearest on the map (${map.quality.sampled} chunks compared)\n`);
-      const regions = map.regions.map((r) => r).sort((a, b) => b.size - a.size);
+      const regions = [...map.regions].sort((a, b) => b.size - a.size);
       for (const r of regions) process.stdout.write(`  ${String(r.size).padStart(6)}  ${r.terms.join(' · ') || '(no telling terms)'}${r.symbols.length > 0 ? `  e.g. ${r.symbols.join(', ')}` : ''}\n`);
       if (opts.out) process.stdout.write(`map written to ${path.resolve(opts.out)}\n`);
     }

@@ -3,6 +3,7 @@
  * reaches: generated JavaScript functions (one chunk each) with planted renamed copies, and random
  * unit vectors with planted near-duplicate pairs.
  */
+import { seededRandom } from '../core/random';
 import type { StoredChunk } from '../core/store/records';
 import type { DupeSource } from '../core/dupes/types';
 
@@ -22,7 +23,7 @@ const WORDS = ['user', 'order', 'item', 'price', 'cache', 'queue', 'token', 'nod
 const VERBS = ['load', 'save', 'merge', 'check', 'build', 'parse', 'apply', 'flush', 'update', 'render', 'resolve', 'collect'];
 
 export function syntheticWorkspace(chunkCount: number, dimension: number, seed = 11): SyntheticWorkspace {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const name = () => `${pick(WORDS)}${Math.floor(rnd() * 1000)}`;
   const functionsPerFile = 20;
@@ -154,16 +155,6 @@ export function syntheticWorkspace(chunkCount: number, dimension: number, seed =
   };
 }
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomUnit(dimension: number, rnd: () => number): Float32Array {
   const v = new Float32Array(dimension);

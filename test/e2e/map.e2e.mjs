@@ -7,32 +7,15 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, test as nodeTest } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { failFastTests } from './failFast.mjs';
 import { PROJECT, copyWorkspace, logTail, startCodeServer } from './codeServer.mjs';
 import { Workbench, launchBrowser } from './workbench.mjs';
 
 const SHOTS = path.join(PROJECT, 'test-results');
 let page;
 let userData;
-let firstFailure;
-
-/** As in nearby.e2e.mjs: a screenshot and the extension's log at the first failure, the rest skipped. */
-function test(name, fn) {
-  nodeTest(name, async (t) => {
-    if (firstFailure) {
-      t.skip(`skipped after "${firstFailure}" failed`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      firstFailure = name;
-      await page?.screenshot({ path: path.join(SHOTS, `failed-map-${name.replace(/\W+/g, '-').slice(0, 50)}.png`) }).catch(() => {});
-      if (userData) console.error(`extension log at the first failure:\n${logTail(userData)}`);
-      throw err;
-    }
-  });
-}
+const test = failFastTests({ shots: SHOTS, prefix: 'map-', page: () => page, userData: () => userData });
 
 /** Resident memory (MB) of the extension host that code-server `group` forked. */
 function extensionHostRssMb(group) {

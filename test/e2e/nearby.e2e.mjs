@@ -4,44 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, test as nodeTest } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { failFastTests, withTimeout } from './failFast.mjs';
 import { PROJECT, copyWorkspace, logFiles, logTail, startCodeServer } from './codeServer.mjs';
 import { Workbench, launchBrowser } from './workbench.mjs';
 
 const SHOTS = path.join(PROJECT, 'test-results');
 const XSS_NAME = '<img src=x onerror=alert(1)>.md';
 
-/**
- * A test that leaves a screenshot behind when it fails, and prints the extension's own log tail
- * with the first failure. After one failure the rest are skipped at once: they share one
- * workbench, and waiting out each one's timeout on a broken extension only delays the report.
- */
-function test(name, fn) {
-  nodeTest(name, async (t) => {
-    if (firstFailure) {
-      t.skip(`skipped after "${firstFailure}" failed`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (err) {
-      firstFailure = name;
-      await withTimeout(page?.screenshot({ path: path.join(SHOTS, `failed-${name.replace(/\W+/g, '-').slice(0, 60)}.png`) }), 10_000).catch(() => {});
-      if (userData) console.error(`extension log at the first failure:\n${logTail(userData)}`);
-      throw err;
-    }
-  });
-}
-
 let page;
 let userData;
-let firstFailure;
-
-/** `promise`, or a rejection after `ms`: teardown must end however the browser or host misbehave. */
-function withTimeout(promise, ms) {
-  let timer;
-  return Promise.race([Promise.resolve(promise), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
-}
+const test = failFastTests({ shots: SHOTS, prefix: '', page: () => page, userData: () => userData });
 
 describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   let dir, server, browser, wb, workspace;

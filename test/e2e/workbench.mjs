@@ -40,15 +40,16 @@ export class Workbench {
   /**
    * Runs a command from the palette. The title goes into the palette's own input (never typed at
    * whatever has focus): just after a quick pick closes, the editor it opened can take the focus
-   * back and the palette with it. If the command's row does not show, the palette is opened again.
+   * back and the palette with it. If the palette closes before the title is in, or the command's row
+   * does not show, the palette is opened again.
    */
   async runCommand(title) {
     for (let attempt = 1; ; attempt++) {
       await this.page.keyboard.press('F1');
       const input = this.page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible' });
-      await input.fill(`>${title}`);
       try {
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(`>${title}`, { timeout: 5_000 });
         await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click({ timeout: 10_000 });
         return;
       } catch (err) {

@@ -5,6 +5,7 @@
  * a few bits per band; two chunks are compared exactly only when they agree on a whole band.
  */
 
+import { seededRandom } from '../random';
 import { grown } from '../typedArrays';
 
 export interface SemanticChunk {
@@ -271,16 +272,11 @@ function sampleBits(shape: LshShape, seed: number): Int32Array {
   return out;
 }
 
-/** Rows of standard normal values from a seeded generator (mulberry32 + Box-Muller). */
+/** Rows of standard normal values from a seeded generator (Box-Muller). */
 function gaussianMatrix(rows: number, cols: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const random = seededRandom(seed);
+  // Never 0, whose logarithm is -Infinity.
+  const uniform = () => random() + 0.5 / 4294967296;
   const m = new Float32Array(rows * cols);
   for (let i = 0; i < m.length; i += 2) {
     const r = Math.sqrt(-2 * Math.log(uniform()));

@@ -1,4 +1,4 @@
-import { seededRandom } from './layout';
+import { seededRandom } from '../random';
 
 /**
  * Regions of the map: k-means on the 2-D layout (what the user sees as a region is a patch of the

@@ -1,3 +1,4 @@
+import { seededRandom } from '../random';
 import { createDotKernel } from '../store/dotKernel';
 
 /**
@@ -79,18 +80,6 @@ export function neighbourGraph(vectors: Float32Array, n: number, d: number, k: n
   return { k, indices, cosines, ...(options.queries ? { rows: queries } : {}) };
 }
 
-/** A seeded generator (mulberry32): the same index gives the same map. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Rows used to estimate the covariance: plenty for two directions, and n·d² stays small. */
 const PCA_SAMPLE = 1500;
 
@@ -163,7 +152,6 @@ export interface UmapOptions {
   seed?: number;
   /** Called between slices of the optimisation; resolving later lets other work in (searches). */
   yieldEvery?: () => Promise<void>;
-  signal?: AbortSignal;
 }
 
 /**
@@ -208,7 +196,6 @@ export async function umapLayout(graph: NeighbourGraph, n: number, init: Float32
   let state = (options.seed ?? 42) >>> 0;
   let sliceStart = Date.now();
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    options.signal?.throwIfAborted();
     const alpha = 1 - (epoch - 1) / epochs;
     // Gradients are clipped to ±4 (as UMAP does) and scaled by the learning rate.
     const hi = 4 * alpha;

@@ -4,7 +4,8 @@ import { writeFileAtomic } from '../store/atomicWrite';
 import type { IndexStore } from '../store/indexStore';
 import type { FileRole } from '../scan/fileRole';
 import { kMeans, regionCount, regionTerms } from './clusters';
-import { bounds, neighbourGraph, neighbourPreservation, pcaLayout, seededRandom, umapLayout, type NeighbourGraph, type UmapOptions } from './layout';
+import { seededRandom } from '../random';
+import { bounds, neighbourGraph, neighbourPreservation, pcaLayout, umapLayout, type NeighbourGraph } from './layout';
 
 /** One indexed folder as the map reads it: chunks, vectors and keyword entries from its index (the cache goes in its folder). */
 export interface MapSource {
@@ -51,7 +52,8 @@ export interface WorkspaceMap {
   /** Chunks in the indexes, and how many of them the map shows. */
   total: number;
   shown: number;
-  method: MapMethod;
+  /** The projection: UMAP's optimisation as `umapLayout` runs it (README, "The map"). */
+  method: 'umap';
   files: MapFile[];
   points: MapPoints;
   regions: MapRegion[];
@@ -69,17 +71,9 @@ export interface WorkspaceMap {
 export interface MapOptions {
   /** Most points laid out; a larger index shows an even sample (default 20,000). */
   maxPoints?: number;
-  signal?: AbortSignal;
   /** Lets other requests in between slices of the layout (the worker answers searches meanwhile). */
   yieldEvery?: () => Promise<void>;
-  /** The projection (default UMAP with the settings of `umapLayout`); PCA and other settings are for comparing them (`bench map`). */
-  method?: MapMethod;
-  umap?: UmapOptions;
-  /** Reuse and write the cache (default true). */
-  cache?: boolean;
 }
-
-export type MapMethod = 'umap' | 'pca';
 
 export const DEFAULT_MAX_POINTS = 20_000;
 /** Neighbours compared for the map's honesty figure (see `WorkspaceMap.quality`). */
@@ -123,7 +117,6 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
   const ms: Record<string, number> = {};
   const lap = (name: string, since: number) => (ms[name] = Date.now() - since);
   const maxPoints = options.maxPoints ?? DEFAULT_MAX_POINTS;
-  const method = options.method ?? 'umap';
 
   let t = Date.now();
   const files: MapFile[] = [];
@@ -157,19 +150,18 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
   const notices: string[] = [];
   if (total > n) notices.push(`The map shows ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} chunks, an even sample (raise the point limit, nearby.map.maxPoints or --max-points, to see more).`);
   if (n < 3) {
-    return { roots: sources.map((s) => s.root), total, shown: n, method, files, points: columns(points, new Float32Array(2 * n).fill(0.5), new Int32Array(n)), regions: [], quality: { neighbours: QUALITY_NEIGHBOURS, preservation: 1, sampled: n }, build: { cached: false, placed: 0, ms }, notice: 'Too few chunks for a map: index some files first.' };
+    return { roots: sources.map((s) => s.root), total, shown: n, method: 'umap', files, points: columns(points, new Float32Array(2 * n).fill(0.5), new Int32Array(n)), regions: [], quality: { neighbours: QUALITY_NEIGHBOURS, preservation: 1, sampled: n }, build: { cached: false, placed: 0, ms }, notice: 'Too few chunks for a map: index some files first.' };
   }
 
   t = Date.now();
-  const useCache = options.cache !== false && method === 'umap' && options.umap === undefined;
-  const caches = useCache ? await Promise.all(sources.map(readCache)) : [];
-  const cached = reusableCache(caches);
+  const cached = reusableCache(await Promise.all(sources.map(readCache)));
   let xy: Float32Array;
   let placed = 0;
   let sampleGraph: NeighbourGraph;
   const sample = qualitySample(n);
   lap('cache', t);
-  if (cached && points.filter((p) => cached.points.has(p.key)).length >= REUSE_SHARE * n) {
+  const reused = cached !== undefined && points.filter((p) => cached.points.has(p.key)).length >= REUSE_SHARE * n;
+  if (reused) {
     t = Date.now();
     xy = new Float32Array(2 * n);
     const known: number[] = [];
@@ -195,13 +187,13 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
     const init = pcaLayout(vectors, n, d);
     lap('pca', t);
     t = Date.now();
-    xy = method === 'pca' ? init : await umapLayout(graph, n, init, { ...options.umap, ...(options.signal ? { signal: options.signal } : {}), ...(options.yieldEvery ? { yieldEvery: options.yieldEvery } : {}) });
+    xy = await umapLayout(graph, n, init, options.yieldEvery ? { yieldEvery: options.yieldEvery } : {});
     lap('layout', t);
     sampleGraph = subGraph(graph, sample);
   }
-  if (useCache && (placed > 0 || !cached)) {
+  if (placed > 0 || !reused) {
     t = Date.now();
-    await writeCaches(sources, points, xy, cached && placed < n ? cached.layout : newLayoutId()).catch((err: Error) => notices.push(`The map could not be cached (${err.message}); it is laid out again next time.`));
+    await writeCaches(sources, points, xy, reused ? cached.layout : newLayoutId()).catch((err: Error) => notices.push(`The map could not be cached (${err.message}); it is laid out again next time.`));
     lap('write', t);
   }
 
@@ -224,12 +216,12 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
     roots: sources.map((s) => s.root),
     total,
     shown: n,
-    method,
+    method: 'umap',
     files,
     points: columns(points, unit, assignment),
     regions,
     quality: { neighbours: QUALITY_NEIGHBOURS, preservation: round(preservation), sampled: sample.length },
-    build: { cached: cached !== undefined && placed < n, placed, ms },
+    build: { cached: reused, placed, ms },
     ...(notices.length > 0 ? { notice: notices.join(' ') } : {}),
   };
 }

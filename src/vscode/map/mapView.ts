@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { mapPageBody } from '../../core/map/mapPage';
 import type { RootHit, SimilarReply } from '../../worker/protocol';
@@ -7,6 +6,7 @@ import { Disposable } from '../dispose';
 import type { IndexService } from '../indexService';
 import { openLocation } from '../locations';
 import type { PanelLocation } from '../panel/panelProtocol';
+import { webviewPage } from '../webviewPage';
 import { parseMapMessage, type FromMap, type ToMap } from './mapProtocol';
 
 /** Near-duplicate groups marked on the map: the ones with the most duplicated lines. */
@@ -37,10 +37,6 @@ export class MapView extends Disposable {
     );
   }
 
-  get isOpen(): boolean {
-    return this.panel !== undefined;
-  }
-
   show(): void {
     if (this.panel) {
       this.panel.reveal();
@@ -54,7 +50,7 @@ export class MapView extends Disposable {
       retainContextWhenHidden: true,
     });
     panel.iconPath = vscode.Uri.joinPath(media, 'nearby.svg');
-    panel.webview.html = this.html(panel.webview, media);
+    panel.webview.html = webviewPage(panel.webview, media, { title: 'Nearby Map', styles: ['map.css'], scripts: ['mapRender.js', 'mapView.js'], body: mapPageBody() });
     this.panel = panel;
     this.ready = false;
     const subscriptions = [panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw))];
@@ -135,27 +131,6 @@ export class MapView extends Disposable {
     if (!this.panel) return;
     if (!this.ready) this.queued.push(message);
     else void this.panel.webview.postMessage(message);
-  }
-
-  private html(webview: vscode.Webview, media: vscode.Uri): string {
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(media, name));
-    const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('map.css')}">
-<title>Nearby Map</title>
-</head>
-<body>
-${mapPageBody()}
-<script nonce="${nonce}" src="${asset('mapRender.js')}"></script>
-<script nonce="${nonce}" src="${asset('mapView.js')}"></script>
-</body>
-</html>`;
   }
 }
 

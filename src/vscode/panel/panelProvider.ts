@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareGroups } from '../../core/dupes/order';
@@ -10,6 +9,7 @@ import type { IndexService, IndexState } from '../indexService';
 import { openLocation } from '../locations';
 import { formatEta } from '../statusBar';
 import type { RangeCompare } from '../compareRanges';
+import { webviewPage } from '../webviewPage';
 import { parsePanelMessage, type FromPanel, type PanelDupeGroup, type PanelHit, type ToPanel } from './panelProtocol';
 
 // Groups shown in the panel: the ones with the most duplicated lines.
@@ -144,22 +144,17 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
   }
 
   private html(webview: vscode.Webview, media: vscode.Uri): string {
-    const nonce = randomBytes(16).toString('base64');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css'));
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.js'));
-    const mapJs = webview.asWebviewUri(vscode.Uri.joinPath(media, 'mapRender.js'));
-    const csp = [`default-src 'none'`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}">
-<title>Nearby</title>
-</head>
-<body>
-<form id="search-form" role="search" aria-label="Search the workspace by meaning">
+    return webviewPage(webview, media, { title: 'Nearby', styles: ['panel.css'], scripts: ['mapRender.js', 'panel.js'], body: PANEL_BODY });
+  }
+}
+
+const LANGUAGES: [string, string][] = [
+  ['typescript', 'TypeScript'], ['tsx', 'TSX'], ['javascript', 'JavaScript'], ['python', 'Python'], ['go', 'Go'],
+  ['java', 'Java'], ['ruby', 'Ruby'], ['rust', 'Rust'], ['c', 'C'], ['cpp', 'C++'], ['csharp', 'C#'], ['php', 'PHP'],
+  ['markdown', 'Markdown'], ['text', 'Other text'],
+];
+
+const PANEL_BODY = `<form id="search-form" role="search" aria-label="Search the workspace by meaning">
   <input id="q" type="search" placeholder="Describe what you are looking for" aria-label="Search by meaning" autocomplete="off" spellcheck="false">
   <div class="filters">
     <label class="visually-hidden" for="language">Language</label>
@@ -199,19 +194,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
   <ul id="dupes-list" aria-label="Near-duplicate groups"></ul>
   <div id="dupes-empty" class="empty"></div>
 </details>
-<footer id="status" class="status" role="status" aria-live="polite"></footer>
-<script nonce="${nonce}" src="${mapJs}"></script>
-<script nonce="${nonce}" src="${js}"></script>
-</body>
-</html>`;
-  }
-}
-
-const LANGUAGES: [string, string][] = [
-  ['typescript', 'TypeScript'], ['tsx', 'TSX'], ['javascript', 'JavaScript'], ['python', 'Python'], ['go', 'Go'],
-  ['java', 'Java'], ['ruby', 'Ruby'], ['rust', 'Rust'], ['c', 'C'], ['cpp', 'C++'], ['csharp', 'C#'], ['php', 'PHP'],
-  ['markdown', 'Markdown'], ['text', 'Other text'],
-];
+<footer id="status" class="status" role="status" aria-live="polite"></footer>`;
 
 function toPanelHit(h: RootHit): PanelHit {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === h.root)?.name ?? path.basename(h.root);
