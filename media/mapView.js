@@ -118,6 +118,8 @@
     notice.hidden = !m.notice;
     notice.textContent = m.notice || '';
     if (saved.query) search(saved.query);
+    // A map made again (Refresh, or the page reloaded) keeps its marks.
+    if (vscode && $('show-dupes').checked) vscode.postMessage({ type: 'dupes' });
   }
 
   function search(query) {
