@@ -117,14 +117,14 @@
     status.textContent = `${m.shown.toLocaleString()} chunks in ${m.files.length.toLocaleString()} files · ${m.regions.length} regions · ${Math.round(m.quality.preservation * 100)}% of nearest neighbours kept · ready in ${secs} s (${how})`;
     notice.hidden = !m.notice;
     notice.textContent = m.notice || '';
-    if (saved.query) search(saved.query);
+    if ($('q').value.trim()) search($('q').value);
     // A map made again (Refresh, or the page reloaded) keeps its marks.
     if (vscode && $('show-dupes').checked) vscode.postMessage({ type: 'dupes' });
   }
 
   function search(query) {
     query = query.trim();
-    if (vscode) vscode.setState({ ...saved, query });
+    if (vscode) vscode.setState({ ...(vscode.getState() || {}), query });
     if (!query) {
       view.highlight([]);
       heading.textContent = '';
