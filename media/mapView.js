@@ -18,19 +18,54 @@
   const view = window.NearbyMap.create($('map'), {
     labels: true,
     onOpen: open,
-    onFocus: (p) => describe(info, p, true),
+    onFocus: (p) => {
+      focused = p;
+      describe(info, p, true);
+      if (p >= 0 && vscode) vscode.postMessage({ type: 'preview', ...location(p) });
+    },
     onHover: (p, x, y) => {
+      clearTimeout(previewTimer);
+      hovered = p;
       if (p < 0) {
         tooltip.hidden = true;
         return;
       }
       describe(tooltip, p, false);
       tooltip.hidden = false;
-      const host = $('map').getBoundingClientRect();
-      tooltip.style.left = `${Math.min(x + 14, host.width - tooltip.offsetWidth - 4)}px`;
-      tooltip.style.top = `${Math.min(y + 14, host.height - tooltip.offsetHeight - 4)}px`;
+      tooltipAt = { x, y };
+      placeTooltip();
+      // The chunk's own lines, read by the extension, once the pointer rests on it.
+      if (vscode) previewTimer = setTimeout(() => vscode.postMessage({ type: 'preview', ...location(p) }), 150);
     },
   });
+
+  let hovered = -1;
+  let focused = -1;
+  let previewTimer;
+  let tooltipAt = { x: 0, y: 0 };
+
+  function placeTooltip() {
+    const host = $('map').getBoundingClientRect();
+    tooltip.style.left = `${Math.max(4, Math.min(tooltipAt.x + 14, host.width - tooltip.offsetWidth - 4))}px`;
+    tooltip.style.top = `${Math.max(4, Math.min(tooltipAt.y + 14, host.height - tooltip.offsetHeight - 4))}px`;
+  }
+
+  /** The chunk's lines under the tooltip and in the Point box, if the point they were asked for is still the one shown. */
+  function showPreview(m) {
+    const same = (p) => {
+      if (p < 0) return false;
+      const loc = location(p);
+      return loc.path === m.location.path && loc.start === m.location.start && loc.root === m.location.root;
+    };
+    for (const [box, p] of [[tooltip, hovered], [info, focused]]) {
+      if (!same(p) || box.querySelector('.preview')) continue;
+      const pre = document.createElement('pre');
+      pre.className = 'preview';
+      pre.textContent = m.lines.join('\n');
+      box.appendChild(pre);
+    }
+    if (same(hovered)) placeTooltip();
+  }
 
   function location(p) {
     const m = view.data;
@@ -202,6 +237,9 @@
         heading.textContent = `Like ${m.source.path}:${m.source.start}-${m.source.end} (the star): ${shown} neighbours on the map.`;
         break;
       }
+      case 'preview':
+        showPreview(m);
+        break;
       case 'dupes': {
         const marked = dupesBox.checked ? view.markDupes(m.members) : 0;
         heading.textContent = `${m.groups} near-duplicate groups; ${marked} of their chunks marked with a diamond.`;

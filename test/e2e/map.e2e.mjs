@@ -111,6 +111,8 @@ describe('the map in VS Code', { timeout: 900_000 }, () => {
     await map.locator('#map canvas').focus();
     await page.keyboard.press('n');
     await map.locator('#info .info-title', { hasText: 'uploads.py' }).waitFor({ timeout: 5_000 });
+    // The chunk's own lines, read by the extension from inside the workspace.
+    await map.locator('#info .preview', { hasText: 'def retry_upload' }).waitFor({ timeout: 5_000 });
     await page.keyboard.press('Enter');
     await wb.activeTab('uploads.py').waitFor({ timeout: 20_000 });
   });
@@ -153,8 +155,16 @@ describe('the map in VS Code', { timeout: 900_000 }, () => {
     try {
       const host = map.parentFrame();
       const hostile = ['../secret.txt', '/etc/passwd', `${outside}/secret.txt`, 'file:///etc/passwd', 'command:workbench.action.terminal.new', '%2e%2e/secret.txt'];
+      // Every preview the extension answers with, as the map page receives it.
+      await map.evaluate(() => {
+        window.previewsSeen = [];
+        window.addEventListener('message', (e) => e.data && e.data.type === 'preview' && window.previewsSeen.push(e.data));
+      });
       const messages = [
-        ...hostile.map((p) => ({ type: 'open', root: workspace, path: p, start: 1, end: 1 })),
+        ...hostile.flatMap((p) => [{ type: 'open', root: workspace, path: p, start: 1, end: 1 }, { type: 'preview', root: workspace, path: p, start: 1, end: 1 }]),
+        { type: 'preview', root: outside, path: 'secret.txt', start: 1, end: 1 },
+        // A control: a file of the workspace is previewed.
+        { type: 'preview', root: workspace, path: 'src/uploads.py', start: 1, end: 3 },
         { type: 'open', root: outside, path: 'secret.txt', start: 1, end: 1 },
         { type: 'search', query: 'x'.repeat(100_000) },
         { type: 'refresh', extra: '<img src=x onerror=alert(1)>' },
@@ -168,6 +178,8 @@ describe('the map in VS Code', { timeout: 900_000 }, () => {
       assert.ok(!tabs.some((t) => /secret|passwd|Terminal/.test(t)), `a tab opened outside the workspace: ${tabs.join(' | ')}`);
       assert.deepEqual(dialogs, [], 'no script ran');
       assert.match(logTail(userData, 2_000), /map: dropped a malformed message|map: refused to open/);
+      const previews = await map.evaluate(() => window.previewsSeen);
+      assert.deepEqual(previews.map((p) => p.location.path), ['src/uploads.py'], 'only the workspace file was read');
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }

@@ -211,7 +211,8 @@ describe('map pages and messages', () => {
   test('the map tab may only send the messages it has, well formed', () => {
     assert.deepEqual(parseMapMessage({ type: 'search', query: 'retry uploads' }), { type: 'search', query: 'retry uploads' });
     assert.deepEqual(parseMapMessage({ type: 'open', root: '/w', path: 'a.ts', start: 3, end: 9 }), { type: 'open', root: '/w', path: 'a.ts', start: 3, end: 9 });
-    for (const bad of [null, [], 'open', { type: 'exec' }, { type: 'search' }, { type: 'search', query: 'x'.repeat(5000) }, { type: 'open', root: '/w', path: 'a.ts', start: 9, end: 3 }, { type: 'open', root: '/w', path: 'a.ts', start: 0, end: 3 }, { type: 'open', root: 1, path: 'a.ts', start: 1, end: 3 }]) {
+    assert.deepEqual(parseMapMessage({ type: 'preview', root: '/w', path: 'a.ts', start: 3, end: 9 }), { type: 'preview', root: '/w', path: 'a.ts', start: 3, end: 9 });
+    for (const bad of [null, [], 'open', { type: 'exec' }, { type: 'search' }, { type: 'search', query: 'x'.repeat(5000) }, { type: 'open', root: '/w', path: 'a.ts', start: 9, end: 3 }, { type: 'open', root: '/w', path: 'a.ts', start: 0, end: 3 }, { type: 'open', root: 1, path: 'a.ts', start: 1, end: 3 }, { type: 'preview', root: '/w', path: 'a.ts' }]) {
       assert.equal(parseMapMessage(bad), undefined, JSON.stringify(bad));
     }
   });

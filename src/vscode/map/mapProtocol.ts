@@ -11,7 +11,8 @@ export type FromMap =
   | { type: 'refresh' }
   | { type: 'dupes' }
   | { type: 'search'; query: string }
-  | ({ type: 'open' } & PanelLocation);
+  | ({ type: 'open' } & PanelLocation)
+  | ({ type: 'preview' } & PanelLocation);
 
 export type ToMap =
   | { type: 'map'; map: WorkspaceMap }
@@ -19,7 +20,8 @@ export type ToMap =
   | { type: 'status'; text: string }
   | { type: 'hits'; query: string; hits: PanelLocation[]; notice?: string }
   | { type: 'similar'; source: PanelLocation; hits: PanelLocation[] }
-  | { type: 'dupes'; groups: number; members: PanelLocation[] };
+  | { type: 'dupes'; groups: number; members: PanelLocation[] }
+  | { type: 'preview'; location: PanelLocation; lines: string[] };
 
 const MAX_QUERY = 2_000;
 
@@ -33,9 +35,10 @@ export function parseMapMessage(v: unknown): FromMap | undefined {
       return { type: m['type'] };
     case 'search':
       return typeof m['query'] === 'string' && m['query'].length <= MAX_QUERY ? { type: 'search', query: m['query'] } : undefined;
-    case 'open': {
+    case 'open':
+    case 'preview': {
       const loc = parseLocation(m);
-      return loc && { type: 'open', ...loc };
+      return loc && { type: m['type'], ...loc };
     }
     default:
       return undefined;

@@ -4,13 +4,16 @@ import type { RootHit, SimilarReply } from '../../worker/protocol';
 import type { NearbyConfig } from '../config';
 import { Disposable } from '../dispose';
 import type { IndexService } from '../indexService';
-import { openLocation } from '../locations';
+import { readLines } from '../../core/search/readLines';
+import { openLocation, resolveInWorkspace } from '../locations';
 import type { PanelLocation } from '../panel/panelProtocol';
 import { webviewPage } from '../webviewPage';
 import { parseMapMessage, type FromMap, type ToMap } from './mapProtocol';
 
 /** Near-duplicate groups marked on the map: the ones with the most duplicated lines. */
 const DUPE_GROUPS = 200;
+/** Lines of a chunk shown when the pointer rests on it. */
+const PREVIEW_LINES = 12;
 
 /** The map of meaning in an editor tab: one per window, revealed again when asked twice. */
 export class MapView extends Disposable {
@@ -112,6 +115,13 @@ export class MapView extends Disposable {
       case 'open':
         if (!(await openLocation(message, { preview: true }))) this.log.warn(`map: refused to open ${message.path}: not inside a workspace folder`);
         return;
+      case 'preview': {
+        const { type: _, ...location } = message;
+        const file = resolveInWorkspace(location);
+        const lines = file && (await readLines(file.fsPath, location.start, Math.min(location.end, location.start + PREVIEW_LINES - 1)));
+        if (lines) this.post({ type: 'preview', location, lines: lines.map((l) => (l.length > 160 ? `${l.slice(0, 160)}…` : l)) });
+        return;
+      }
     }
   }
 
