@@ -54,6 +54,14 @@
     roles.value = 'test,example,config,generated,vendored';
     search(true);
   });
+  // The form has two text fields and no submit button, so the browser never submits it on Enter.
+  for (const field of [q, glob]) {
+    field.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      search(true);
+    });
+  }
   q.addEventListener('keydown', (e) => {
     const first = list.querySelector('.hit');
     if (e.key === 'ArrowDown' && first) {
