@@ -389,7 +389,8 @@
   window.addEventListener('message', (event) => {
     const m = event.data;
     if (!m) return;
-    if (m.type === 'results') {
+    // As the list above: answers to older queries are not drawn.
+    if (m.type === 'results' && (m.mode !== 'search' || m.seq === seq)) {
       lastResults = m;
       lightResults();
     } else if (m.type === 'map') {
