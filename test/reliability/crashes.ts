@@ -125,9 +125,10 @@ export async function crashRow(kills: number): Promise<Row> {
       const work = moment === 'dupes pass' ? client.request('dupes', {}) : client.request('index', {});
       const span = moment === 'first index' ? full : moment === 'update' ? full * 0.7 : moment === 'keyword write' ? full * 0.3 : dupesMs;
       const finished = await killAfter(client, work, rand(Math.max(50, Math.round(span * 1.15))));
-      // A kill before the run recorded its start (while it waited for the lock) changed nothing.
+      // A kill before the run recorded its start (while it waited for the lock) changed nothing; one
+      // after it recorded its end (its reply not yet sent) found the run complete.
       const recordAfter = await readRunRecord(live);
-      const runCut = !finished && moment !== 'dupes pass' && recordAfter?.startedAt !== recordBefore?.startedAt;
+      const runCut = !finished && moment !== 'dupes pass' && recordAfter?.startedAt !== recordBefore?.startedAt && recordAfter?.state !== 'complete';
       if (runCut) interrupted++;
       r.tried++;
       const at = `kill ${k + 1} (${moment}${finished ? ', after it finished' : ''})`;
@@ -149,7 +150,7 @@ export async function crashRow(kills: number): Promise<Row> {
       try {
         const status = (await next.request('status', {})).roots[0]!;
         expect(r, status.files === opened.files.size, `${at}: status says ${status.files} files, the index holds ${opened.files.size}`);
-        const wantState = runCut ? 'interrupted' : finished || recordBefore ? 'complete' : undefined;
+        const wantState = runCut ? 'interrupted' : finished || recordBefore || recordAfter?.state === 'complete' ? 'complete' : undefined;
         expect(r, status.lastRun?.state === wantState, `${at}: status says the last run is ${status.lastRun?.state ?? 'unknown'}, expected ${wantState}`);
         if (runCut) {
           const answer = await next.request('search', { query: 'retry a failed upload', k: 3 });
