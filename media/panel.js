@@ -240,6 +240,14 @@
         // Search answers older than the latest query are dropped; Find Similar (negative seq) always shows.
         if (m.mode === 'search' && m.seq !== seq) return;
         render(m);
+        lastResults = m;
+        lightResults();
+        break;
+      case 'map':
+        showMap(m.map);
+        break;
+      case 'mapError':
+        mapStatus.textContent = `The map could not be made: ${m.message}`;
         break;
       case 'status':
         status.textContent = m.text;
@@ -386,22 +394,12 @@
     if (mapSection.open && !mapRequested) loadMap();
   });
   $('open-map').addEventListener('click', () => vscode.postMessage({ type: 'openMap' }));
-  window.addEventListener('message', (event) => {
-    const m = event.data;
-    if (!m) return;
-    // As the list above: answers to older queries are not drawn.
-    if (m.type === 'results' && (m.mode !== 'search' || m.seq === seq)) {
-      lastResults = m;
-      lightResults();
-    } else if (m.type === 'map') {
-      miniMap.setData(m.map);
-      $('map-count').textContent = `(${m.map.shown} chunks)`;
-      mapStatus.textContent = m.map.notice || `${Math.round(m.map.quality.preservation * 100)}% of nearest neighbours kept`;
-      lightResults();
-    } else if (m.type === 'mapError') {
-      mapStatus.textContent = `The map could not be made: ${m.message}`;
-    }
-  });
+  function showMap(map) {
+    miniMap.setData(map);
+    $('map-count').textContent = `(${map.shown} chunks)`;
+    mapStatus.textContent = map.notice || `${Math.round(map.quality.preservation * 100)}% of nearest neighbours kept`;
+    lightResults();
+  }
 
   vscode.postMessage({ type: 'ready' });
   if (q.value.trim().length >= 2 && shownSeq === null) search(true);

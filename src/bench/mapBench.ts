@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UMAP } from 'umap-js';
-import { neighbourGraph, neighbourPreservation, pcaLayout, umapLayout, type NeighbourGraph } from '../core/map/layout';
+import { firstNeighbours, neighbourGraph, neighbourPreservation, pcaLayout, rowDot, umapLayout, type NeighbourGraph } from '../core/map/layout';
 import { seededRandom } from '../core/random';
 import { standaloneMapHtml } from '../core/map/mapPage';
 import { IndexStore } from '../core/store/indexStore';
@@ -121,11 +121,7 @@ async function compareMethods(name: string, indexDir: string, log: (l: string) =
   const n = hashes.length;
   const vectors = new Float32Array(n * d);
   hashes.forEach((h, i) => vectors.set(store.vectorFor(h)!, i * d));
-  const cosine = (i: number, j: number) => {
-    let s = 0;
-    for (let x = 0; x < d; x++) s += vectors[i * d + x]! * vectors[j * d + x]!;
-    return s;
-  };
+  const cosine = (i: number, j: number) => rowDot(vectors, d, i, j);
   let t = performance.now();
   const graph = neighbourGraph(vectors, n, d, 15);
   const graphMs = performance.now() - t;
@@ -176,17 +172,6 @@ function umapJs(graph: NeighbourGraph, n: number): Float32Array {
     xy[2 * i + 1] = p[1]!;
   });
   return xy;
-}
-
-function firstNeighbours(graph: NeighbourGraph, k: number): NeighbourGraph {
-  const n = graph.indices.length / graph.k;
-  const indices = new Int32Array(n * k);
-  const cosines = new Float32Array(n * k);
-  for (let i = 0; i < n; i++) {
-    indices.set(graph.indices.subarray(i * graph.k, i * graph.k + k), i * k);
-    cosines.set(graph.cosines.subarray(i * graph.k, i * graph.k + k), i * k);
-  }
-  return { k, indices, cosines };
 }
 
 /** A large index's map through the worker (index it first), written as a standalone page. */

@@ -122,3 +122,10 @@ export function copyWorkspace(from, to) {
   cpSync(from, to, { recursive: true });
   return to;
 }
+
+/** A copy-pasted function with renamed variables in src/: a textual near-duplicate pair (weekly_report.py, monthly_report.py). */
+export function addReportClones(workspace) {
+  const report = (name, unit) => `def ${name}(orders, tax_rate):\n    """Sum the ${unit} orders, apply tax and group totals by customer."""\n    totals = {}\n    for order in orders:\n        if order.get("cancelled"):\n            continue\n        amount = order["quantity"] * order["unit_price"]\n        amount = amount * (1 + tax_rate)\n        customer = order["customer_id"]\n        totals[customer] = totals.get(customer, 0) + round(amount, 2)\n    return sorted(totals.items(), key=lambda item: item[1], reverse=True)\n`;
+  writeFileSync(path.join(workspace, 'src', 'weekly_report.py'), report('weekly_totals', 'weekly'));
+  writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
+}

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe } from 'node:test';
 import { failFastTests } from './failFast.mjs';
-import { PROJECT, copyWorkspace, logTail, startCodeServer } from './codeServer.mjs';
+import { PROJECT, addReportClones, copyWorkspace, logTail, startCodeServer } from './codeServer.mjs';
 import { Workbench, launchBrowser } from './workbench.mjs';
 
 const SHOTS = path.join(PROJECT, 'test-results');
@@ -53,23 +53,17 @@ async function setTheme(wb, name, selector) {
 
 describe('the map in VS Code', { timeout: 900_000 }, () => {
   let dir, server, browser, wb, workspace, map, hostBefore;
-  const dialogs = [];
+  let dialogs;
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-map-'));
     workspace = copyWorkspace(path.join(PROJECT, 'test', 'fixtures', 'repo'), path.join(dir, 'workspace'));
     cpSync(path.join(PROJECT, 'src'), path.join(workspace, 'nearby'), { recursive: true });
-    const report = (name, unit) => `def ${name}(orders, tax_rate):\n    """Sum the ${unit} orders, apply tax and group totals by customer."""\n    totals = {}\n    for order in orders:\n        if order.get("cancelled"):\n            continue\n        amount = order["quantity"] * order["unit_price"]\n        amount = amount * (1 + tax_rate)\n        customer = order["customer_id"]\n        totals[customer] = totals.get(customer, 0) + round(amount, 2)\n    return sorted(totals.items(), key=lambda item: item[1], reverse=True)\n`;
-    writeFileSync(path.join(workspace, 'src', 'weekly_report.py'), report('weekly_totals', 'weekly'));
-    writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
+    addReportClones(workspace);
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
     userData = server.userData;
-    ({ browser, page } = await launchBrowser());
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    ({ browser, page, dialogs } = await launchBrowser());
     wb = new Workbench(page);
     await wb.open(server.url);
     await wb.statusItem(/Nearby: (ready|error)/).waitFor({ timeout: 240_000 });

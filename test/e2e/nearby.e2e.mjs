@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe } from 'node:test';
 import { failFastTests, withTimeout } from './failFast.mjs';
-import { PROJECT, copyWorkspace, logFiles, logTail, startCodeServer } from './codeServer.mjs';
+import { PROJECT, addReportClones, copyWorkspace, logFiles, logTail, startCodeServer } from './codeServer.mjs';
 import { Workbench, launchBrowser } from './workbench.mjs';
 
 const SHOTS = path.join(PROJECT, 'test-results');
@@ -18,27 +18,20 @@ const test = failFastTests({ shots: SHOTS, prefix: '', page: () => page, userDat
 
 describe('Nearby in VS Code', { timeout: 600_000 }, () => {
   let dir, server, browser, wb, workspace;
-  const dialogs = [];
+  let dialogs;
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearby-e2e-'));
     workspace = copyWorkspace(path.join(PROJECT, 'test', 'fixtures', 'repo'), path.join(dir, 'workspace'));
-    // A copy-pasted function with renamed variables: a textual near-duplicate pair.
-    const report = (name, unit) => `def ${name}(orders, tax_rate):\n    """Sum the ${unit} orders, apply tax and group totals by customer."""\n    totals = {}\n    for order in orders:\n        if order.get("cancelled"):\n            continue\n        amount = order["quantity"] * order["unit_price"]\n        amount = amount * (1 + tax_rate)\n        customer = order["customer_id"]\n        totals[customer] = totals.get(customer, 0) + round(amount, 2)\n    return sorted(totals.items(), key=lambda item: item[1], reverse=True)\n`;
-    writeFileSync(path.join(workspace, 'src', 'weekly_report.py'), report('weekly_totals', 'weekly'));
-    writeFileSync(path.join(workspace, 'src', 'monthly_report.py'), `import math\n\n\n${report('monthly_totals', 'monthly').replaceAll('order', 'sale')}`);
+    addReportClones(workspace);
     // A test of the upload retry: held back from a plain question, shown by the Show facet.
     mkdirSync(path.join(workspace, 'tests'), { recursive: true });
     writeFileSync(path.join(workspace, 'tests', 'test_uploads.py'), 'from src.uploads import retry_upload\n\n\ndef test_retry_upload_retries_failed_uploads_with_backoff(flaky_client):\n    """Failed uploads are retried with exponential backoff until one succeeds."""\n    assert retry_upload(flaky_client, "a.bin", attempts=3) == "ok"\n    assert flaky_client.calls == 3\n');
     writeFileSync(path.join(workspace, 'docs', XSS_NAME), '# Hostile file\n\nThis page explains the script tag <script>alert("owned")</script> and image onerror handlers.\n');
     server = await startCodeServer({ workspace, dataDir: path.join(dir, 'data') });
     userData = server.userData;
-    ({ browser, page } = await launchBrowser());
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    ({ browser, page, dialogs } = await launchBrowser());
     wb = new Workbench(page);
     await wb.open(server.url);
   });

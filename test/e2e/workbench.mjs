@@ -5,7 +5,7 @@ import { HOST } from './codeServer.mjs';
 
 const { chromium } = createRequire(path.join(HOST, 'server', 'package.json'))('playwright-core');
 
-/** Debian's chromium, headless, with a workbench-sized page. */
+/** Debian's chromium, headless, with a workbench-sized page and the dialogs it has seen. */
 export async function launchBrowser() {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -13,7 +13,13 @@ export async function launchBrowser() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  return { browser, page };
+  // A dialog means a script from a file or a message ran: each is noted (tests expect none) and dismissed.
+  const dialogs = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return { browser, page, dialogs };
 }
 
 export class Workbench {

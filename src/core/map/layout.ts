@@ -80,6 +80,28 @@ export function neighbourGraph(vectors: Float32Array, n: number, d: number, k: n
   return { k, indices, cosines, ...(options.queries ? { rows: queries } : {}) };
 }
 
+/**
+ * The first `k` neighbours of each row of `graph` (k at most its own), for the points `rows` of
+ * the graph (all when absent): a graph over those points, in that order.
+ */
+export function firstNeighbours(graph: NeighbourGraph, k: number, rows?: readonly number[]): NeighbourGraph {
+  const picked = rows ?? Array.from({ length: graph.indices.length / graph.k }, (_, i) => i);
+  const indices = new Int32Array(picked.length * k);
+  const cosines = new Float32Array(picked.length * k);
+  picked.forEach((r, i) => {
+    indices.set(graph.indices.subarray(r * graph.k, r * graph.k + k), i * k);
+    cosines.set(graph.cosines.subarray(r * graph.k, r * graph.k + k), i * k);
+  });
+  return { k, indices, cosines, ...(rows ? { rows: [...rows] } : {}) };
+}
+
+/** The dot product of rows i and j of a row-major matrix of `d` columns (the cosine, for unit rows). */
+export function rowDot(vectors: Float32Array, d: number, i: number, j: number): number {
+  let s = 0;
+  for (let x = 0; x < d; x++) s += vectors[i * d + x]! * vectors[j * d + x]!;
+  return s;
+}
+
 /** Rows used to estimate the covariance: plenty for two directions, and n·d² stays small. */
 const PCA_SAMPLE = 1500;
 

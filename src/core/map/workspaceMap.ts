@@ -5,7 +5,7 @@ import type { IndexStore } from '../store/indexStore';
 import type { FileRole } from '../scan/fileRole';
 import { kMeans, regionCount, regionTerms } from './clusters';
 import { seededRandom } from '../random';
-import { bounds, neighbourGraph, neighbourPreservation, pcaLayout, umapLayout, type NeighbourGraph } from './layout';
+import { bounds, firstNeighbours, neighbourGraph, neighbourPreservation, pcaLayout, rowDot, umapLayout, type NeighbourGraph } from './layout';
 
 /** One indexed folder as the map reads it: chunks, vectors and keyword entries from its index (the cache goes in its folder). */
 export interface MapSource {
@@ -189,7 +189,7 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
     t = Date.now();
     xy = await umapLayout(graph, n, init, options.yieldEvery ? { yieldEvery: options.yieldEvery } : {});
     lap('layout', t);
-    sampleGraph = subGraph(graph, sample);
+    sampleGraph = firstNeighbours(graph, QUALITY_NEIGHBOURS, sample);
   }
   if (placed > 0 || !reused) {
     t = Date.now();
@@ -198,7 +198,7 @@ export async function buildMap(sources: readonly MapSource[], options: MapOption
   }
 
   t = Date.now();
-  const preservation = neighbourPreservation(sampleGraph, xy, n, (i, j) => dot(vectors, d, i, j), QUALITY_NEIGHBOURS);
+  const preservation = neighbourPreservation(sampleGraph, xy, n, (i, j) => rowDot(vectors, d, i, j), QUALITY_NEIGHBOURS);
   lap('quality', t);
 
   t = Date.now();
@@ -241,24 +241,6 @@ function qualitySample(n: number, size = 2000): number[] {
   const picked = new Set<number>();
   while (picked.size < size) picked.add(Math.floor(random() * n));
   return [...picked].sort((a, b) => a - b);
-}
-
-/** The rows of `graph` for `rows`, as a graph over those rows in that order. */
-function subGraph(graph: NeighbourGraph, rows: readonly number[]): NeighbourGraph {
-  const k = QUALITY_NEIGHBOURS;
-  const indices = new Int32Array(rows.length * k);
-  const cosines = new Float32Array(rows.length * k);
-  rows.forEach((r, i) => {
-    indices.set(graph.indices.subarray(r * graph.k, r * graph.k + k), i * k);
-    cosines.set(graph.cosines.subarray(r * graph.k, r * graph.k + k), i * k);
-  });
-  return { k, indices, cosines, rows: [...rows] };
-}
-
-function dot(vectors: Float32Array, d: number, i: number, j: number): number {
-  let s = 0;
-  for (let x = 0; x < d; x++) s += vectors[i * d + x]! * vectors[j * d + x]!;
-  return s;
 }
 
 /**
