@@ -98,9 +98,10 @@ export function workerOn(root: string, indexDir: string, options: ClientOptions 
   });
 }
 
-/** A search's ranking, comparable across indexes: ties in score may come in any order. */
+/** A search's ranking, comparable across indexes (ties in score may come in any order), and what it says it lacks. */
 export function rankingKey(reply: SearchReply): string[] {
-  return reply.hits.map((h) => `${h.score.toFixed(5)} ${h.path}:${h.startLine}-${h.endLine}`).sort();
+  const hits = reply.hits.map((h) => `${h.score.toFixed(5)} ${h.path}:${h.startLine}-${h.endLine}`).sort();
+  return reply.degraded ? [...hits, `degraded: ${reply.degraded}`] : hits;
 }
 
 export async function searchAll(client: WorkerClient): Promise<string[][]> {

@@ -262,4 +262,31 @@ describe('IndexStore', () => {
       t.dispose();
     }
   });
+
+  test('a text several files hold keeps its vector until the last copy is gone, whichever copy goes first', async () => {
+    // A crash test found it: a file and its renamed twin both indexed after a killed run, the old
+    // name removed, and the twin's chunks lost their vector (searches scored them as unrelated).
+    for (const order of [['a.py', 'b.py', 'c.py'], ['c.py', 'b.py', 'a.py'], ['b.py', 'a.py', 'c.py']]) {
+      const t = tempTree();
+      try {
+        const { store } = await IndexStore.open(t.root, identity, 2);
+        const [v, w] = randomUnitVectors(2, 16);
+        store.putFile('other.py', { mtimeMs: 0, size: 0 }, [chunk('other.py', 1, 'other')], [w!]);
+        assert.ok(store.vectorFor('other'), 'the hash index is built before the copies arrive');
+        for (const p of ['a.py', 'b.py', 'c.py']) store.putFile(p, { mtimeMs: 0, size: 0 }, [chunk(p, 1, 'shared')], [v!]);
+        for (const [i, p] of order.entries()) {
+          store.removeFile(p);
+          await store.flush();
+          const kept = store.vectorFor('shared');
+          if (i < 2) assert.ok(kept && dot(kept, v!) > 0.99, `removing ${order.slice(0, i + 1).join(', ')} of three copies lost the vector`);
+          else assert.equal(kept, undefined, 'gone with the last copy');
+        }
+        // Rows of the removed copies are reused; the other text's vector is untouched.
+        store.putFile('d.py', { mtimeMs: 0, size: 0 }, [chunk('d.py', 1, 'new')], [w!]);
+        assert.ok(dot(store.vectorFor('other')!, w!) > 0.99);
+      } finally {
+        t.dispose();
+      }
+    }
+  });
 });

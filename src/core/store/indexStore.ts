@@ -7,6 +7,7 @@ import { LexicalIndex } from '../search/lexicalIndex';
 import { removeStaleTemporaries, writeFileAtomic } from './atomicWrite';
 import { decodeKeywords, encodeKeywords } from './keywordFile';
 import type { FileState, IndexIdentity, IndexManifest, ScoredChunk, SearchFilter, StoredChunk } from './records';
+import { RowsByHash } from './rowsByHash';
 import { VectorTable } from './vectorTable';
 import { encodeShard, ShardDecoder, type DecodedFile, type DecodedShard } from './vectraShard';
 import { WriterLock, type WriterLockOptions } from './writerLock';
@@ -82,7 +83,7 @@ export class IndexStore {
   /** Stamp (inode, size, mtime) of each shard file as last read or written by this process. */
   private readonly stamps: (string | undefined)[];
   /** Hash → a row holding that text's vector; built on first use, so that opening an index does not wait for it. */
-  private byHash: Map<string, number> | undefined;
+  private byHash: RowsByHash | undefined;
   /** Rows no longer searchable whose vectors stay readable (for reuse) until the next full flush. */
   private retired: { row: number; hash: string }[] = [];
   private readonly table: VectorTable;
@@ -188,7 +189,7 @@ export class IndexStore {
     if (old) this.retireRows(old);
     else this.files++;
     shard.set(p, { state, chunks, rows });
-    if (this.byHash) chunks.forEach((c, i) => this.byHash!.set(c.hash, rows[i]!));
+    if (this.byHash) chunks.forEach((c, i) => this.byHash!.added(c.hash, rows[i]!));
     this.lexical.putFile(p, chunks, terms ?? chunks.map(() => ''));
     this.gaps.delete(p);
     this.unsavedKeywords.delete(p);
@@ -465,7 +466,7 @@ export class IndexStore {
         if (mine.has(p)) continue;
         const rows = this.table.addQuantizedRun(file.chunks, contents.vectors, contents.sums, file.first);
         shard.set(p, { state: file.state, chunks: file.chunks, rows });
-        if (this.byHash) file.chunks.forEach((c, j) => this.byHash!.set(c.hash, rows[j]!));
+        if (this.byHash) file.chunks.forEach((c, j) => this.byHash!.added(c.hash, rows[j]!));
         this.files++;
         reloaded?.add(p);
         added.push([p, file]);
@@ -520,27 +521,28 @@ export class IndexStore {
     }
   }
 
-  private hashIndex(): Map<string, number> {
+  private hashIndex(): RowsByHash {
     if (!this.byHash) {
-      this.byHash = new Map();
-      // Retired rows first: their vectors stay readable until recycled, and live rows win.
-      for (const { row, hash } of this.retired) this.byHash.set(hash, row);
-      for (const shard of this.shards) for (const entry of shard.values()) entry.chunks.forEach((c, j) => this.byHash!.set(c.hash, entry.rows[j]!));
+      const byHash = (this.byHash = new RowsByHash((row) => this.table.isLive(row)));
+      for (const { row, hash } of this.retired) byHash.added(hash, row);
+      for (const shard of this.shards) for (const entry of shard.values()) entry.chunks.forEach((c, j) => byHash.added(c.hash, entry.rows[j]!));
     }
     return this.byHash;
   }
 
   private retireRows(entry: FileEntry): void {
     entry.rows.forEach((row, j) => {
+      const hash = entry.chunks[j]!.hash;
       this.table.retire(row);
-      this.retired.push({ row, hash: entry.chunks[j]!.hash });
+      this.byHash?.retired(hash, row);
+      this.retired.push({ row, hash });
     });
   }
 
   /** After a flush made the first `count` removals final, frees their rows and forgets vectors of text that is gone. */
   private recycleRetired(count: number): void {
     for (const { row, hash } of this.retired.slice(0, count)) {
-      if (this.byHash?.get(hash) === row) this.byHash.delete(hash);
+      this.byHash?.recycled(hash, row);
       this.table.recycle(row);
     }
     this.retired = this.retired.slice(count);
