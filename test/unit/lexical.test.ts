@@ -4,7 +4,7 @@ import { TermReceiver, TermSender } from '../../src/core/index/fileParser';
 import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
 import { fuseRankings } from '../../src/core/search/hybrid';
 import { LexicalIndex } from '../../src/core/search/lexicalIndex';
-import { PostingPool } from '../../src/core/search/postingPool';
+import { PostingPool, SATURATED_TF } from '../../src/core/search/postingPool';
 import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
 import { compileFilter } from '../../src/core/store/vectorTable';
 
@@ -93,6 +93,17 @@ describe('LexicalIndex', () => {
     return index;
   }
 
+  test('a term a chunk holds hundreds of times counts as often as it occurs (postings store a capped count)', () => {
+    const index = new LexicalIndex();
+    // Equal lengths, so only the counts differ; on a tie the earlier path would come first.
+    put(index, 'a.txt', [{ chunk: chunk('a.txt', 1), text: `${'upload '.repeat(260)}${'retry '.repeat(60)}` }]);
+    put(index, 'b.txt', [{ chunk: chunk('b.txt', 1), text: 'upload '.repeat(320) }]);
+    put(index, 'c.txt', [{ chunk: chunk('c.txt', 1), text: 'retry later' }]);
+    const hits = index.search('upload', 10);
+    assert.deepEqual(hits.map((h) => h.chunk.path), ['b.txt', 'a.txt']);
+    assert.ok(hits[0]!.score > hits[1]!.score);
+  });
+
   test('ranks by BM25 and says which query terms matched', () => {
     const hits = build().search('retry upload', 10);
     assert.equal(hits[0]!.chunk.symbol, 'retry_upload');
@@ -180,9 +191,10 @@ describe('PostingPool', () => {
     for (let round = 0; round < 5_000; round++) {
       sizes.forEach((n, t) => {
         if (round >= n) return;
-        const posting: [number, number] = [round * 3 + t, (round % 7) + 1];
+        // Term 3's counts pass the stored cap and come back capped.
+        const posting: [number, number] = [round * 3 + t, t === 3 ? 250 + round : (round % 7) + 1];
         pool.append(t, ...posting);
-        want[t]!.push(posting);
+        want[t]!.push([posting[0], Math.min(posting[1], SATURATED_TF)]);
       });
     }
     sizes.forEach((n, t) => {

@@ -2,7 +2,7 @@ import type { StoredChunk } from '../store/records';
 import { byPlace } from '../store/vectorTable';
 import { grown } from '../typedArrays';
 import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
-import { PostingPool } from './postingPool';
+import { PostingPool, SATURATED_TF } from './postingPool';
 
 export interface LexicalHit {
   chunk: StoredChunk;
@@ -191,8 +191,9 @@ export class LexicalIndex {
       const df = this.docFreq[id]!;
       if (df === 0) return;
       const idf = Math.log(1 + (this.alive - df + 0.5) / (df + 0.5));
-      this.postings.forEach(id, (doc, tf) => {
+      this.postings.forEach(id, (doc, stored) => {
         if (this.docs[doc] === undefined) return;
+        const tf = stored < SATURATED_TF ? stored : this.frequency(doc, id);
         const norm = K1 * (1 - B + (B * this.docLength[doc]!) / averageLength);
         if (bits[doc] === 0) touched.push(doc);
         scores[doc] += (idf * tf * (K1 + 1)) / (tf + norm);
@@ -226,6 +227,12 @@ export class LexicalIndex {
       const id = this.termIds.get(t);
       return id !== undefined && own.includes(id);
     });
+  }
+
+  /** How often chunk `doc` holds term `id`, from its own term list (postings cap the count). */
+  private frequency(doc: number, id: number): number {
+    for (let i = this.docTermStart[doc]!, end = i + this.docTermCount[doc]!; i < end; i++) if (this.flatTerms[i] === id) return this.flatFreqs[i]!;
+    return 0;
   }
 
   /** Counts `n` occurrences of a term in the chunk being added (in the scratch arrays); returns `n`. */
