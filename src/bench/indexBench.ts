@@ -45,7 +45,10 @@ export interface IndexBenchReport {
   raw_ratio_bound: number;
   first_result_s: number;
   total_s: number;
+  /** The worker's peak resident memory during the run. */
   worker_rss_mb: number;
+  /** What the worker holds once the run is over and it sits idle: process totals and the index's structures (see `nearby status`). */
+  worker_idle_mb: { rss: number; heap_used: number; array_buffers: number; vector_table: number; keyword_index: number; keyword_vocabulary_estimate: number };
   host_rss_delta_mb: number;
   max_event_loop_delay_ms: number;
   p99_event_loop_delay_ms: number;
@@ -76,7 +79,9 @@ export interface IndexBenchOptions {
  */
 export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchReport> {
   const e2e = await measurePipeline(o);
-  o.log(`pipeline: ${e2e.chunks} chunks from ${e2e.files} files in ${e2e.totalS.toFixed(1)} s`);
+  o.log(`pipeline: ${e2e.chunks} chunks from ${e2e.files} files in ${e2e.totalS.toFixed(1)} s; worker peak ${e2e.workerRssMb.toFixed(0)} MB`);
+  const m = e2e.idle;
+  o.log(`worker idle: ${m.rss} MB resident, heap ${m.heap_used} MB, array buffers ${m.array_buffers} MB; vectors ${m.vector_table} MB, keywords ${m.keyword_index} MB (+ about ${m.keyword_vocabulary_estimate} MB of vocabulary)`);
 
   // The same chunk texts the pipeline embedded, for the two model-only measures.
   const chunker = await Chunker.create();
@@ -156,6 +161,7 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
       first_result_s: round(e2e.firstResultS),
       total_s: round(e2e.totalS),
       worker_rss_mb: round(e2e.workerRssMb),
+      worker_idle_mb: e2e.idle,
       host_rss_delta_mb: round(e2e.hostRssDeltaMb),
       max_event_loop_delay_ms: round(e2e.maxDelayMs),
       p99_event_loop_delay_ms: round(e2e.p99DelayMs),
@@ -168,6 +174,9 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
     await embedder.dispose();
   }
 }
+
+/** How long the worker sits idle after the run before its memory is read. */
+const IDLE_SETTLE_MS = 3000;
 
 /** Seconds of one-chunk-per-call inference the batching gain is measured over (or the whole corpus, if less). */
 const GAIN_SAMPLE_S = 5;
@@ -244,7 +253,20 @@ async function measurePipeline(o: IndexBenchOptions) {
     clearInterval(sampler);
     delay.disable();
     const summary = Object.values(results)[0]!;
+    // Idle as a user's worker is between edits: the run's garbage collected, as V8 would in time.
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    const status = await client.request('status', {});
+    const store = status.roots[0]!.memory;
+    const idle = {
+      rss: mb(status.worker.rss),
+      heap_used: mb(status.worker.heapUsed),
+      array_buffers: mb(status.worker.arrayBuffers),
+      vector_table: mb(store.vectorTableBytes),
+      keyword_index: mb(store.keywordIndexBytes),
+      keyword_vocabulary_estimate: mb(store.keywordVocabularyBytesEstimate),
+    };
     return {
+      idle,
       files: summary.filesIndexed,
       chunks: summary.chunksTotal,
       embedded: summary.chunksNew + summary.chunksChanged,
@@ -268,7 +290,9 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Peak resident memory of a process (Linux /proc). */
+function mb(bytes: number): number {
+  return round(bytes / 2 ** 20);
+}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
