@@ -31,13 +31,26 @@ const MINOR_WORDS = 4;
  * the topic of half the questions about a project).
  */
 export function isMinor(lines: readonly string[]): boolean {
-  let words = 0;
-  for (const line of lines) {
-    if (line.trim() === '' || COMMENT_LINE.test(line) || IMPORT_LINE.test(line)) continue;
-    words += line.match(/[A-Za-z_$][\w$]*/g)?.length ?? 0;
-    if (words >= MINOR_WORDS) return false;
-  }
+  return fewWords(0, lines.length - 1, (row) => codeWords(lines[row]!));
+}
+
+/** Whether rows `from`..`to` hold fewer than MINOR_WORDS words of code, `words(row)` giving each row's. */
+function fewWords(from: number, to: number, words: (row: number) => number): boolean {
+  let n = 0;
+  for (let row = from; row <= to; row++) if ((n += words(row)) >= MINOR_WORDS) return false;
   return true;
+}
+
+const NOT_BLANK = /\S/;
+const WORD = /[A-Za-z_$][\w$]*/g;
+
+/** Words of code on one line, counted up to MINOR_WORDS only: comments, imports and blank lines have none. */
+function codeWords(line: string): number {
+  if (!NOT_BLANK.test(line) || COMMENT_LINE.test(line) || IMPORT_LINE.test(line)) return 0;
+  WORD.lastIndex = 0;
+  let n = 0;
+  while (n < MINOR_WORDS && WORD.test(line)) n++;
+  return n;
 }
 
 /** Fallback windows for text with no structure we know: 40 lines, 5 shared with the next. */
@@ -62,9 +75,12 @@ export class Chunker {
     const pieces = await this.pieces(language, text, set);
     const chunks = set.toChunks(pieces, { path, language, kind: kindOf(language) });
     const role = roleOf(path, text);
+    // Each line judged once: a long line cut into a thousand slices was read a thousand times.
+    const judged = new Int8Array(lines.length).fill(-1);
+    const words = (row: number) => (judged[row]! >= 0 ? judged[row]! : (judged[row] = codeWords(lines[row]!)));
     for (const c of chunks) {
       if (role !== 'source') c.role = role;
-      if (c.kind === 'code' && isMinor(lines.slice(c.startLine - 1, c.endLine))) c.minor = true;
+      if (c.kind === 'code' && fewWords(c.startLine - 1, c.endLine - 1, words)) c.minor = true;
     }
     return chunks;
   }
