@@ -11,13 +11,14 @@ const TF_BITS = 8;
 /** The stored frequency of a term found this often or more: the caller looks up the exact count. */
 export const SATURATED_TF = (1 << TF_BITS) - 1;
 /** Chunks a pool can number (doc ids stay below it, dead ones included until compaction). */
-export const MAX_DOCS = 2 ** (31 - TF_BITS);
+const MAX_DOCS = 2 ** (31 - TF_BITS);
 
 /**
  * Every term's postings (chunk, term frequency) in one growing Int32Array, each term's as a chain
- * of blocks, one int32 a posting (a chunk rarely holds a term 255 times: half the memory of two). A code base has hundreds of thousands of terms, most in a handful of chunks
- * (node_modules: 260,000, 186,000 of them in four or fewer): a pair of typed arrays per term was
- * half a million buffers for the garbage collector to trace and sweep at every full collection.
+ * of blocks, one int32 a posting (a chunk rarely holds a term 255 times: half the memory of two).
+ * A code base has hundreds of thousands of terms, most in a handful of chunks (node_modules:
+ * 260,000, 186,000 of them in four or fewer): a pair of typed arrays per term was half a million
+ * buffers for the garbage collector to trace and sweep at every full collection.
  */
 export class PostingPool {
   private pool = new Int32Array(1 << 16);
@@ -50,6 +51,7 @@ export class PostingPool {
 
   /** Appends a posting to the term's list. */
   append(term: number, doc: number, tf: number): void {
+    if (doc >= MAX_DOCS) throw new Error(`the keyword index holds at most ${MAX_DOCS.toLocaleString('en-US')} chunks`);
     let block = this.tail[term]!;
     if (block === NONE || this.tailUsed[term] === this.pool[block]) {
       const capacity = block === NONE ? FIRST_BLOCK : Math.min(LARGEST_BLOCK, 2 * this.pool[block]!);
@@ -61,7 +63,6 @@ export class PostingPool {
       this.tail[term] = block = fresh;
       this.tailUsed[term] = 0;
     }
-    if (doc >= MAX_DOCS) throw new Error(`the keyword index holds at most ${MAX_DOCS.toLocaleString('en-US')} chunks`);
     this.pool[block + HEADER + this.tailUsed[term]!++] = (doc << TF_BITS) | Math.min(tf, SATURATED_TF);
     this.count[term]!++;
   }
