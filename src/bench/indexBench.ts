@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Chunker, CHUNKER_VERSION } from '../core/chunk';
 import { TransformersEmbedder } from '../core/embed/embedder';
 import type { ResolvedModel } from '../core/embed/resolveModel';
+import { PARSE_THREAD_IDLE_MS } from '../core/index/fileParser';
 import { readSourceFile } from '../core/scan/readSourceFile';
 import { scanFiles } from '../core/scan/scanner';
 import { IndexStore } from '../core/store/indexStore';
@@ -175,8 +176,8 @@ export async function runIndexBench(o: IndexBenchOptions): Promise<IndexBenchRep
   }
 }
 
-/** How long the worker sits idle after the run before its memory is read. */
-const IDLE_SETTLE_MS = 3000;
+/** How long the worker sits idle after the run before its memory is read: past the parsing thread's stop. */
+const IDLE_SETTLE_MS = PARSE_THREAD_IDLE_MS + 2000;
 
 /** Seconds of one-chunk-per-call inference the batching gain is measured over (or the whole corpus, if less). */
 const GAIN_SAMPLE_S = 5;
@@ -253,7 +254,7 @@ async function measurePipeline(o: IndexBenchOptions) {
     clearInterval(sampler);
     delay.disable();
     const summary = Object.values(results)[0]!;
-    // Idle as a user's worker is between edits: the run's garbage collected, as V8 would in time.
+    // Idle as a user's worker is between edits.
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
     const status = await client.request('status', {});
     const store = status.roots[0]!.memory;

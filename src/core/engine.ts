@@ -4,7 +4,7 @@ import { defaultDupeOptions, likenessOf } from './dupes';
 import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
-import { ThreadParser, type FileParser } from './index/fileParser';
+import { IdleStoppingParser, ThreadParser, type FileParser } from './index/fileParser';
 import type { FileRole } from './scan/fileRole';
 import type { SearchMode } from './search/hybrid';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
@@ -75,11 +75,13 @@ export class Engine {
     });
     const embedder = await TransformersEmbedder.load(model, options.threads !== undefined ? { threads: options.threads } : {});
     const chunker = await Chunker.create();
-    let parser: ThreadParser | undefined;
+    let parser: IdleStoppingParser | undefined;
     let parseThreadError: string | undefined;
-    if (options.parseThreadEntry) {
+    const entry = options.parseThreadEntry;
+    if (entry) {
+      const start = () => ThreadParser.start(entry, { model, settings: { maxTokens: embedder.info.maxTokens } });
       try {
-        parser = await ThreadParser.start(options.parseThreadEntry, { model, settings: { maxTokens: embedder.info.maxTokens } });
+        parser = new IdleStoppingParser(start, await start());
       } catch (err) {
         parseThreadError = (err as Error).message;
       }

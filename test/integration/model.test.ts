@@ -8,7 +8,7 @@ import { loadTokenCounter, TransformersEmbedder } from '../../src/core/embed/emb
 import { WordPieceTokenizer } from '../../src/core/embed/wordPiece';
 import type { Chunk } from '../../src/core/types';
 
-import { InlineParser, TermReceiver, TermSender, ThreadParser } from '../../src/core/index/fileParser';
+import { IdleStoppingParser, InlineParser, TermReceiver, TermSender, ThreadParser } from '../../src/core/index/fileParser';
 import { fileTerms } from '../../src/core/search/codeTokens';
 import { BUNDLED_MODELS, ENCODER_MODEL, FIXTURE_REPO, PROJECT_ROOT } from '../helpers/paths';
 
@@ -242,6 +242,34 @@ describe('the parsing thread', () => {
     } finally {
       await here.dispose();
       await thread.dispose();
+    }
+  });
+
+  test('is stopped after a while without work and started again by the next request, giving the same chunks', async () => {
+    const model = { dir: MODEL_DIR, source: 'bundled' as const };
+    const threads: ThreadParser[] = [];
+    const start = async () => {
+      const t = await ThreadParser.start(path.join(PROJECT_ROOT, 'src', 'core', 'index', 'parseThread.ts'), { model, settings: { maxTokens: 256 } });
+      threads.push(t);
+      return t;
+    };
+    const parser = new IdleStoppingParser(start, await start(), 300);
+    try {
+      const file = 'src/uploads.py';
+      const before = await parser.parse(path.join(FIXTURE_REPO, file), file, 1 << 20);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(threads.length, 1, 'not started again while idle');
+      await assert.rejects(threads[0]!.parse(path.join(FIXTURE_REPO, file), file, 1 << 20), /stopped/, 'the idle thread was stopped');
+      const after = await parser.parse(path.join(FIXTURE_REPO, file), file, 1 << 20);
+      assert.equal(threads.length, 2, 'the next request started a new thread');
+      assert.ok(before.ok && after.ok);
+      assert.deepEqual(after.chunks, before.chunks);
+      const { numbered: _a, ...termsAfter } = after.terms;
+      const { numbered: _b, ...termsBefore } = before.terms;
+      assert.deepEqual(termsAfter, termsBefore);
+      assert.notEqual(after.terms.numbered?.space, before.terms.numbered?.space, 'a new thread numbers its terms anew');
+    } finally {
+      await parser.dispose();
     }
   });
 

@@ -234,6 +234,77 @@ export class ThreadParser implements FileParser {
 
   async dispose(): Promise<void> {
     this.worker.removeAllListeners('exit');
+    this.failure ??= new Error('the parsing thread was stopped');
+    for (const w of this.pending.values()) w.reject(this.failure);
+    this.pending.clear();
     await this.worker.terminate();
   }
 }
+
+/** How long the parsing thread may sit without work before it is stopped (see `IdleStoppingParser`). */
+export const PARSE_THREAD_IDLE_MS = 20_000;
+
+/**
+ * The parsing thread, stopped once it has had no work for `idleMs` and started again by the next
+ * request. A thread that has parsed a large tree keeps what it grew to (its heap, tree-sitter's
+ * memory, which never shrinks, and the numbering of every term it sent) for as long as it lives;
+ * between runs none of it is needed. Starting again costs the next run a fraction of a second.
+ */
+export class IdleStoppingParser implements FileParser {
+  private thread: Promise<ThreadParser> | undefined;
+  private busy = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly start: () => Promise<ThreadParser>,
+    running: ThreadParser,
+    private readonly idleMs = PARSE_THREAD_IDLE_MS,
+  ) {
+    this.thread = Promise.resolve(running);
+    this.idle();
+  }
+
+  parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
+    return this.use((t) => t.parse(absPath, relPath, maxBytes));
+  }
+
+  embed(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]> {
+    return this.use((t) => t.embed(texts, ids));
+  }
+
+  async release(): Promise<void> {
+    // A stopped thread holds no model.
+    if (this.thread) await this.use((t) => t.release());
+  }
+
+  async dispose(): Promise<void> {
+    clearTimeout(this.timer);
+    const thread = this.thread;
+    this.thread = undefined;
+    await (await thread?.catch(() => undefined))?.dispose();
+  }
+
+  private async use<T>(work: (t: ThreadParser) => Promise<T>): Promise<T> {
+    clearTimeout(this.timer);
+    this.busy++;
+    try {
+      const started = (this.thread ??= this.start());
+      // A thread that failed to start is tried again by the next request.
+      started.catch(() => this.thread === started && (this.thread = undefined));
+      return await work(await started);
+    } finally {
+      if (--this.busy === 0) this.idle();
+    }
+  }
+
+  private idle(): void {
+    this.timer = setTimeout(() => {
+      if (this.busy > 0 || !this.thread) return;
+      const thread = this.thread;
+      this.thread = undefined;
+      void thread.then((t) => t.dispose()).catch(() => undefined);
+    }, this.idleMs);
+    this.timer.unref();
+  }
+}
+
