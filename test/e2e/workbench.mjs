@@ -81,10 +81,9 @@ export class Workbench {
     await this.page.keyboard.press('Control+P');
     await this.page.waitForSelector('.quick-input-widget input');
     await this.page.keyboard.type(name);
-    // The file itself, not a recently opened editor that shows it (a diff of two of its ranges).
-    const exactly = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-    await this.page.locator('.quick-input-list .monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: exactly }) }).first().click();
-    await this.page.locator('.tab.active', { hasText: name }).filter({ hasNotText: '↔' }).waitFor({ timeout: 20_000 });
+    // The file itself, not a recently opened diff of two of its ranges (its label holds both, joined by ↔).
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).filter({ hasNotText: '↔' }).first().click();
+    await this.activeTab(name).filter({ hasNotText: '↔' }).waitFor({ timeout: 20_000 });
     await this.page.locator('.monaco-editor .view-lines').first().waitFor();
   }
 

@@ -288,13 +288,17 @@ export class IdleStoppingParser implements FileParser {
     clearTimeout(this.timer);
     this.busy++;
     try {
-      const started = (this.thread ??= this.start());
-      // A thread that failed to start is tried again by the next request.
-      started.catch(() => this.thread === started && (this.thread = undefined));
-      return await work(await started);
+      return await work(await (this.thread ??= this.startAgain()));
     } finally {
       if (--this.busy === 0) this.idle();
     }
+  }
+
+  private startAgain(): Promise<ThreadParser> {
+    const started = this.start();
+    // A thread that failed to start is tried again by the next request.
+    started.catch(() => this.thread === started && (this.thread = undefined));
+    return started;
   }
 
   private idle(): void {
