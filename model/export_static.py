@@ -17,6 +17,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from train_static import BIGRAM_BUCKETS, BIGRAM_MULTIPLIERS
+
 HERE = Path(__file__).resolve().parent
 # onnxruntime-node 1.30 reads IR versions up to 13; the onnx package writes newer by default.
 IR_VERSION = 10
@@ -29,18 +31,57 @@ def quantize_rows(e):
     return q, scale.astype(np.float32)
 
 
-def build_graph(q, scale):
-    """input_ids, attention_mask → sentence_embedding: the masked mean of the tokens' vectors,
-    computed inside the graph so the runtime returns one row per text, not one per token."""
-    vocab, dim = q.shape
+def bigram_nodes(vocab):
+    """input_ids, attention_mask → all_ids, all_mask: each text's tokens followed by the rows of
+    its adjacent pairs (train_static.py's hash, then its bucket → row table; row 0 is the zero
+    vector of pairs without one), masked where either token is padding."""
+    nodes = [
+        helper.make_node("Slice", ["input_ids", "zero", "minus_one", "axis_1"], ["left"]),
+        helper.make_node("Slice", ["input_ids", "axis_1", "end", "axis_1"], ["right"]),
+        helper.make_node("Mul", ["left", "mult_left"], ["left_h"]),
+        helper.make_node("Mul", ["right", "mult_right"], ["right_h"]),
+        helper.make_node("Add", ["left_h", "right_h"], ["pair_key"]),
+        helper.make_node("Mod", ["pair_key", "buckets"], ["bucket"]),
+        helper.make_node("Gather", ["bigram_rows", "bucket"], ["pair_row_u16"], axis=0),
+        helper.make_node("Cast", ["pair_row_u16"], ["pair_row"], to=TensorProto.INT64),
+        helper.make_node("Add", ["pair_row", "vocab"], ["pair_ids"]),
+        helper.make_node("Concat", ["input_ids", "pair_ids"], ["all_ids"], axis=1),
+        helper.make_node("Slice", ["attention_mask", "zero", "minus_one", "axis_1"], ["mask_left"]),
+        helper.make_node("Slice", ["attention_mask", "axis_1", "end", "axis_1"], ["mask_right"]),
+        helper.make_node("Mul", ["mask_left", "mask_right"], ["pair_mask"]),
+        helper.make_node("Concat", ["attention_mask", "pair_mask"], ["all_mask"], axis=1),
+    ]
+    init = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus_one"),
+        numpy_helper.from_array(np.array([np.iinfo(np.int64).max], dtype=np.int64), "end"),
+        numpy_helper.from_array(np.array(BIGRAM_MULTIPLIERS[0], dtype=np.int64), "mult_left"),
+        numpy_helper.from_array(np.array(BIGRAM_MULTIPLIERS[1], dtype=np.int64), "mult_right"),
+        numpy_helper.from_array(np.array(BIGRAM_BUCKETS, dtype=np.int64), "buckets"),
+        numpy_helper.from_array(np.array(vocab, dtype=np.int64), "vocab"),
+    ]
+    return nodes, init
+
+
+def build_graph(q, scale, bigram_rows=None, vocab=None):
+    """input_ids, attention_mask → sentence_embedding: the masked mean of the tokens' vectors
+    (and, with `bigram_rows`, of their pairs' vectors), computed inside the graph so the runtime
+    returns one row per text, not one per token."""
+    dim = q.shape[1]
     ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
     mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
     out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", dim])
-    nodes = [
-        helper.make_node("Gather", ["token_vectors_int8", "input_ids"], ["gathered"], axis=0),
+    nodes, init = [], []
+    ids_in, mask_in = "input_ids", "attention_mask"
+    if bigram_rows is not None:
+        nodes, init = bigram_nodes(vocab)
+        init.append(numpy_helper.from_array(bigram_rows.astype(np.uint16), "bigram_rows"))
+        ids_in, mask_in = "all_ids", "all_mask"
+    nodes += [
+        helper.make_node("Gather", ["token_vectors_int8", ids_in], ["gathered"], axis=0),
         helper.make_node("Cast", ["gathered"], ["gathered_f"], to=TensorProto.FLOAT),
-        helper.make_node("Gather", ["token_scales", "input_ids"], ["scales"], axis=0),  # [b, s, 1]
-        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),  # [b, s]
+        helper.make_node("Gather", ["token_scales", ids_in], ["scales"], axis=0),  # [b, s, 1]
+        helper.make_node("Cast", [mask_in], ["mask_f"], to=TensorProto.FLOAT),  # [b, s]
         helper.make_node("Unsqueeze", ["mask_f", "axis_2"], ["mask_3d"]),  # [b, s, 1]
         helper.make_node("Mul", ["scales", "mask_3d"], ["weights"]),  # dequantisation and mask in one
         helper.make_node("Transpose", ["weights"], ["weights_t"], perm=[0, 2, 1]),  # [b, 1, s]
@@ -50,7 +91,7 @@ def build_graph(q, scale):
         helper.make_node("Max", ["count", "one"], ["count_safe"]),
         helper.make_node("Div", ["summed", "count_safe"], ["sentence_embedding"]),
     ]
-    init = [
+    init += [
         numpy_helper.from_array(q, "token_vectors_int8"),
         numpy_helper.from_array(scale, "token_scales"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_1"),
@@ -103,10 +144,14 @@ def main():
     out = Path(args.out)
     (out / "onnx").mkdir(parents=True, exist_ok=True)
     q, scale = quantize_rows(e)
-    onnx.save(build_graph(q, scale), out / "onnx" / "model_quantized.onnx")
-    config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": int(e.shape[1]), "vocab_size": int(e.shape[0]), "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
+    bigrams = Path(args.weights).with_name("bigram_rows.npy")
+    bigram_rows = np.load(bigrams) if bigrams.exists() else None
+    vocab = json.loads((Path(args.tokenizer_dir) / "tokenizer.json").read_text())["model"]["vocab"]
+    onnx.save(build_graph(q, scale, bigram_rows, len(vocab)), out / "onnx" / "model_quantized.onnx")
+    config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": int(e.shape[1]), "vocab_size": len(vocab), "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    write_common(out, args.id, int(e.shape[1]), args.max_tokens, "static token embeddings, mean-pooled", args.tokenizer_dir, args.revision)
+    kind = "static token and token-pair embeddings, mean-pooled" if bigram_rows is not None else "static token embeddings, mean-pooled"
+    write_common(out, args.id, int(e.shape[1]), args.max_tokens, kind, args.tokenizer_dir, args.revision)
     write_checksums(out)
     print(f"exported {out}: {(out / 'onnx' / 'model_quantized.onnx').stat().st_size / 1e6:.1f} MB")
 

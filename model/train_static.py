@@ -12,6 +12,11 @@ What v3 adds, each switchable so its effect can be measured on the dev splits:
                    ask, the code side how code is written); exported as two tables selected by
                    the model's token_type_ids input
   --tokenizer      another WordPiece vocabulary (e.g. one trained on code)
+  --bigrams N      the N most frequent pairs of adjacent tokens get vectors of their own, added to
+                   the text's mean like tokens: "file to string" and "string to file" differ, and
+                   an identifier cut into pieces is also seen whole. A pair is found through a
+                   hash of its two ids into BIGRAM_BUCKETS buckets and a table from bucket to row
+                   (row 0: none, a zero vector), which the exported graph computes itself
 Checkpoints after every epoch (model, optimiser, random state) and resumes from one: a run that
 is stopped continues where it was. Dev-split MRR@10 is printed after every epoch.
 
@@ -37,6 +42,10 @@ from devsets import evaluate, load_devsets
 
 HERE = Path(__file__).resolve().parent
 TOKENIZER = HERE / "tokenizer" / "tokenizer.json"
+# The bigram hash, repeated in export_static.py's graph: (left * 1000003 + right * 7919) mod a
+# prime, in int64 without overflow for any vocabulary under two million tokens.
+BIGRAM_BUCKETS = 1048573
+BIGRAM_MULTIPLIERS = (1000003, 7919)
 
 
 def load_pairs(paths, kinds, cap, lang_cap=0, seed=13):
@@ -83,6 +92,48 @@ class Texts:
         lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         return torch.from_numpy(np.concatenate(parts).astype(np.int64)), torch.from_numpy(offsets)
+
+
+def bigram_buckets(texts, block=200000):
+    """Per block of texts: (bucket of every adjacent pair inside a text, the text it belongs to)."""
+    for first in range(0, len(texts), block):
+        last = min(len(texts), first + block)
+        lo, hi = texts.starts[first], texts.starts[last]
+        ids = texts.ids[lo:hi].astype(np.int64)
+        starts = texts.starts[first : last + 1] - lo
+        owner = np.repeat(np.arange(first, last), np.diff(starts))
+        inside = owner[:-1] == owner[1:]
+        h = (ids[:-1] * BIGRAM_MULTIPLIERS[0] + ids[1:] * BIGRAM_MULTIPLIERS[1]) % BIGRAM_BUCKETS
+        yield h[inside], owner[:-1][inside], (first, last, ids, owner)
+
+
+def bigram_table(texts_list, rows):
+    """Bucket -> row (1..rows for the most frequent buckets, 0 for the rest)."""
+    counts = np.zeros(BIGRAM_BUCKETS, dtype=np.int64)
+    for texts in texts_list:
+        for h, _, _ in bigram_buckets(texts):
+            counts += np.bincount(h, minlength=BIGRAM_BUCKETS)
+    table = np.zeros(BIGRAM_BUCKETS, dtype=np.uint16)
+    top = np.argsort(-counts, kind="stable")[:rows]
+    table[top[counts[top] > 0]] = np.arange(1, rows + 1, dtype=np.uint16)[: int((counts[top] > 0).sum())]
+    return table
+
+
+def with_bigrams(texts, table, vocab):
+    """The texts with, after their tokens, the rows (vocab + row) of their pairs that have one."""
+    ids, starts = [], [np.zeros(1, np.int64)]
+    total = 0
+    for h, pair_owner, (first, last, uni, owner) in bigram_buckets(texts):
+        r = table[h].astype(np.int64)
+        known = r > 0
+        all_ids = np.concatenate([uni, vocab + r[known]])
+        all_owner = np.concatenate([owner, pair_owner[known]])
+        order = np.argsort(all_owner, kind="stable")
+        ids.append(all_ids[order].astype(np.int32))
+        counts = np.bincount(all_owner - first, minlength=last - first)
+        starts.append(total + np.cumsum(counts))
+        total += int(counts.sum())
+    return Texts(np.concatenate(ids), np.concatenate(starts))
 
 
 def encode(tok, texts, max_len, cache=None):
@@ -194,6 +245,7 @@ def main():
     ap.add_argument("--group", type=int, default=1)
     ap.add_argument("--hard-negatives", action="store_true")
     ap.add_argument("--asym", action="store_true")
+    ap.add_argument("--bigrams", type=int, default=0, help="vectors for this many frequent token pairs (0: none; at most 65,535)")
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--scale", type=float, default=20.0, help="inverse temperature of the contrastive loss")
     ap.add_argument("--query-len", type=int, default=64)
@@ -221,6 +273,13 @@ def main():
     c_ids = encode(tok, [r[1] for r in rows], args.code_len, HERE / "work" / "token-cache" / f"{key}-c.npz")
     rows = [(None, None, r[2], r[3]) for r in rows]
     print(f"{len(rows)} pairs tokenised ({time.time() - t0:.0f} s)", flush=True)
+    vocab = tok.get_vocab_size()
+    table = None
+    if args.bigrams:
+        table = bigram_table([q_ids, c_ids], args.bigrams)
+        q_ids, c_ids = with_bigrams(q_ids, table, vocab), with_bigrams(c_ids, table, vocab)
+        np.save(out / "bigram_rows.npy", table)
+        print(f"{args.bigrams} bigrams added ({time.time() - t0:.0f} s)", flush=True)
     devsets = load_devsets()
     dev_ids = {}
 
@@ -228,10 +287,12 @@ def main():
         key = (id(texts), is_query)
         if key not in dev_ids:
             dev_ids[key] = encode(tok, texts, args.query_len if is_query else args.code_len)
+            if table is not None:
+                dev_ids[key] = with_bigrams(dev_ids[key], table, vocab)
         return embed_all(model, dev_ids[key], is_query).numpy()
 
     init = np.load(args.init) if args.init else None
-    model = StaticEncoder(tok.get_vocab_size(), args.dim, args.asym, init)
+    model = StaticEncoder(vocab + (args.bigrams + 1 if args.bigrams else 0), args.dim, args.asym, init)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng = random.Random(args.seed)
     steps_per_epoch = len(batches(rows, args.batch, args.group, random.Random(0)))
@@ -278,7 +339,10 @@ def main():
             negatives = mine_hard_negatives(model, rows, q_ids, c_ids)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "rng": rng.getstate(), "epoch": epoch + 1, "history": history, "negatives": negatives}, ckpt)
 
-    np.save(out / "embeddings.npy", model.emb.weight.detach().numpy().astype(np.float32))
+    weights = model.emb.weight.detach().numpy().astype(np.float32)
+    if args.bigrams:
+        weights[vocab] = 0  # the row of pairs without one of their own adds nothing
+    np.save(out / "embeddings.npy", weights)
     if model.query_emb is not None:
         np.save(out / "query_embeddings.npy", model.query_emb.weight.detach().numpy().astype(np.float32))
     (out / "train-args.json").write_text(json.dumps({**vars(args), "pairs_used": len(rows), "history": history}, indent=1))
