@@ -87,6 +87,7 @@ async function realCorpus(work: string, model: string | undefined, sampleFile: s
     const comparison = compare(groups, jscpd.clones);
     const first = sampleExtras(comparison.extraGroups, root, sampleFile, FIRST_SAMPLE);
     const fresh = sampleExtras(comparison.extraGroups, root, sampleFile.replace(/-extra-sample\.md$/, '-fresh-sample.md'), FRESH_SAMPLE);
+    const fresh2 = sampleExtras(comparison.extraGroups, root, sampleFile.replace(/-extra-sample\.md$/, '-fresh2-sample.md'), SECOND_FRESH_SAMPLE);
 
     const calibration = calibrate(dupes, index.contents, options);
 
@@ -124,6 +125,7 @@ async function realCorpus(work: string, model: string | undefined, sampleFile: s
         semantic: comparison.extraGroups.filter((g) => g.kind === 'semantic').length,
         ...first,
         fresh,
+        fresh2,
       },
       calibration,
     };
@@ -211,16 +213,57 @@ interface SampleSpec {
   from: number;
   count: number;
   verdicts: string;
+  /** Groups judged in these earlier samples are passed over. */
+  unseenAfter?: string[];
 }
 
 const FIRST_SAMPLE: SampleSpec = { title: 'a sample to judge by hand', from: 0, count: SAMPLE_SIZE, verdicts: 'reports/dupes-extra-verdicts.json' };
 /** Groups never read before (the next in hash order), judged after every filter was set: the honest check. */
 const FRESH_SAMPLE: SampleSpec = { title: 'a fresh sample, judged after the filters were set', from: SAMPLE_SIZE, count: 30, verdicts: 'reports/dupes-fresh-verdicts.json' };
+/**
+ * The first sample's and the fresh one's false groups shaped later filters (consistent renaming,
+ * declarations left out by meaning), so neither can check them: 30 groups judged in neither.
+ */
+const SECOND_FRESH_SAMPLE: SampleSpec = {
+  title: 'a second fresh sample: groups never judged before, read after the filters of 2026-12-07',
+  from: 0,
+  count: 30,
+  verdicts: 'reports/dupes-fresh2-verdicts.json',
+  unseenAfter: [FIRST_SAMPLE.verdicts, FRESH_SAMPLE.verdicts],
+};
 
-/** A fixed sample (by hash of the group id, so reruns pick the same groups) written out for reading, and its verdicts. */
+/**
+ * A fixed sample (by hash of the group id, so reruns pick the same groups) written out for
+ * reading, and its verdicts. Once judged, a sample is a record: it is not drawn or written again,
+ * its precision counts the judged groups Nearby still finds, and those it no longer finds (or
+ * finds with other members, hence another id) are counted apart.
+ */
 function sampleExtras(extra: DupeGroup[], root: string, file: string, spec: SampleSpec) {
+  const verdicts = readVerdicts(spec.verdicts);
+  const judgedIds = Object.keys(verdicts);
+  if (judgedIds.length === 0 || !existsSync(file)) writeSample(drawSample(extra, spec), root, file, spec);
+  const found = new Set(extra.map((g) => g.id));
+  const still = judgedIds.filter((id) => found.has(id));
+  const gone = judgedIds.filter((id) => !found.has(id));
+  const clones = (ids: string[]) => ids.filter((id) => verdicts[id]!.verdict === 'clone').length;
+  return {
+    sampleFile: file,
+    judged: still.length,
+    precision: still.length > 0 ? round(clones(still) / still.length) : null,
+    noLongerFound: { clones: clones(gone), not: gone.length - clones(gone) },
+  };
+}
+
+function drawSample(extra: DupeGroup[], spec: SampleSpec): DupeGroup[] {
   const hash = (id: string) => createHash('sha1').update(`sample:${id}`).digest('hex');
-  const sample = [...extra].sort((x, y) => (hash(x.id) < hash(y.id) ? -1 : 1)).slice(spec.from, spec.from + spec.count);
+  const seen = new Set((spec.unseenAfter ?? []).flatMap((f) => Object.keys(readVerdicts(f))));
+  return extra
+    .filter((g) => !seen.has(g.id))
+    .sort((x, y) => (hash(x.id) < hash(y.id) ? -1 : 1))
+    .slice(spec.from, spec.from + spec.count);
+}
+
+function writeSample(sample: DupeGroup[], root: string, file: string, spec: SampleSpec): void {
   const out = [
     `# Groups Nearby finds that jscpd does not: ${spec.title}`,
     '',
@@ -238,16 +281,19 @@ function sampleExtras(extra: DupeGroup[], root: string, file: string, spec: Samp
     out.push('');
   });
   writeFileSync(file, out.join('\n'));
-  const verdictsFile = path.join(PROJECT, spec.verdicts);
-  const verdicts = existsSync(verdictsFile) ? (JSON.parse(readFileSync(verdictsFile, 'utf8')) as Record<string, { verdict: 'clone' | 'not'; note: string }>) : {};
-  const judged = sample.filter((g) => verdicts[g.id]);
-  return {
-    sampleFile: file,
-    sampled: sample.map((g) => g.id),
-    judged: judged.length,
-    precision: judged.length > 0 ? round(judged.filter((g) => verdicts[g.id]!.verdict === 'clone').length / judged.length) : null,
-    verdicts: Object.fromEntries(judged.map((g) => [g.id, verdicts[g.id]])),
-  };
+}
+
+type Judged = ReturnType<typeof sampleExtras>;
+
+function judgedLine(j: Judged): string {
+  if (j.precision === null) return 'no verdicts yet';
+  const gone = j.noLongerFound.clones + j.noLongerFound.not;
+  return `${j.precision} over ${j.judged}${gone ? ` (no longer found: ${j.noLongerFound.not} judged false, ${j.noLongerFound.clones} judged clones)` : ''}`;
+}
+
+function readVerdicts(file: string): Record<string, { verdict: 'clone' | 'not'; note: string }> {
+  const full = path.join(PROJECT, file);
+  return existsSync(full) ? JSON.parse(readFileSync(full, 'utf8')) : {};
 }
 
 /**
@@ -366,7 +412,7 @@ function round(x: number): number {
 
 function printSummary(r: {
   coverage: { share: number | null; covered: number; clones: number };
-  extra: { groups: number; textual: number; semantic: number; judged: number; precision: number | null; fresh: { judged: number; precision: number | null } };
+  extra: { groups: number; textual: number; semantic: number } & Judged & { fresh: Judged; fresh2: Judged };
   nearby: { groups: number; fullPassSeconds: number; incrementalAfterOneFile: { seconds: number } };
   jscpd: { seconds: number; clones: number };
   corpus: { files: number; chunks: number };
@@ -377,8 +423,9 @@ function printSummary(r: {
     ['real corpus', `${r.corpus.files} files, ${r.corpus.chunks} chunks`],
     ['jscpd clones covered', `${r.coverage.covered}/${r.coverage.clones} = ${r.coverage.share}`],
     ['Nearby groups', `${r.nearby.groups} (${r.extra.groups} with no jscpd clone: ${r.extra.textual} textual, ${r.extra.semantic} semantic)`],
-    ['hand-checked precision of extras', r.extra.precision === null ? 'no verdicts yet' : `${r.extra.precision} over ${r.extra.judged}`],
-    ['fresh sample, judged after', r.extra.fresh.precision === null ? 'no verdicts yet' : `${r.extra.fresh.precision} over ${r.extra.fresh.judged}`],
+    ['hand-checked sample, still found', judgedLine(r.extra)],
+    ['fresh sample, still found', judgedLine(r.extra.fresh)],
+    ['second fresh sample, still found', judgedLine(r.extra.fresh2)],
     ['full pass (real)', `${r.nearby.fullPassSeconds} s (jscpd ${r.jscpd.seconds} s)`],
     ['incremental, one file (real)', `${r.nearby.incrementalAfterOneFile.seconds} s`],
     ['LSH recall vs exact all-pairs', String(r.calibration.lsh.recall)],

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EdgeGraph, starClusters } from '../../src/core/dupes/cluster';
+import { eligibleChunks } from '../../src/core/dupes/dupeIndex';
 import { SemanticIndex } from '../../src/core/dupes/semantic';
 import { TextualIndex } from '../../src/core/dupes/textual';
 import { NORM_IDENTIFIER, NORM_STRING, tokenize } from '../../src/core/dupes/tokenize';
+import type { StoredChunk } from '../../src/core/store/records';
 import { isHostMessage } from '../../src/worker/protocol';
 import { randomUnitVectors } from '../helpers/vectors';
 
@@ -104,6 +106,70 @@ describe('textual clones', () => {
     assert.equal(pairs.length, 1);
     const lines = [pairs[0]!.a, pairs[0]!.b].map((f) => [f.startLine, f.endLine]).sort((x, y) => x[0]! - y[0]!);
     assert.deepEqual(lines, [[1, 15], [16, 30]]);
+  });
+});
+
+/** A function whose names are all `name(i)`: two fillings share its shape and nothing else. */
+const ENDPOINT = (n: (i: number) => string) => `export function ${n(0)}(client, params) {
+  const query = ${n(1)}(${n(24)}.${n(2)}, ${n(25)}.${n(12)});
+  if (params.${n(3)}) query.${n(13)} = params.${n(14)};
+  const response = client.${n(15)}(${n(20)}, ${n(4)}, { query, ${n(16)}: ${n(21)} });
+  for (const item of response.${n(5)}) ${n(6)}(item, params.${n(7)}, ${n(23)});
+  while (${n(26)}.${n(8)}) ${n(27)}.${n(9)} = ${n(28)}.${n(17)}(${n(29)});
+  return { ${n(18)}: response.${n(10)}, ${n(19)}: response.${n(11)} ?? ${n(22)} };
+}
+`;
+
+/** Code, then the list of names an entry module re-exports. */
+const ENTRY = (name: string, extra: string) => `export class ${name} extends Core {
+  defaultMeta() {
+    const meta = super.defaultMeta();
+    if (meta !== undefined) return meta;
+    return this.getSchema(META_SCHEMA_ID) ? META_SCHEMA_ID : undefined;
+  }
+}
+
+module.exports = exports = ${name};
+Object.defineProperty(exports, "__esModule", { value: true });
+
+export {
+${['Format', 'FormatDefinition', 'KeywordDefinition', 'Vocabulary', 'Schema', 'SchemaObject', 'AnySchema', 'ValidateFunction', 'ErrorObject', extra].map((n) => `  ${n},`).join('\n')}
+} from "./types";
+export { Plugin, Options, CodeOptions, Logger } from "./core";
+export { SchemaCxt, SchemaObjCxt } from "./compile";
+export { KeywordCxt } from "./compile/validate";
+export { default as ValidationError } from "./runtime/validation_error";
+`;
+
+describe('what counts as a copy', () => {
+  test('code of one shape whose every difference is a new name is not a clone; a copy renamed consistently is', () => {
+    // 73% of the tokens are the same in both fillings, each difference a name seen once.
+    assert.deepEqual(pairsOf({ 'alpha.js': ENDPOINT((i) => `alpha${i}`), 'beta.js': ENDPOINT((i) => `beta${i}`) }), []);
+    // Fewer identical tokens (76%), but every name changed the same way wherever it occurs.
+    const [renamed] = pairsOf({ 'a.js': FUNCTION, 'b.js': RENAMED });
+    assert.ok(renamed && renamed.similarity < 0.77, String(renamed?.similarity));
+  });
+
+  test("an entry module's closing list of re-exports is judged apart from the code before it", () => {
+    const pairs = pairsOf({ 'ajv.ts': ENTRY('Ajv', 'SchemaValidateFunction'), 'jtd.ts': ENTRY('Ajv', 'JTDParser') });
+    const spans = pairs.map((p) => [p.a.startLine, p.a.endLine, p.b.startLine, p.b.endLine]).sort((x, y) => x[0]! - y[0]!);
+    // The class and its module lines (verbatim), then the list (one name differs: 95% the same).
+    assert.deepEqual(spans, [[1, 10], [12, 27]].map(([s, e]) => [s, e, s, e]), JSON.stringify(pairs));
+  });
+});
+
+describe('chunks compared by meaning', () => {
+  test('chunks that do something are compared; tables and declarations, alike whenever their shapes are, are not', () => {
+    const table = `export const COOKIE_FIELDS = [\n${['name', 'value', 'domain', 'path', 'secure', 'httpOnly'].map((k) => `  { key: '${k}', converter: converters.${k}, defaultValue: () => null },`).join('\n')}\n];\n`;
+    const text = `${table}\n${FUNCTION}`;
+    const tokens = tokenize(text, 'javascript');
+    const functionStart = table.split('\n').length + 1;
+    const chunks: StoredChunk[] = [
+      { path: 'm.js', startLine: 1, endLine: functionStart - 2, language: 'javascript', kind: 'code', hash: 'table' },
+      { path: 'm.js', startLine: functionStart, endLine: functionStart + 14, language: 'javascript', kind: 'code', hash: 'function' },
+    ];
+    const source = { chunksOf: () => chunks, vectorFor: () => new Float32Array([1, 0]) };
+    assert.deepEqual(eligibleChunks('m.js', tokens, source, { minLines: 5, minTokens: 50 }).map((c) => c.startLine), [functionStart]);
   });
 });
 

@@ -8,8 +8,11 @@ import { TreeSitter } from './treeSitter';
 
 export { languageOf } from './languages';
 
-/** Bump when chunk boundaries or texts change: the index is then rebuilt, never mixed. */
-export const CHUNKER_VERSION = 7;
+/**
+ * Bump when chunk boundaries, texts or the roles stored with them change: the index is then
+ * rebuilt, never mixed. (8: files generated from an API description are `generated`.)
+ */
+export const CHUNKER_VERSION = 8;
 
 export interface ChunkOptions {
   maxTokens: number;

@@ -4,7 +4,7 @@ import { componentsFrom, EdgeGraph, starClusters, type Star } from './cluster';
 import { chunkKey, SemanticIndex, type SemanticChunk } from './semantic';
 import { TextualIndex, type TextFragment } from './textual';
 import { hashString } from '../charTable';
-import { KEYWORD_IDS, NORM_IDENTIFIER, NORM_NUMBER, NORM_STRING, tokenize, type TokenizedFile } from './tokenize';
+import { hasStatement, KEYWORD_IDS, NORM_IDENTIFIER, NORM_NUMBER, NORM_STRING, tokenize, type TokenizedFile } from './tokenize';
 import type { DupeGroup, DupeKind, DupeMember, DupeOptions, DupeSource, DupeUpdateReport } from './types';
 
 /** Languages that are data or prose: copies there are content, not code to factor out. */
@@ -359,6 +359,7 @@ export function eligibleChunks(path: string, tokens: TokenizedFile | undefined, 
       if (t === NORM_STRING || t === NORM_NUMBER || t === NORM_IDENTIFIER || KEYWORD_IDS.has(t)) words++;
     }
     if (literals > MAX_LITERAL_SHARE * words) continue;
+    if (!hasStatement(tokens, from, to)) continue;
     let codeLines = 0;
     let importLines = 0;
     let listLines = 0;

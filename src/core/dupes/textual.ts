@@ -42,10 +42,23 @@ const STRIDE = 5;
  * shape (two code generators, two config tables), not a copy; judged on the bench's hand-read sample.
  */
 const MIN_SIMILARITY = 0.65;
+/**
+ * Below this share, identical tokens make a clone only when what differs was renamed consistently
+ * (a name changed everywhere it occurs, as when a function is copied and adapted); parallel tables
+ * and generated code of one shape differ in a new token at almost every difference.
+ */
+const MIN_UNRENAMED_SIMILARITY = 0.77;
+/** Share of the differing tokens whose (old, new) pair recurs, from which a clone counts as renamed. */
+const MIN_RENAMED_SHARE = 0.5;
 /** A clone more than this share import statements is the usual header of a module, not a copy. */
 const MAX_IMPORT_SHARE = 0.5;
 /** Lines of a verbatim import or re-export list from which it counts as a copied barrel file. */
 const LONG_IMPORT_LIST_LINES = 15;
+/**
+ * Nearly verbatim, as such a list counts: the module paths of two copies of a barrel often
+ * differ, and two entry modules exporting the same names each add a few of their own.
+ */
+const MIN_LIST_SIMILARITY = 0.85;
 /** A renamed (not verbatim) match whose tokens are this repetitive is a table or a list, not a copy. */
 const MIN_DISTINCT_GRAMS = 0.5;
 
@@ -232,6 +245,17 @@ export class TextualIndex {
     const barrel = this.copiedImportList(a, b, segments, seen);
     if (barrel) return [barrel];
     trimImports(a.tokens, segments);
+    // A list of imports or re-exports closing the match (an entry module's exports after its
+    // code) is judged apart from the code before it, as a list.
+    const tail = trailingImportStart(a.tokens, segments);
+    if (tail === undefined) return this.judge(a, b, segments, seen);
+    const list = this.copiedImportList(a, b, clip(segments, tail, Infinity), seen);
+    return [...(list ? [list] : []), ...this.judge(a, b, clip(segments, -Infinity, tail), seen)];
+  }
+
+  /** The clone that aligned runs make, if they make one (see `extend`). */
+  private judge(a: IndexedFile, b: IndexedFile, segments: Run[], seen: Set<string>): TextPair[] {
+    const na = a.tokens.norm;
     let matched = 0;
     for (const s of segments) matched += s.length;
     if (matched < this.options.minTokens) return [];
@@ -244,8 +268,10 @@ export class TextualIndex {
     let equal = 0;
     for (const s of segments) for (let i = 0; i < s.length; i++) if (ra[s.a + i] === rb[s.b + i]) equal++;
     const verbatim = equal === spanA && spanA === spanB;
-    if (verbatim || distinctGramShare(na, first.a, spanA) >= MIN_DISTINCT_GRAMS) {
-      const pair = this.pair(a, first.a, first.a + spanA, b, first.b, first.b + spanB, equal / Math.max(spanA, spanB), seen);
+    const similarity = equal / Math.max(spanA, spanB);
+    const copied = verbatim || similarity >= MIN_UNRENAMED_SIMILARITY || renamedShare(ra, rb, segments) >= MIN_RENAMED_SHARE;
+    if (verbatim || (copied && distinctGramShare(na, first.a, spanA) >= MIN_DISTINCT_GRAMS)) {
+      const pair = this.pair(a, first.a, first.a + spanA, b, first.b, first.b + spanB, similarity, seen);
       return pair ? [pair] : [];
     }
     const exact: TextPair[] = [];
@@ -272,15 +298,18 @@ export class TextualIndex {
    * imports or re-exports copied (nearly) verbatim means a whole barrel file was duplicated.
    */
   private copiedImportList(a: IndexedFile, b: IndexedFile, segments: Run[], seen: Set<string>): TextPair | undefined {
-    if (segments.length !== 1) return undefined;
-    const { a: sa, b: sb, length } = segments[0]!;
-    if (length < this.options.minTokens || importShare(a.tokens, sa, sa + length) <= MAX_IMPORT_SHARE) return undefined;
-    if (a.tokens.line[sa + length - 1]! - a.tokens.line[sa]! + 1 < LONG_IMPORT_LIST_LINES) return undefined;
+    if (segments.length === 0) return undefined;
+    const first = segments[0]!;
+    const last = segments[segments.length - 1]!;
+    const spanA = last.a + last.length - first.a;
+    const spanB = last.b + last.length - first.b;
+    if (spanA < this.options.minTokens || importShare(a.tokens, first.a, first.a + spanA) <= MAX_IMPORT_SHARE) return undefined;
+    if (a.tokens.line[first.a + spanA - 1]! - a.tokens.line[first.a]! + 1 < LONG_IMPORT_LIST_LINES) return undefined;
     let equal = 0;
-    for (let i = 0; i < length; i++) if (a.tokens.raw[sa + i] === b.tokens.raw[sb + i]) equal++;
-    // Nearly verbatim: the module paths of two copies of a barrel often differ.
-    if (equal < 0.9 * length) return undefined;
-    return this.pair(a, sa, sa + length, b, sb, sb + length, equal / length, seen, true);
+    for (const s of segments) for (let i = 0; i < s.length; i++) if (a.tokens.raw[s.a + i] === b.tokens.raw[s.b + i]) equal++;
+    const similarity = equal / Math.max(spanA, spanB);
+    if (similarity < MIN_LIST_SIMILARITY) return undefined;
+    return this.pair(a, first.a, first.a + spanA, b, first.b, first.b + spanB, similarity, seen, true);
   }
 
   /** Adds runs past small edits in one direction (1: forward, -1: backward) to `segments`. */
@@ -340,6 +369,44 @@ function trimEdges(na: Int32Array, segments: Run[]): void {
   }
   const last = segments[segments.length - 1]!;
   while (last.length > 0 && OPENERS.has(na[last.a + last.length - 1]!)) last.length--;
+}
+
+/** Of the aligned tokens that differ, the share whose (old, new) pair differs that way more than once. */
+function renamedShare(ra: Int32Array, rb: Int32Array, segments: readonly Run[]): number {
+  const pairs = new Map<string, number>();
+  let differing = 0;
+  for (const s of segments) {
+    for (let i = 0; i < s.length; i++) {
+      if (ra[s.a + i] === rb[s.b + i]) continue;
+      differing++;
+      const key = `${ra[s.a + i]}:${rb[s.b + i]}`;
+      pairs.set(key, (pairs.get(key) ?? 0) + 1);
+    }
+  }
+  let recurring = 0;
+  for (const n of pairs.values()) if (n > 1) recurring += n;
+  return differing === 0 ? 1 : recurring / differing;
+}
+
+/** Where a list of imports or re-exports closing the runs starts (a token of `a`), if one does and code comes before it. */
+function trailingImportStart(tokens: TokenizedFile, segments: readonly Run[]): number | undefined {
+  const first = segments[0]!;
+  const last = segments[segments.length - 1]!;
+  let i = last.a + last.length - 1;
+  if (last.length === 0 || !tokens.importLines[tokens.line[i]!]) return undefined;
+  while (i >= first.a && tokens.importLines[tokens.line[i]!]) i--;
+  return i >= first.a ? i + 1 : undefined;
+}
+
+/** The parts of the runs whose tokens of `a` lie in [from, to). */
+function clip(segments: readonly Run[], from: number, to: number): Run[] {
+  const out: Run[] = [];
+  for (const s of segments) {
+    const start = Math.max(s.a, from);
+    const end = Math.min(s.a + s.length, to);
+    if (end > start) out.push({ a: start, b: s.b + (start - s.a), length: end - start });
+  }
+  return out;
 }
 
 /** Leading import statements are where every module starts, not part of what was copied. */

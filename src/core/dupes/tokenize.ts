@@ -38,6 +38,19 @@ const KEYWORDS = new Set(
 /** Normalized ids of the keywords, to tell words from punctuation. */
 export const KEYWORD_IDS: ReadonlySet<number> = new Set([...KEYWORDS].map(hashString));
 
+/**
+ * Words that make code do something. A chunk with none of them declares (a table of settings,
+ * an interface, a list of fields): two such look alike by meaning whenever their shapes agree,
+ * which is what a code generator or a schema produces, not a copy to factor out.
+ */
+const STATEMENT_WORDS = new Set(['if', 'else', 'unless', 'for', 'while', 'until', 'do', 'loop', 'switch', 'case', 'when', 'select', 'return', 'throw', 'raise', 'try', 'catch', 'rescue', 'with', 'yield', 'await', 'defer', 'break', 'continue'].map(hashString));
+
+/** Whether tokens [start, end) hold a statement word (see STATEMENT_WORDS). */
+export function hasStatement(tokens: TokenizedFile, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (STATEMENT_WORDS.has(tokens.norm[i]!)) return true;
+  return false;
+}
+
 const HASH_COMMENT = new Set(['python', 'ruby', 'shellscript', 'yaml', 'toml', 'r', 'perl', 'makefile', 'dockerfile', 'elixir', 'graphql']);
 const SLASH_REGEX = new Set(['javascript', 'typescript', 'tsx']);
 const IMPORT_HEADS = new Set(['import', 'from', 'require', 'using', 'package', 'use', 'include', 'extern']);
