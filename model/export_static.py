@@ -5,7 +5,7 @@ Nearby's embedder) then mean-pool over the attention mask and normalise. Vectors
 int8 with one scale per token (per-row): a single scale for the whole matrix would crush the
 small vectors of frequent tokens, whose norms act as their weights in the mean.
 
-Usage: python model/export_static.py --weights model/work/static/embeddings.npy --out models/nearby-code-small
+Usage: python model/export_static.py --weights model/work/static/embeddings.npy [more.npy] --out models/nearby-code-small
 """
 import argparse
 import hashlib
@@ -31,25 +31,25 @@ def quantize_rows(e):
     return q, scale.astype(np.float32)
 
 
-def bigram_nodes(vocab):
-    """input_ids, attention_mask → all_ids, all_mask: each text's tokens followed by the rows of
-    its adjacent pairs (train_static.py's hash, then its bucket → row table; row 0 is the zero
+def bigram_nodes(vocab, p):
+    """input_ids, attention_mask → {p}all_ids, {p}all_mask: each text's tokens followed by the rows
+    of its adjacent pairs (train_static.py's hash, then its bucket → row table; row 0 is the zero
     vector of pairs without one), masked where either token is padding."""
     nodes = [
-        helper.make_node("Slice", ["input_ids", "zero", "minus_one", "axis_1"], ["left"]),
-        helper.make_node("Slice", ["input_ids", "axis_1", "end", "axis_1"], ["right"]),
-        helper.make_node("Mul", ["left", "mult_left"], ["left_h"]),
-        helper.make_node("Mul", ["right", "mult_right"], ["right_h"]),
-        helper.make_node("Add", ["left_h", "right_h"], ["pair_key"]),
-        helper.make_node("Mod", ["pair_key", "buckets"], ["bucket"]),
-        helper.make_node("Gather", ["bigram_rows", "bucket"], ["pair_row_u16"], axis=0),
-        helper.make_node("Cast", ["pair_row_u16"], ["pair_row"], to=TensorProto.INT64),
-        helper.make_node("Add", ["pair_row", "vocab"], ["pair_ids"]),
-        helper.make_node("Concat", ["input_ids", "pair_ids"], ["all_ids"], axis=1),
-        helper.make_node("Slice", ["attention_mask", "zero", "minus_one", "axis_1"], ["mask_left"]),
-        helper.make_node("Slice", ["attention_mask", "axis_1", "end", "axis_1"], ["mask_right"]),
-        helper.make_node("Mul", ["mask_left", "mask_right"], ["pair_mask"]),
-        helper.make_node("Concat", ["attention_mask", "pair_mask"], ["all_mask"], axis=1),
+        helper.make_node("Slice", ["input_ids", "zero", "minus_one", "axis_1"], [p + "left"]),
+        helper.make_node("Slice", ["input_ids", "axis_1", "end", "axis_1"], [p + "right"]),
+        helper.make_node("Mul", [p + "left", "mult_left"], [p + "left_h"]),
+        helper.make_node("Mul", [p + "right", "mult_right"], [p + "right_h"]),
+        helper.make_node("Add", [p + "left_h", p + "right_h"], [p + "pair_key"]),
+        helper.make_node("Mod", [p + "pair_key", "buckets"], [p + "bucket"]),
+        helper.make_node("Gather", [p + "bigram_rows", p + "bucket"], [p + "pair_row_u16"], axis=0),
+        helper.make_node("Cast", [p + "pair_row_u16"], [p + "pair_row"], to=TensorProto.INT64),
+        helper.make_node("Add", [p + "pair_row", "vocab"], [p + "pair_ids"]),
+        helper.make_node("Concat", ["input_ids", p + "pair_ids"], [p + "all_ids"], axis=1),
+        helper.make_node("Slice", ["attention_mask", "zero", "minus_one", "axis_1"], [p + "mask_left"]),
+        helper.make_node("Slice", ["attention_mask", "axis_1", "end", "axis_1"], [p + "mask_right"]),
+        helper.make_node("Mul", [p + "mask_left", p + "mask_right"], [p + "pair_mask"]),
+        helper.make_node("Concat", ["attention_mask", p + "pair_mask"], [p + "all_mask"], axis=1),
     ]
     init = [
         numpy_helper.from_array(np.array([0], dtype=np.int64), "zero"),
@@ -63,41 +63,72 @@ def bigram_nodes(vocab):
     return nodes, init
 
 
-def build_graph(q, scale, bigram_rows=None, vocab=None):
-    """input_ids, attention_mask → sentence_embedding: the masked mean of the tokens' vectors
-    (and, with `bigram_rows`, of their pairs' vectors), computed inside the graph so the runtime
-    returns one row per text, not one per token."""
-    dim = q.shape[1]
-    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
-    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
-    out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", dim])
+def pooled_nodes(p, q, scale, bigram_rows, vocab, out):
+    """The masked mean of one table's token vectors (and pair vectors, with `bigram_rows`) → `out`.
+    Names are prefixed with `p`, so several tables can share one graph."""
     nodes, init = [], []
     ids_in, mask_in = "input_ids", "attention_mask"
     if bigram_rows is not None:
-        nodes, init = bigram_nodes(vocab)
-        init.append(numpy_helper.from_array(bigram_rows.astype(np.uint16), "bigram_rows"))
-        ids_in, mask_in = "all_ids", "all_mask"
+        nodes, init = bigram_nodes(vocab, p)
+        init.append(numpy_helper.from_array(bigram_rows.astype(np.uint16), p + "bigram_rows"))
+        ids_in, mask_in = p + "all_ids", p + "all_mask"
     nodes += [
-        helper.make_node("Gather", ["token_vectors_int8", ids_in], ["gathered"], axis=0),
-        helper.make_node("Cast", ["gathered"], ["gathered_f"], to=TensorProto.FLOAT),
-        helper.make_node("Gather", ["token_scales", ids_in], ["scales"], axis=0),  # [b, s, 1]
-        helper.make_node("Cast", [mask_in], ["mask_f"], to=TensorProto.FLOAT),  # [b, s]
-        helper.make_node("Unsqueeze", ["mask_f", "axis_2"], ["mask_3d"]),  # [b, s, 1]
-        helper.make_node("Mul", ["scales", "mask_3d"], ["weights"]),  # dequantisation and mask in one
-        helper.make_node("Transpose", ["weights"], ["weights_t"], perm=[0, 2, 1]),  # [b, 1, s]
-        helper.make_node("MatMul", ["weights_t", "gathered_f"], ["summed_3d"]),  # [b, 1, dim]
-        helper.make_node("Squeeze", ["summed_3d", "axis_1"], ["summed"]),  # [b, dim]
-        helper.make_node("ReduceSum", ["mask_f", "axis_1"], ["count"], keepdims=1),  # [b, 1]
-        helper.make_node("Max", ["count", "one"], ["count_safe"]),
-        helper.make_node("Div", ["summed", "count_safe"], ["sentence_embedding"]),
+        helper.make_node("Gather", [p + "token_vectors_int8", ids_in], [p + "gathered"], axis=0),
+        helper.make_node("Cast", [p + "gathered"], [p + "gathered_f"], to=TensorProto.FLOAT),
+        helper.make_node("Gather", [p + "token_scales", ids_in], [p + "scales"], axis=0),  # [b, s, 1]
+        helper.make_node("Cast", [mask_in], [p + "mask_f"], to=TensorProto.FLOAT),  # [b, s]
+        helper.make_node("Unsqueeze", [p + "mask_f", "axis_2"], [p + "mask_3d"]),  # [b, s, 1]
+        helper.make_node("Mul", [p + "scales", p + "mask_3d"], [p + "weights"]),  # dequantisation and mask in one
+        helper.make_node("Transpose", [p + "weights"], [p + "weights_t"], perm=[0, 2, 1]),  # [b, 1, s]
+        helper.make_node("MatMul", [p + "weights_t", p + "gathered_f"], [p + "summed_3d"]),  # [b, 1, dim]
+        helper.make_node("Squeeze", [p + "summed_3d", "axis_1"], [p + "summed"]),  # [b, dim]
+        helper.make_node("ReduceSum", [p + "mask_f", "axis_1"], [p + "count"], keepdims=1),  # [b, 1]
+        helper.make_node("Max", [p + "count", "one"], [p + "count_safe"]),
+        helper.make_node("Div", [p + "summed", p + "count_safe"], [out]),
     ]
-    init += [
-        numpy_helper.from_array(q, "token_vectors_int8"),
-        numpy_helper.from_array(scale, "token_scales"),
+    init += [numpy_helper.from_array(q, p + "token_vectors_int8"), numpy_helper.from_array(scale, p + "token_scales")]
+    return nodes, init
+
+
+def build_graph(tables, vocab):
+    """input_ids, attention_mask → sentence_embedding. One table: the masked mean of its token
+    vectors, computed inside the graph so the runtime returns one row per text. Several (an
+    ensemble of models trained apart): each mean scaled to unit length, then side by side, scaled so
+    the whole has unit length too (the cosine of two texts is then the mean of the models' cosines).
+    `tables`: [(int8 vectors, scales, bigram rows or None)]."""
+    dim = sum(q.shape[1] for q, _, _ in tables)
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
+    mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
+    out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", dim])
+    init = [
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_1"),
         numpy_helper.from_array(np.array([2], dtype=np.int64), "axis_2"),
         numpy_helper.from_array(np.array([1.0], dtype=np.float32), "one"),
     ]
+    if len(tables) == 1:
+        q, scale, rows = tables[0]
+        nodes, more = pooled_nodes("", q, scale, rows, vocab, "sentence_embedding")
+        init += more
+    else:
+        nodes, parts, seen = [], [], set()
+        share = np.array([1.0 / np.sqrt(len(tables))], dtype=np.float32)
+        init += [numpy_helper.from_array(share, "share"), numpy_helper.from_array(np.array([1e-12], dtype=np.float32), "tiny")]
+        for k, (q, scale, rows) in enumerate(tables):
+            p = f"m{k}_"
+            more_nodes, more = pooled_nodes(p, q, scale, rows, vocab, p + "mean")
+            nodes += more_nodes
+            for t in more:
+                if t.name not in seen:
+                    seen.add(t.name)
+                    init.append(t)
+            nodes += [
+                helper.make_node("ReduceL2", [p + "mean"], [p + "norm"], axes=[1], keepdims=1),  # axes an attribute until opset 18
+                helper.make_node("Max", [p + "norm", "tiny"], [p + "norm_safe"]),
+                helper.make_node("Div", [p + "mean", p + "norm_safe"], [p + "unit"]),
+                helper.make_node("Mul", [p + "unit", "share"], [p + "part"]),
+            ]
+            parts.append(p + "part")
+        nodes.append(helper.make_node("Concat", parts, ["sentence_embedding"], axis=1))
     graph = helper.make_graph(nodes, "nearby_static", [ids, mask], [out], init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="nearby")
     model.ir_version = IR_VERSION
@@ -133,25 +164,34 @@ def write_checksums(out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--weights", default=str(HERE / "work" / "static" / "embeddings.npy"))
+    ap.add_argument("--weights", nargs="+", default=[str(HERE / "work" / "static" / "embeddings.npy")], help="token vectors (.npy); several make an ensemble, each pooled and scaled to unit length on its own")
+    ap.add_argument("--bigram-rows", type=int, default=0, help="keep only this many of the most frequent pairs' vectors (0: all)")
     ap.add_argument("--out", default=str(HERE.parent / "models" / "nearby-code-small"))
     ap.add_argument("--id", default="nearby-code-small")
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--tokenizer-dir", default=str(HERE / "tokenizer"), help="the vocabulary the weights were trained with")
     ap.add_argument("--revision", type=int, default=None, help="release number of these weights (an index of another is rebuilt)")
     args = ap.parse_args()
-    e = np.load(args.weights).astype(np.float32)
     out = Path(args.out)
     (out / "onnx").mkdir(parents=True, exist_ok=True)
-    q, scale = quantize_rows(e)
-    bigrams = Path(args.weights).with_name("bigram_rows.npy")
-    bigram_rows = np.load(bigrams) if bigrams.exists() else None
-    vocab = json.loads((Path(args.tokenizer_dir) / "tokenizer.json").read_text())["model"]["vocab"]
-    onnx.save(build_graph(q, scale, bigram_rows, len(vocab)), out / "onnx" / "model_quantized.onnx")
-    config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": int(e.shape[1]), "vocab_size": len(vocab), "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
+    vocab = len(json.loads((Path(args.tokenizer_dir) / "tokenizer.json").read_text())["model"]["vocab"])
+    tables, kinds = [], []
+    for weights in args.weights:
+        e = np.load(weights).astype(np.float32)
+        bigrams = Path(weights).with_name("bigram_rows.npy")
+        rows = np.load(bigrams) if bigrams.exists() else None
+        if rows is not None and args.bigram_rows:
+            # Rows are numbered by frequency: the rarest pairs go, and so do their vectors.
+            rows = np.where(rows > args.bigram_rows, 0, rows).astype(np.uint16)
+            e = e[: vocab + 1 + args.bigram_rows]
+        tables.append((*quantize_rows(e), rows))
+        kinds.append("token and token-pair" if rows is not None else "token")
+    onnx.save(build_graph(tables, vocab), out / "onnx" / "model_quantized.onnx")
+    dim = sum(q.shape[1] for q, _, _ in tables)
+    config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": dim, "vocab_size": vocab, "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    kind = "static token and token-pair embeddings, mean-pooled" if bigram_rows is not None else "static token embeddings, mean-pooled"
-    write_common(out, args.id, int(e.shape[1]), args.max_tokens, kind, args.tokenizer_dir, args.revision)
+    kind = f"static {kinds[0]} embeddings, mean-pooled" if len(kinds) == 1 else "two static models side by side (" + "; ".join(f"{k} embeddings" for k in kinds) + "), each mean-pooled and unit-length"
+    write_common(out, args.id, dim, args.max_tokens, kind, args.tokenizer_dir, args.revision)
     write_checksums(out)
     print(f"exported {out}: {(out / 'onnx' / 'model_quantized.onnx').stat().st_size / 1e6:.1f} MB")
 
