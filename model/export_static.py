@@ -32,9 +32,9 @@ def quantize_rows(e):
 
 
 def bigram_nodes(vocab, p):
-    """input_ids, attention_mask → {p}all_ids, {p}all_mask: each text's tokens followed by the rows
-    of its adjacent pairs (train_static.py's hash, then its bucket → row table; row 0 is the zero
-    vector of pairs without one), masked where either token is padding."""
+    """input_ids, attention_mask → {p}pair_ids, {p}pair_mask: the rows of each text's adjacent
+    pairs (train_static.py's hash, then its bucket → row table; row 0 is the zero vector of pairs
+    without one), masked where either token is padding."""
     nodes = [
         helper.make_node("Slice", ["input_ids", "zero", "minus_one", "axis_1"], [p + "left"]),
         helper.make_node("Slice", ["input_ids", "axis_1", "end", "axis_1"], [p + "right"]),
@@ -45,11 +45,9 @@ def bigram_nodes(vocab, p):
         helper.make_node("Gather", [p + "bigram_rows", p + "bucket"], [p + "pair_row_u16"], axis=0),
         helper.make_node("Cast", [p + "pair_row_u16"], [p + "pair_row"], to=TensorProto.INT64),
         helper.make_node("Add", [p + "pair_row", "vocab"], [p + "pair_ids"]),
-        helper.make_node("Concat", ["input_ids", p + "pair_ids"], [p + "all_ids"], axis=1),
         helper.make_node("Slice", ["attention_mask", "zero", "minus_one", "axis_1"], [p + "mask_left"]),
         helper.make_node("Slice", ["attention_mask", "axis_1", "end", "axis_1"], [p + "mask_right"]),
         helper.make_node("Mul", [p + "mask_left", p + "mask_right"], [p + "pair_mask"]),
-        helper.make_node("Concat", ["attention_mask", p + "pair_mask"], [p + "all_mask"], axis=1),
     ]
     init = [
         numpy_helper.from_array(np.array([0], dtype=np.int64), "zero"),
@@ -63,19 +61,14 @@ def bigram_nodes(vocab, p):
     return nodes, init
 
 
-def pooled_nodes(p, q, scale, bigram_rows, vocab, out):
-    """The masked mean of one table's token vectors (and pair vectors, with `bigram_rows`) → `out`.
-    Names are prefixed with `p`, so several tables can share one graph."""
-    nodes, init = [], []
-    ids_in, mask_in = "input_ids", "attention_mask"
-    if bigram_rows is not None:
-        nodes, init = bigram_nodes(vocab, p)
-        init.append(numpy_helper.from_array(bigram_rows.astype(np.uint16), p + "bigram_rows"))
-        ids_in, mask_in = p + "all_ids", p + "all_mask"
-    nodes += [
-        helper.make_node("Gather", [p + "token_vectors_int8", ids_in], [p + "gathered"], axis=0),
+def masked_sum_nodes(p, table, ids_in, mask_in):
+    """{p}summed ([b, dim]) and {p}count ([b, 1]): the sum of the rows of `ids_in` where `mask_in`
+    is set, and how many. Padding only ever follows a text's entries, so a text's sum is the same
+    whatever width its batch pads to (no entry of it moves)."""
+    return [
+        helper.make_node("Gather", [table + "token_vectors_int8", ids_in], [p + "gathered"], axis=0),
         helper.make_node("Cast", [p + "gathered"], [p + "gathered_f"], to=TensorProto.FLOAT),
-        helper.make_node("Gather", [p + "token_scales", ids_in], [p + "scales"], axis=0),  # [b, s, 1]
+        helper.make_node("Gather", [table + "token_scales", ids_in], [p + "scales"], axis=0),  # [b, s, 1]
         helper.make_node("Cast", [mask_in], [p + "mask_f"], to=TensorProto.FLOAT),  # [b, s]
         helper.make_node("Unsqueeze", [p + "mask_f", "axis_2"], [p + "mask_3d"]),  # [b, s, 1]
         helper.make_node("Mul", [p + "scales", p + "mask_3d"], [p + "weights"]),  # dequantisation and mask in one
@@ -83,10 +76,33 @@ def pooled_nodes(p, q, scale, bigram_rows, vocab, out):
         helper.make_node("MatMul", [p + "weights_t", p + "gathered_f"], [p + "summed_3d"]),  # [b, 1, dim]
         helper.make_node("Squeeze", [p + "summed_3d", "axis_1"], [p + "summed"]),  # [b, dim]
         helper.make_node("ReduceSum", [p + "mask_f", "axis_1"], [p + "count"], keepdims=1),  # [b, 1]
-        helper.make_node("Max", [p + "count", "one"], [p + "count_safe"]),
-        helper.make_node("Div", [p + "summed", p + "count_safe"], [out]),
     ]
-    init += [numpy_helper.from_array(q, p + "token_vectors_int8"), numpy_helper.from_array(scale, p + "token_scales")]
+
+
+def pooled_nodes(p, q, scale, bigram_rows, vocab, out):
+    """The masked mean of one table's token vectors (and pair vectors, with `bigram_rows`) → `out`.
+    Names are prefixed with `p`, so several tables can share one graph. Pairs are summed apart
+    from tokens and then added: behind a batch's padding their place would move with its width,
+    and with it how the sum is grouped, so a text would not get exactly the same vector in every
+    batch (one int8 step of the stored vector, seen)."""
+    init = [numpy_helper.from_array(q, p + "token_vectors_int8"), numpy_helper.from_array(scale, p + "token_scales")]
+    if bigram_rows is None:
+        nodes = masked_sum_nodes(p, p, "input_ids", "attention_mask")
+        total, count = p + "summed", p + "count"
+    else:
+        nodes, more = bigram_nodes(vocab, p)
+        init += more + [numpy_helper.from_array(bigram_rows.astype(np.uint16), p + "bigram_rows")]
+        nodes += masked_sum_nodes(p + "tok_", p, "input_ids", "attention_mask")
+        nodes += masked_sum_nodes(p + "pair_", p, p + "pair_ids", p + "pair_mask")
+        total, count = p + "summed", p + "count"
+        nodes += [
+            helper.make_node("Add", [p + "tok_summed", p + "pair_summed"], [total]),
+            helper.make_node("Add", [p + "tok_count", p + "pair_count"], [count]),
+        ]
+    nodes += [
+        helper.make_node("Max", [count, "one"], [p + "count_safe"]),
+        helper.make_node("Div", [total, p + "count_safe"], [out]),
+    ]
     return nodes, init
 
 
@@ -136,7 +152,7 @@ def build_graph(tables, vocab):
     return model
 
 
-def write_common(out, model_id, dim, max_tokens, kind_note, tokenizer_dir=HERE / "tokenizer", revision=None):
+def write_common(out, model_id, dim, max_tokens, kind_note, tokenizer_dir=HERE / "tokenizer", revision=None, dupe_threshold=None):
     tokenizer_dir = Path(tokenizer_dir)
     for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]:
         shutil.copy(tokenizer_dir / name, out / name)
@@ -151,6 +167,8 @@ def write_common(out, model_id, dim, max_tokens, kind_note, tokenizer_dir=HERE /
     info = {"id": model_id, "dimension": dim, "maxTokens": max_tokens, "pooling": "mean", "normalize": True, "queryPrefix": "", "documentPrefix": "", "dtype": "q8", "architecture": kind_note}
     if revision:
         info["revision"] = revision
+    if dupe_threshold:
+        info["dupeThreshold"] = dupe_threshold
     (out / "nearby.json").write_text(json.dumps(info, indent=1) + "\n")
 
 
@@ -171,6 +189,7 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--tokenizer-dir", default=str(HERE / "tokenizer"), help="the vocabulary the weights were trained with")
     ap.add_argument("--revision", type=int, default=None, help="release number of these weights (an index of another is rebuilt)")
+    ap.add_argument("--dupe-threshold", type=float, default=None, help="cosine from which two chunks are near-duplicates (chosen from the random-pair distribution: the card)")
     args = ap.parse_args()
     out = Path(args.out)
     (out / "onnx").mkdir(parents=True, exist_ok=True)
@@ -191,7 +210,7 @@ def main():
     config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": dim, "vocab_size": vocab, "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     kind = f"static {kinds[0]} embeddings, mean-pooled" if len(kinds) == 1 else "two static models side by side (" + "; ".join(f"{k} embeddings" for k in kinds) + "), each mean-pooled and unit-length"
-    write_common(out, args.id, dim, args.max_tokens, kind, args.tokenizer_dir, args.revision)
+    write_common(out, args.id, dim, args.max_tokens, kind, args.tokenizer_dir, args.revision, args.dupe_threshold)
     write_checksums(out)
     print(f"exported {out}: {(out / 'onnx' / 'model_quantized.onnx').stat().st_size / 1e6:.1f} MB")
 
