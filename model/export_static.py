@@ -10,6 +10,7 @@ Usage: python model/export_static.py --weights model/work/static/embeddings.npy 
 import argparse
 import hashlib
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -106,13 +107,14 @@ def pooled_nodes(p, q, scale, bigram_rows, vocab, out):
     return nodes, init
 
 
-def build_graph(tables, vocab):
+def build_graph(tables, vocab, projection=None):
     """input_ids, attention_mask → sentence_embedding. One table: the masked mean of its token
     vectors, computed inside the graph so the runtime returns one row per text. Several (an
     ensemble of models trained apart): each mean scaled to unit length, then side by side, scaled so
     the whole has unit length too (the cosine of two texts is then the mean of the models' cosines).
-    `tables`: [(int8 vectors, scales, bigram rows or None)]."""
-    dim = sum(q.shape[1] for q, _, _ in tables)
+    `tables`: [(int8 vectors, scales, bigram rows or None)]; `projection` (several tables only):
+    a matrix the side-by-side vector is multiplied by (to fewer dimensions)."""
+    dim = sum(q.shape[1] for q, _, _ in tables) if projection is None else projection.shape[1]
     ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])
     mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"])
     out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", dim])
@@ -144,12 +146,52 @@ def build_graph(tables, vocab):
                 helper.make_node("Mul", [p + "unit", "share"], [p + "part"]),
             ]
             parts.append(p + "part")
-        nodes.append(helper.make_node("Concat", parts, ["sentence_embedding"], axis=1))
+        if projection is None:
+            nodes.append(helper.make_node("Concat", parts, ["sentence_embedding"], axis=1))
+        else:
+            init.append(numpy_helper.from_array(projection.astype(np.float32), "projection"))
+            nodes += [
+                helper.make_node("Concat", parts, ["side_by_side"], axis=1),
+                helper.make_node("MatMul", ["side_by_side", "projection"], ["sentence_embedding"]),
+            ]
     graph = helper.make_graph(nodes, "nearby_static", [ids, mask], [out], init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="nearby")
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model)
     return model
+
+
+def fit_projection(tables, vocab, tokenizer_file, pairs_file, dims, sample=20000, seed=13):
+    """The `dims` principal directions (uncentred) of the side-by-side vectors of a sample of
+    training pairs, queries and code alike, computed from the quantized tables as the graph
+    computes them: the projection keeps most of what two models side by side know at the width of
+    one (an index's memory and search time grow with it)."""
+    from tokenizers import Tokenizer
+    from train_static import Texts, encode, with_bigrams
+
+    rng = random.Random(seed)
+    picked = []
+    with open(pairs_file) as f:
+        for i, line in enumerate(f):  # reservoir sample: the whole file is read once
+            if len(picked) < sample:
+                picked.append(line)
+            elif (j := rng.randrange(i + 1)) < sample:
+                picked[j] = line
+    rows = [json.loads(l) for l in picked]
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    vectors = []
+    for texts, length in (([r["query"] for r in rows], 64), ([r["code"] for r in rows], 256)):
+        t = encode(tok, texts, length)
+        halves = []
+        for q, scale, bigram_rows in tables:
+            table = q.astype(np.float32) * scale
+            tt = with_bigrams(t, bigram_rows, vocab) if bigram_rows is not None else t
+            sums = np.add.reduceat(table[tt.ids], tt.starts[:-1], axis=0) if len(tt.ids) else np.zeros((0, table.shape[1]), np.float32)
+            halves.append(sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12))
+        vectors.append(np.hstack(halves) / np.sqrt(len(tables)))
+    x = np.vstack(vectors)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    return vt[:dims].T
 
 
 def write_common(out, model_id, dim, max_tokens, kind_note, tokenizer_dir=HERE / "tokenizer", revision=None, dupe_threshold=None):
@@ -184,6 +226,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", nargs="+", default=[str(HERE / "work" / "static" / "embeddings.npy")], help="token vectors (.npy); several make an ensemble, each pooled and scaled to unit length on its own")
     ap.add_argument("--bigram-rows", type=int, default=0, help="keep only this many of the most frequent pairs' vectors (0: all)")
+    ap.add_argument("--project", type=int, default=0, help="with several --weights: project the side-by-side vector onto this many principal directions of training pairs (0: keep it whole)")
+    ap.add_argument("--fit-pairs", default=str(HERE / "work" / "pairs-v3.jsonl"), help="training pairs that --project samples")
     ap.add_argument("--out", default=str(HERE.parent / "models" / "nearby-code-small"))
     ap.add_argument("--id", default="nearby-code-small")
     ap.add_argument("--max-tokens", type=int, default=256)
@@ -205,11 +249,12 @@ def main():
             e = e[: vocab + 1 + args.bigram_rows]
         tables.append((*quantize_rows(e), rows))
         kinds.append("token and token-pair" if rows is not None else "token")
-    onnx.save(build_graph(tables, vocab), out / "onnx" / "model_quantized.onnx")
-    dim = sum(q.shape[1] for q, _, _ in tables)
+    projection = fit_projection(tables, vocab, Path(args.tokenizer_dir) / "tokenizer.json", args.fit_pairs, args.project) if args.project and len(tables) > 1 else None
+    onnx.save(build_graph(tables, vocab, projection), out / "onnx" / "model_quantized.onnx")
+    dim = sum(q.shape[1] for q, _, _ in tables) if projection is None else args.project
     config = {"model_type": "bert", "architectures": ["BertModel"], "hidden_size": dim, "vocab_size": vocab, "max_position_embeddings": 512, "num_hidden_layers": 0, "nearby_architecture": "static-token-mean"}
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    kind = f"static {kinds[0]} embeddings, mean-pooled" if len(kinds) == 1 else "two static models side by side (" + "; ".join(f"{k} embeddings" for k in kinds) + "), each mean-pooled and unit-length"
+    kind = f"static {kinds[0]} embeddings, mean-pooled" if len(kinds) == 1 else "two static models side by side (" + "; ".join(f"{k} embeddings" for k in kinds) + "), each mean-pooled and unit-length" + (f", projected to {dim} dimensions" if projection is not None else "")
     write_common(out, args.id, dim, args.max_tokens, kind, args.tokenizer_dir, args.revision, args.dupe_threshold)
     write_checksums(out)
     print(f"exported {out}: {(out / 'onnx' / 'model_quantized.onnx').stat().st_size / 1e6:.1f} MB")
