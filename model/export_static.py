@@ -87,15 +87,14 @@ def pooled_nodes(p, q, scale, bigram_rows, vocab, out):
     and with it how the sum is grouped, so a text would not get exactly the same vector in every
     batch (one int8 step of the stored vector, seen)."""
     init = [numpy_helper.from_array(q, p + "token_vectors_int8"), numpy_helper.from_array(scale, p + "token_scales")]
+    total, count = p + "summed", p + "count"
     if bigram_rows is None:
         nodes = masked_sum_nodes(p, p, "input_ids", "attention_mask")
-        total, count = p + "summed", p + "count"
     else:
         nodes, more = bigram_nodes(vocab, p)
         init += more + [numpy_helper.from_array(bigram_rows.astype(np.uint16), p + "bigram_rows")]
         nodes += masked_sum_nodes(p + "tok_", p, "input_ids", "attention_mask")
         nodes += masked_sum_nodes(p + "pair_", p, p + "pair_ids", p + "pair_mask")
-        total, count = p + "summed", p + "count"
         nodes += [
             helper.make_node("Add", [p + "tok_summed", p + "pair_summed"], [total]),
             helper.make_node("Add", [p + "tok_count", p + "pair_count"], [count]),
@@ -167,7 +166,7 @@ def fit_projection(tables, vocab, tokenizer_file, pairs_file, dims, sample=20000
     computes them: the projection keeps most of what two models side by side know at the width of
     one (an index's memory and search time grow with it)."""
     from tokenizers import Tokenizer
-    from train_static import Texts, encode, with_bigrams
+    from train_static import encode, with_bigrams
 
     rng = random.Random(seed)
     picked = []

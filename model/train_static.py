@@ -9,8 +9,8 @@ What v3 adds, each switchable so its effect can be measured on the dev splits:
   --hard-negatives every code also meets the code of its package that the model itself ranks
                    highest for its query (mined again after each epoch with the current weights)
   --asym           queries and code get separate token tables (the query side learns how people
-                   ask, the code side how code is written); exported as two tables selected by
-                   the model's token_type_ids input
+                   ask, the code side how code is written); an experiment: export_static.py
+                   writes the code table only, and Nearby embeds queries with it
   --tokenizer      another WordPiece vocabulary (e.g. one trained on code)
   --bigrams N      the N most frequent pairs of adjacent tokens get vectors of their own, added to
                    the text's mean like tokens: "file to string" and "string to file" differ, and
