@@ -61,7 +61,7 @@ const USAGE = `Usage:
 Options:
   --index-dir <dir>   where the index lives (default: a per-root folder in the user cache)
   --model <m>         model tier (nearby-code-small), Hugging Face id, or a folder (./path or /abs)
-  --threads <n>       inference threads (default: cores - 1)
+  --threads <n>       parsing threads, and inference threads (default: cores - 1)
   --json              machine-readable output
   --mode <m>          search ranking: hybrid (default: keywords and meaning fused), vector, lexical
   -k <n>              number of results (default 10)`;

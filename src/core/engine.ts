@@ -5,6 +5,7 @@ import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
 import { IdleStoppingParser, ThreadParser, type FileParser } from './index/fileParser';
+import { ParserPool } from './index/parserPool';
 import type { FileRole } from './scan/fileRole';
 import type { SearchMode } from './search/hybrid';
 import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
@@ -24,7 +25,10 @@ export interface EngineOptions {
   model?: string;
   bundledModelsDir: string;
   modelCacheDir: string;
+  /** Inference threads, and parsing threads unless `parseThreads` says otherwise. */
   threads?: number;
+  /** Parsing threads (with `parseThreadEntry`); default `threads`. */
+  parseThreads?: number;
   roots: EngineRoot[];
   env?: NodeJS.ProcessEnv;
   onDownload?: (p: DownloadProgress) => void;
@@ -75,13 +79,16 @@ export class Engine {
     });
     const embedder = await TransformersEmbedder.load(model, options.threads !== undefined ? { threads: options.threads } : {});
     const chunker = await Chunker.create();
-    let parser: IdleStoppingParser | undefined;
+    let parser: FileParser | undefined;
     let parseThreadError: string | undefined;
     const entry = options.parseThreadEntry;
     if (entry) {
       const start = () => ThreadParser.start(entry, { model, settings: { maxTokens: embedder.info.maxTokens } });
       try {
-        parser = new IdleStoppingParser(start, await start());
+        // The first thread is started now (a failure means parsing inline); the others with the first run that needs them.
+        const first = new IdleStoppingParser(start, await start());
+        const lanes = Math.max(1, options.parseThreads ?? options.threads ?? 1);
+        parser = lanes === 1 ? first : new ParserPool([first, ...Array.from({ length: lanes - 1 }, () => new IdleStoppingParser(start, undefined))]);
       } catch (err) {
         parseThreadError = (err as Error).message;
       }

@@ -24,6 +24,8 @@ export interface FileParser {
   embed?(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
   /** Unloads the model `embed` loaded, until it is next asked to embed. */
   release?(): Promise<void>;
+  /** Why parts of it stopped working (their work went elsewhere), oldest first. */
+  readonly failures?: readonly string[];
   dispose(): Promise<void>;
 }
 
@@ -241,6 +243,9 @@ export class ThreadParser implements FileParser {
   }
 }
 
+/** The parsing thread could not be started: nothing was parsed, the request may go elsewhere. */
+export class ThreadStartError extends Error {}
+
 /** How long the parsing thread may sit without work before it is stopped (see `IdleStoppingParser`). */
 export const PARSE_THREAD_IDLE_MS = 20_000;
 
@@ -257,11 +262,14 @@ export class IdleStoppingParser implements FileParser {
 
   constructor(
     private readonly start: () => Promise<ThreadParser>,
-    running: ThreadParser,
+    /** The thread already started, if any; without one the first request starts it. */
+    running: ThreadParser | undefined,
     private readonly idleMs = PARSE_THREAD_IDLE_MS,
   ) {
-    this.thread = Promise.resolve(running);
-    this.idle();
+    if (running) {
+      this.thread = Promise.resolve(running);
+      this.idle();
+    }
   }
 
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
@@ -288,7 +296,10 @@ export class IdleStoppingParser implements FileParser {
     clearTimeout(this.timer);
     this.busy++;
     try {
-      return await work(await (this.thread ??= this.startAgain()));
+      const thread = await (this.thread ??= this.startAgain()).catch((err: unknown) => {
+        throw new ThreadStartError(err instanceof Error ? err.message : String(err));
+      });
+      return await work(thread);
     } finally {
       if (--this.busy === 0) this.idle();
     }

@@ -259,7 +259,8 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   };
 
   const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
-  const parser = parts.parser ?? inline;
+  const parser: FileParser = parts.parser ?? inline;
+  const parserFailuresBefore = parser.failures?.length ?? 0;
   // A parsing thread works ahead of the model; parsing inline gains nothing from reading ahead.
   // Far enough ahead to keep the thread busy through whatever holds this thread up (a model call,
   // one shard of a commit, a stolen file: about 300 files a second parse there), short enough
@@ -418,6 +419,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       if (usedHelper) await helper?.release?.().catch(() => undefined);
     }
   }
+  for (const why of parser.failures?.slice(parserFailuresBefore) ?? []) summary.warnings.push(`a parsing thread did not start, so the others parsed its files: ${why}`);
   summary.filesSkipped = skipped.toJSON();
   summary.chunksTotal = store.chunkCount;
   summary.seconds = (Date.now() - started) / 1000;
