@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { printStoreTable } from './bench/report';
 import { runIndexBench } from './bench/indexBench';
 import { runSearchBench } from './bench/searchBench';
+import { runThreadBench } from './bench/threadSim';
 import { runStoreBench, runStoreBenchOne } from './bench/storeBench';
 import type { IndexSummary } from './core/index/progress';
 import { Engine } from './core/engine';
@@ -51,6 +52,9 @@ const USAGE = `Usage:
                                                     (the naive loop over every file unless N chunks are asked for)
   nearby bench search [--root <dir>] [--rounds N] [--json <file>]
                                                     search latency of a warm worker on a large index (default node_modules)
+  nearby bench threads [--root <dir>] [--sizes 2,4,8,16] [--json <file>]
+                                                    every file's parsing, storing and model cost measured here on
+                                                    one thread, replayed through the parsing pool for more cores
   nearby eval <suite|all> [--mode m] [--split dev|test] [--json <file>]
                                                     retrieval quality (MRR@10, nDCG@10, recall@k) per mode
   nearby eval calibrate [--write]                   fit the model's relevance bands on the dev splits, check them
@@ -324,6 +328,17 @@ async function benchSearch(): Promise<number> {
   return 0;
 }
 
+/** `nearby bench threads`: per-file costs measured here, replayed through the parsing pool for more cores. */
+async function benchThreads(): Promise<number> {
+  const root = path.resolve(opts.root ?? path.join(PROJECT_DIR, 'node_modules'));
+  const model = await resolveModel({ bundledDir: BUNDLED_MODELS, cacheDir: MODEL_CACHE, ...(opts.model ? { model: opts.model } : {}) });
+  const cores = (opts.sizes ?? '2,4,8,16').split(',').map((s) => intOption('sizes', s.trim(), 2));
+  const report = await runThreadBench(root, model, cores, (line) => process.stderr.write(`bench threads: ${line}\n`));
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (typeof opts.json === 'string') await writeJson(opts.json, report);
+  return 0;
+}
+
 /** `nearby bench index`: indexing throughput and footprint on a real tree (default: node_modules). */
 async function benchIndex(): Promise<number> {
   const root = path.resolve(opts.root ?? path.join(PROJECT_DIR, 'node_modules'));
@@ -469,7 +484,8 @@ async function bench(what: string | undefined, rest: string[]): Promise<number> 
   }
   if (what === 'index') return benchIndex();
   if (what === 'search') return benchSearch();
-  if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store|index (see --help)');
+  if (what === 'threads') return benchThreads();
+  if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store|index|search|threads (see --help)');
   const sizes = (opts.sizes ?? '10000,100000').split(',').map((s) => intOption('sizes', s.trim(), 1));
   const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!]);
   printStoreTable(report.sizes);

@@ -24,6 +24,8 @@ export interface FileParser {
   embed?(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
   /** Unloads the model `embed` loaded, until it is next asked to embed. */
   release?(): Promise<void>;
+  /** Threads it parses on, when more than one. */
+  readonly lanes?: number;
   /** Why parts of it stopped working (their work went elsewhere), oldest first. */
   readonly failures?: readonly string[];
   dispose(): Promise<void>;

@@ -72,7 +72,7 @@ const MODEL_BOUND_SHARE = 0.75;
 /** ...judged once the run has embedded for this long. */
 const MODEL_SHARE_AFTER_MS = 1_000;
 /** Files up to this size may be parsed on the indexing thread when the parsing thread falls behind. */
-const MAX_STOLEN_BYTES = 16 * 1024;
+export const MAX_STOLEN_BYTES = 16 * 1024;
 
 /**
  * One index run: scan, plan from metadata, then read → chunk → embed only texts the index has never
@@ -273,6 +273,12 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   let finished = false; // no more files handed out once the run has ended, however it ended
   /** Every file has been handed out and parsed; some may still wait to be taken. */
   const parsingDone = () => nextToParse >= plan.read.length && settledAhead === ahead.length;
+  /**
+   * This thread parses files itself only beside a single parsing thread. Beside a pool, parsing
+   * is the cheap resource and this thread (model, storing) the scarce one: it waits instead.
+   */
+  const steals = (parser.lanes ?? 1) <= 1;
+  let settleWaiter: (() => void) | undefined;
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
     const slot: ParseSlot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false, queuedAhead: false };
@@ -282,6 +288,9 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
       if (!slot.taken) settledAhead++;
       // Topped up as soon as it finishes a file, not only when this thread takes the next one.
       if (!slot.stolen) parseAhead();
+      const waiting = settleWaiter;
+      settleWaiter = undefined;
+      waiting?.();
     };
     slot.parsed.then((result) => {
       slot.result = result;
@@ -350,6 +359,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         if (ahead[0]!.settled) break;
         if (await embedAhead()) continue;
         if (nextToParse >= plan.read.length) break;
+        if (!steals) {
+          if (!ahead[0]!.settled) await new Promise<void>((resolve) => (settleWaiter = resolve));
+          continue;
+        }
         if (plan.read[nextToParse]!.size > MAX_STOLEN_BYTES && parserHasRoom(2 * lookahead)) enqueue(parser);
         else await enqueue(inline).parsed.catch(() => undefined);
       }
@@ -434,7 +447,7 @@ function countHashes(chunks: readonly StoredChunk[]): Map<string, number> {
 }
 
 /** The chunk as the store keeps it; `.gitattributes` (`attributeRole`) wins over the role the chunker saw. */
-function toStored(c: Chunk, attributeRole: FileRole | undefined): StoredChunk {
+export function toStored(c: Chunk, attributeRole: FileRole | undefined): StoredChunk {
   const stored: StoredChunk = { path: c.path, startLine: c.startLine, endLine: c.endLine, language: c.language, kind: c.kind, hash: c.hash };
   if (c.symbol !== undefined) stored.symbol = c.symbol;
   const role = attributeRole ?? c.role;

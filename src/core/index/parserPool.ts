@@ -32,17 +32,17 @@ export class ParserPool implements FileParser {
   readonly failures: string[] = [];
 
   constructor(
-    private readonly lanes: readonly FileParser[],
+    private readonly parsers: readonly FileParser[],
     perLane = FILES_PER_LANE,
   ) {
-    if (lanes.length === 0) throw new Error('a parser pool needs at least one lane');
-    this.held = lanes.map(() => 0);
+    if (parsers.length === 0) throw new Error('a parser pool needs at least one lane');
+    this.held = parsers.map(() => 0);
     // One lane gains nothing from holding files back: it takes every file as it is asked for.
-    this.perLane = lanes.length === 1 ? Infinity : perLane;
+    this.perLane = parsers.length === 1 ? Infinity : perLane;
   }
 
-  get size(): number {
-    return this.lanes.length;
+  get lanes(): number {
+    return this.parsers.length;
   }
 
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
@@ -53,7 +53,7 @@ export class ParserPool implements FileParser {
   }
 
   embed(texts: readonly string[], ids: readonly (Int32Array | undefined)[]): Promise<Float32Array[]> {
-    const lane = this.lanes[0]!;
+    const lane = this.parsers[0]!;
     if (!lane.embed) return Promise.reject(new Error('this parser does not embed'));
     this.embedding++;
     return lane.embed(texts, ids).finally(() => {
@@ -63,24 +63,24 @@ export class ParserPool implements FileParser {
   }
 
   async release(): Promise<void> {
-    await this.lanes[0]!.release?.();
+    await this.parsers[0]!.release?.();
   }
 
   async dispose(): Promise<void> {
     const stopped = new Error('the parser pool was stopped');
     for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.reject(stopped);
     this.queue.length = this.head = 0;
-    await Promise.all(this.lanes.map((l) => l.dispose()));
+    await Promise.all(this.parsers.map((l) => l.dispose()));
   }
 
   /** Gives queued files to lanes with room, the emptiest first, until either runs out. */
   private handOut(): void {
     while (this.head < this.queue.length) {
-      const lane = nextLane(this.held, this.perLane, this.embedding > 0 && this.lanes.length > 1 ? 0 : -1);
+      const lane = nextLane(this.held, this.perLane, this.embedding > 0 && this.parsers.length > 1 ? 0 : -1);
       if (lane < 0) break;
       const job = this.queue[this.head++]!;
       this.held[lane]!++;
-      this.lanes[lane]!.parse(...job.args)
+      this.parsers[lane]!.parse(...job.args)
         .then(job.resolve, (err: unknown) => {
           if (!(err instanceof ThreadStartError) || lane === 0) return job.reject(err);
           // A lane whose thread will not start is closed for good; its files go to the others.
