@@ -102,7 +102,7 @@ export class WorkerClient {
   private async spawn(): Promise<ModelSummary> {
     const child = fork(this.options.workerPath, [], {
       execArgv: this.options.execArgv ?? [],
-      env: this.options.env ?? process.env,
+      env: workerEnv(this.options.env ?? process.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
@@ -156,4 +156,16 @@ export class WorkerClient {
       },
     );
   }
+}
+
+/**
+ * The worker's environment. glibc's malloc serves a large block from its heap once a block that
+ * size has been freed (its mmap threshold rises with each such free), and the index's buffers grow
+ * by doubling: freed, the old ones stayed in the heap, and the heap is never given back. A fixed
+ * threshold keeps large blocks mapped on their own and returned when freed (node_modules, 172k
+ * chunks: the worker's malloc heap after a run 184 -> 86 MB, peak 1.25 -> 1.10 GB). Other C
+ * libraries ignore the variable; a value the user set wins.
+ */
+export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { MALLOC_MMAP_THRESHOLD_: String(64 * 1024), ...env };
 }

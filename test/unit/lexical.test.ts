@@ -127,6 +127,22 @@ describe('LexicalIndex', () => {
     assert.ok(!excluded.some((h) => h.chunk.symbol === 'retry_upload'));
   });
 
+  test('giving back the room kept for growth changes no answer, and the index grows again after it', () => {
+    const grownIndex = build();
+    const trimmed = build();
+    for (let i = 0; i < 300; i++) for (const index of [grownIndex, trimmed]) put(index, `gen/f${i}.py`, [{ chunk: chunk(`gen/f${i}.py`, 1, `handler_${i}`), text: `def handler_${i}(event):\n    return retry_upload(event, attempt_${i % 7})` }]);
+    const before = trimmed.memory.arrays;
+    trimmed.trim();
+    assert.ok(trimmed.memory.arrays < before, `${trimmed.memory.arrays} bytes after, ${before} before`);
+    const queries = ['retry upload', 'handler 17 event', 'attempt', 'load config path', 'uploads'];
+    for (const q of queries) assert.deepEqual(trimmed.search(q, 10), grownIndex.search(q, 10), q);
+    for (const index of [grownIndex, trimmed]) {
+      put(index, 'src/late.py', [{ chunk: chunk('src/late.py', 1, 'late_upload'), text: 'def late_upload(attempt):\n    retry_upload(attempt)' }]);
+      index.putFile('gen/f3.py', [], []);
+    }
+    for (const q of [...queries, 'late upload']) assert.deepEqual(trimmed.search(q, 10), grownIndex.search(q, 10), q);
+  });
+
   test('terms worked out elsewhere (on the parsing thread) index exactly as the texts do', () => {
     const chunks = [chunk('src/uploads.py', 1, 'retry_upload'), chunk('src/uploads.py', 10, 'human_size')];
     const texts = ['def retry_upload(client, path):\n    client.put(path)', 'def human_size(num_bytes):\n    return num_bytes'];

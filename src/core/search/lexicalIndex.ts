@@ -279,6 +279,15 @@ export class LexicalIndex {
     return id;
   }
 
+  /** Gives back the room its arrays keep for growth: after a run or a load, when no more is coming soon. */
+  trim(): void {
+    this.postings.trim();
+    if (this.flatLength < this.flatTerms.length) {
+      this.flatTerms = this.flatTerms.slice(0, this.flatLength);
+      this.flatFreqs = this.flatFreqs.slice(0, this.flatLength);
+    }
+  }
+
   /** Appends one chunk's term ids and frequencies to the flat arrays. */
   private pushTerms(termIds: ArrayLike<number>, freqs: ArrayLike<number>): void {
     const n = termIds.length;

@@ -35,6 +35,17 @@ export class PostingPool {
     return this.pool.byteLength + this.head.byteLength + this.tail.byteLength + this.tailUsed.byteLength + this.count.byteLength;
   }
 
+  /** Gives back the room kept for growth (up to half of each array, as they grow by doubling). */
+  trim(): void {
+    if (this.used < this.pool.length) this.pool = this.pool.slice(0, this.used);
+    if (this.terms < this.head.length) {
+      this.head = this.head.slice(0, this.terms);
+      this.tail = this.tail.slice(0, this.terms);
+      this.tailUsed = this.tailUsed.slice(0, this.terms);
+      this.count = this.count.slice(0, this.terms);
+    }
+  }
+
   /** Adds a term without postings: terms are numbered 0, 1, … in the order they are added. */
   addTerm(): number {
     const id = this.terms++;

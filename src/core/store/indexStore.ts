@@ -134,7 +134,13 @@ export class IndexStore {
     }
     const store = new IndexStore(dir, existing, false, opts);
     const droppedShards = await store.loadShards(store.shards.map((_, i) => i));
+    store.trimMemory();
     return { store, droppedShards };
+  }
+
+  /** Gives back the room the in-memory indexes keep for growth: call when no large change is coming. */
+  trimMemory(): void {
+    this.lexical.trim();
   }
 
   get manifest(): IndexManifest {
