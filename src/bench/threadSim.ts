@@ -70,7 +70,7 @@ export async function measureCosts(root: string, model: ResolvedModel, log: (lin
       fresh.forEach((c, k) => vectorOf.set(c.hash, vectors[k]!));
       t = performance.now();
       const terms = receiver.receive(sent);
-      store.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, parsed.chunks.map((c) => toStored(c, f.role)), parsed.chunks.map((c) => vectorOf.get(c.hash)!), terms);
+      store.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, parsed.chunks.map((c) => toStored(c, f.role, f.path)), parsed.chunks.map((c) => vectorOf.get(c.hash)!), terms);
       files.push({ parseMs, storeMs: performance.now() - t, newChunks: fresh.length, bytes: f.size });
       chunks += parsed.chunks.length;
       if (i % 2000 === 0) log(`measured ${i} of ${plan.read.length} files`);

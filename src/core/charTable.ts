@@ -53,6 +53,14 @@ export class CharTable<V> {
     return true;
   }
 
+  /** Forgets every word and goes back to the first table's size. */
+  clear(): void {
+    this.keys = new Array<string | undefined>(1 << 16);
+    this.hashes = new Int32Array(1 << 16);
+    this.values = new Array<V | undefined>(1 << 16);
+    this.size = 0;
+  }
+
   private grow(): void {
     const { keys, hashes, values } = this;
     this.keys = new Array<string | undefined>(keys.length * 2);

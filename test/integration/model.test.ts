@@ -108,6 +108,9 @@ describe('fast WordPiece tokenizer', () => {
     const mismatched = texts.filter((t) => JSON.stringify(reference.encode(t)) !== JSON.stringify([...fast!.encode(t)]));
     assert.deepEqual(mismatched.slice(0, 3), []);
     assert.deepEqual(texts.filter((t) => fast!.count(t) !== fast!.encode(t).length).slice(0, 3), [], 'count is the length of encode');
+    const known = texts.map((t) => [...fast.encode(t)]);
+    fast.forgetWords();
+    assert.deepEqual(texts.map((t) => [...fast.encode(t)]), known, 'the same ids after forgetting the words met');
     assert.ok(texts.length > 500, `compared ${texts.length} texts`);
     const long = 'word '.repeat(400);
     assert.equal(fast.count(texts[0]!), reference.encode(texts[0]!).length);

@@ -11,6 +11,8 @@ export interface Embedder extends TokenCounter {
   /** `ids[i]`, when given, is the model input of text i already (a chunk's `tokenIds`). */
   embedDocuments(texts: readonly string[], ids?: readonly (Int32Array | undefined)[]): Promise<Float32Array[]>;
   embedQuery(text: string): Promise<Float32Array>;
+  /** Drops what it keeps to go faster next time (its tokenizer's words), when a long spell of work ends. */
+  forgetCaches?(): void;
   dispose(): Promise<void>;
 }
 
@@ -111,6 +113,10 @@ export class TransformersEmbedder implements Embedder {
         `Could not load the model in ${resolved.dir} (${weightsFile(info)}): ${(err as Error).message}`,
       );
     }
+  }
+
+  forgetCaches(): void {
+    this.wordPiece?.forgetWords();
   }
 
   count(text: string): number {

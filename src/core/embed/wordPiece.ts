@@ -42,6 +42,12 @@ export class WordPieceTokenizer {
     this.specialStarts = [...new Set([...special.keys()].map((t) => t[0]!))];
   }
 
+  /** Forgets the words it has met (a working set that after a large run weighs about 20 MB). */
+  forgetWords(): void {
+    this.cache.clear();
+    this.words.clear();
+  }
+
   static load(tokenizerJson: string): WordPieceTokenizer | undefined {
     let config: TokenizerJson;
     try {

@@ -1,5 +1,5 @@
 import type { Embedder } from '../embed/embedder';
-import type { FileRole } from '../scan/fileRole';
+import { FILE_ROLES, type FileRole } from '../scan/fileRole';
 import { DEFAULT_MAX_FILE_BYTES, scanFiles, scanPaths, type ScanOptions, type ScannedFile } from '../scan/scanner';
 import { SKIP_REASON_TEXT } from '../scan/skipReasons';
 import type { IndexStore } from '../store/indexStore';
@@ -254,7 +254,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
         if (left > 0) oldHashes.set(c.hash, left - 1);
       }
       for (const n of oldHashes.values()) summary.chunksRemoved += n;
-      const stored = chunks.map((c) => toStored(c, file.role));
+      const stored = chunks.map((c) => toStored(c, file.role, file.path));
       store.putFile(file.path, { mtimeMs: file.mtimeMs, size: file.size }, stored, vectors, terms);
       for (const c of chunks) dispatched.delete(c.hash);
       summary.filesIndexed++;
@@ -429,7 +429,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     try {
       await store.flush();
       // After a large run the arrays are up to twice what they hold; after a save, the next save would only grow them again.
-      if (summary.chunksNew + summary.chunksChanged >= TRIM_AFTER_CHUNKS) store.trimMemory();
+      if (summary.chunksNew + summary.chunksChanged >= TRIM_AFTER_CHUNKS) {
+        store.trimMemory();
+        embedder.forgetCaches?.();
+      }
     } finally {
       resumeWrites();
       // The parser's copy of the model weighs about as much as the rest of the worker's runtime;
@@ -452,11 +455,21 @@ function countHashes(chunks: readonly StoredChunk[]): Map<string, number> {
 }
 
 /** The chunk as the store keeps it; `.gitattributes` (`attributeRole`) wins over the role the chunker saw. */
-export function toStored(c: Chunk, attributeRole: FileRole | undefined): StoredChunk {
-  const stored: StoredChunk = { path: c.path, startLine: c.startLine, endLine: c.endLine, language: c.language, kind: c.kind, hash: c.hash };
+export function toStored(c: Chunk, attributeRole: FileRole | undefined, filePath: string = c.path): StoredChunk {
+  // Chunks from the parsing thread arrive with a copy of every string: the ones every chunk of a
+  // file or of the index shares are taken from one place (node_modules: 30 MB of copies).
+  const stored: StoredChunk = { path: filePath, startLine: c.startLine, endLine: c.endLine, language: oneCopy(c.language), kind: c.kind === 'doc' ? 'doc' : 'code', hash: c.hash };
   if (c.symbol !== undefined) stored.symbol = c.symbol;
-  const role = attributeRole ?? c.role;
+  const role = FILE_ROLES.find((r) => r === (attributeRole ?? c.role));
   if (role !== undefined && role !== 'source') stored.role = role;
   if (c.minor) stored.minor = true;
   return stored;
+}
+
+const copies = new Map<string, string>();
+/** The one copy kept of a string from a small set (language names). */
+function oneCopy(s: string): string {
+  let kept = copies.get(s);
+  if (kept === undefined && copies.size < 1000) copies.set(s, (kept = s));
+  return kept ?? s;
 }
