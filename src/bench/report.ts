@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 /** Prints the store benchmark as a table, with Nearby/Vectra ratios where both ran. */
 export function printStoreTable(rows: Record<string, unknown>[]): void {
-  const keys = ['insert_ms', 'load_ms', 'query_p50_ms', 'query_p95_ms', 'update_ms', 'disk_bytes', 'rss_mb'] as const;
+  const keys = ['insert_ms', 'load_ms', 'query_p50_ms', 'query_p95_ms', 'keyword_p50_ms', 'keyword_p95_ms', 'hybrid_p50_ms', 'hybrid_p95_ms', 'update_ms', 'disk_bytes', 'keyword_disk_bytes', 'rss_mb'] as const;
   const out: string[] = [];
   for (const row of rows) {
     out.push(`n = ${row['n']} (${row['dimension']}-d)`);

@@ -18,8 +18,15 @@ export interface StoreFigures {
   load_ms: number;
   query_p50_ms: number;
   query_p95_ms: number;
+  /** Nearby only: the keyword side on the same chunks (synthetic words), and both sides of a hybrid query one after the other. */
+  keyword_p50_ms?: number;
+  keyword_p95_ms?: number;
+  hybrid_p50_ms?: number;
+  hybrid_p95_ms?: number;
   update_ms: number;
   disk_bytes: number;
+  /** Of `disk_bytes`, Nearby's keyword files (a side stock Vectra does not have). */
+  keyword_disk_bytes?: number;
   rss_mb: number;
 }
 
@@ -31,7 +38,7 @@ const QUERIES = 200;
 const UPDATES = 11;
 
 type Built = { insert_ms: number; rss_mb: number } | (VectraFailure & { rss_mb: number });
-type Opened = Pick<StoreFigures, 'load_ms' | 'query_p50_ms' | 'query_p95_ms' | 'update_ms' | 'rss_mb'>;
+type Opened = Pick<StoreFigures, 'load_ms' | 'query_p50_ms' | 'query_p95_ms' | 'keyword_p50_ms' | 'keyword_p95_ms' | 'hybrid_p50_ms' | 'hybrid_p95_ms' | 'update_ms' | 'rss_mb'>;
 
 /** Parent side: runs every size for both implementations and returns the report. */
 export function runStoreBench(sizes: number[], dimension: number, selfArgs: string[]): { sizes: Record<string, unknown>[] } {
@@ -63,8 +70,11 @@ export function runStoreBench(sizes: number[], dimension: number, selfArgs: stri
           continue;
         }
         const disk_bytes = diskBytes(dir);
+        const keywordBytes = diskBytes(dir, (name) => /^keywords-.*\.bin$/.test(name));
         const opened = run<Opened>('open');
-        row[impl] = 'error' in opened ? { ...built, error: opened.error } : { insert_ms: built.insert_ms, ...opened, disk_bytes, rss_mb: Math.max(built.rss_mb, opened.rss_mb) };
+        row[impl] = 'error' in opened
+          ? { ...built, error: opened.error }
+          : { insert_ms: built.insert_ms, ...opened, disk_bytes, ...(impl === 'nearby' ? { keyword_disk_bytes: keywordBytes } : {}), rss_mb: Math.max(built.rss_mb, opened.rss_mb) };
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -93,6 +103,59 @@ export async function runStoreBenchOne(impl: Impl, n: number, dimension: number,
   return { ...figures, rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
+/** Words of the synthetic chunks' texts, drawn by Zipf's law as a code base's words are. */
+const WORDS = 60_000;
+const WORDS_PER_CHUNK = 60;
+const zipfTotals = (() => {
+  const totals = new Float64Array(WORDS);
+  let sum = 0;
+  for (let r = 0; r < WORDS; r++) totals[r] = sum += 1 / (r + 1);
+  return totals;
+})();
+
+function wordOf(rank: number): string {
+  let w = 'q';
+  for (let n = rank; ; n = Math.floor(n / 26) - 1) {
+    w += String.fromCharCode(97 + (n % 26));
+    if (n < 26) return w;
+  }
+}
+
+function zipfWord(u: number): string {
+  const target = u * zipfTotals[WORDS - 1]!;
+  let lo = 0;
+  let hi = WORDS - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (zipfTotals[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return wordOf(lo);
+}
+
+/** A chunk's text: Zipf-drawn words and the names it defines, the same for the same chunk in every run. */
+function textOf(file: number, i: number): string {
+  const random = seeded(Math.imul(file + 1, 0x85ebca6b) ^ (i + 1));
+  const words = Array.from({ length: WORDS_PER_CHUNK }, () => zipfWord(random()));
+  return `fn${file}_${i} ${words.join(' ')}`;
+}
+
+/** A word only the first chunk of update `u` holds. */
+function updateMark(u: number): string {
+  return `zzmark${wordOf(u).slice(1)}`;
+}
+
+/** Three words of middling frequency, as a question's words are. */
+function keywordQueries(count: number): string[] {
+  const random = seeded(11);
+  return Array.from({ length: count }, () => [0, 1, 2].map(() => wordOf(50 + Math.floor(random() * 5000))).join(' '));
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+}
+
 function chunkOf(file: number, i: number): StoredChunk {
   const p = `src/pkg${file % 97}/file${file}.ts`;
   return { path: p, startLine: i * 20 + 1, endLine: i * 20 + 18, language: 'typescript', kind: 'code', symbol: `fn${file}_${i}`, hash: `${file.toString(16)}-${i}` };
@@ -105,7 +168,7 @@ async function buildNearby(dir: string, identity: Identity, files: number, vecto
   const { store } = await IndexStore.open(dir, identity);
   for (let f = 0; f < files; f++) {
     const vs = vectors(f);
-    store.putFile(chunkOf(f, 0).path, { mtimeMs: f, size: f }, vs.map((_, i) => chunkOf(f, i)), vs);
+    store.putFile(chunkOf(f, 0).path, { mtimeMs: f, size: f }, vs.map((_, i) => chunkOf(f, i)), vs, vs.map((_, i) => textOf(f, i)));
   }
   await store.close();
   return { insert_ms: round(performance.now() - t) };
@@ -122,6 +185,11 @@ async function openNearby(dir: string, identity: Identity, queries: Float32Array
     loaded.search(q, 10);
     return performance.now() - s;
   });
+  const keywordTimes = keywordQueries(queries.length).map((q) => {
+    const s = performance.now();
+    if (loaded.lexical.search(q, 10).length === 0) throw new Error(`no keyword hit for "${q}"`);
+    return performance.now() - s;
+  });
 
   // One file's 10 chunks replaced, timed until the next query sees them (that query is timed as a
   // query, above). Several files, median reported; the disk write follows in the background.
@@ -130,14 +198,25 @@ async function openNearby(dir: string, identity: Identity, queries: Float32Array
     const target = 7 + u * 13;
     const vs = update.slice(u * CHUNKS_PER_FILE, (u + 1) * CHUNKS_PER_FILE);
     const s = performance.now();
-    loaded.putFile(chunkOf(target, 0).path, { mtimeMs: -1, size: -1 }, vs.map((_, i) => ({ ...chunkOf(target, i), hash: `new-${u}-${i}` })), vs);
+    loaded.putFile(chunkOf(target, 0).path, { mtimeMs: -1, size: -1 }, vs.map((_, i) => ({ ...chunkOf(target, i), hash: `new-${u}-${i}` })), vs, vs.map((_, i) => (i === 0 ? `${textOf(target, i)} ${updateMark(u)}` : textOf(target, i))));
     updates.push(performance.now() - s);
     const top = loaded.search(vs[0]!, 1)[0];
     if (top?.hash !== `new-${u}-0`) throw new Error('update not visible to search');
+    if (loaded.lexical.search(updateMark(u), 1)[0]?.chunk.hash !== `new-${u}-0`) throw new Error('update not visible to keyword search');
   }
   await loaded.close();
   if ((await IndexStore.open(dir, identity)).store.search(update[0]!, 1)[0]?.hash !== 'new-0-0') throw new Error('update not on disk');
-  return { load_ms: round(load_ms), ...percentiles(times), update_ms: round(median(updates)) };
+  const keyword = percentiles(keywordTimes);
+  const hybrid = percentiles(times.map((t, i) => t + keywordTimes[i]!));
+  return {
+    load_ms: round(load_ms),
+    ...percentiles(times),
+    keyword_p50_ms: keyword.query_p50_ms,
+    keyword_p95_ms: keyword.query_p95_ms,
+    hybrid_p50_ms: hybrid.query_p50_ms,
+    hybrid_p95_ms: hybrid.query_p95_ms,
+    update_ms: round(median(updates)),
+  };
 }
 
 async function buildVectra(dir: string, files: number, vectors: (f: number) => Float32Array[], queries: Float32Array[]): Promise<{ insert_ms: number } | VectraFailure> {
@@ -218,10 +297,10 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-function diskBytes(dir: string): number {
+function diskBytes(dir: string, counted: (name: string) => boolean = () => true): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += statSync(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).size;
+    if (entry.isFile() && counted(entry.name)) total += statSync(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).size;
   }
   return total;
 }
