@@ -101,7 +101,8 @@ export class WorkerClient {
 
   private async spawn(): Promise<ModelSummary> {
     const child = fork(this.options.workerPath, [], {
-      execArgv: this.options.execArgv ?? [],
+      // The worker collects its garbage once after a large index run (see main.ts).
+      execArgv: [...(this.options.execArgv ?? []), '--expose-gc'],
       env: workerEnv(this.options.env ?? process.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',

@@ -66,7 +66,7 @@ interface PendingFile {
 
 const MAX_WARNINGS = 200;
 /** A run that stored this many chunks gives back the room the indexes grew for. */
-const TRIM_AFTER_CHUNKS = 10_000;
+export const TRIM_AFTER_CHUNKS = 10_000;
 /** One with each model, and one more formed while they work. */
 const MAX_BATCHES_IN_FLIGHT = 3;
 /** The share of the time this thread's model must be at work for the parser's model to help... */
