@@ -62,7 +62,8 @@ export async function measureCosts(root: string, model: ResolvedModel, log: (lin
         files.push({ parseMs, storeMs: 0, newChunks: 0, bytes: f.size });
         continue;
       }
-      const fresh = parsed.chunks.filter((c, k) => !vectorOf.has(c.hash) && parsed.chunks.findIndex((d) => d.hash === c.hash) === k);
+      const seen = new Set<string>();
+      const fresh = parsed.chunks.filter((c) => !vectorOf.has(c.hash) && !seen.has(c.hash) && seen.add(c.hash));
       t = performance.now();
       const vectors = await embedder.embedDocuments(fresh.map((c) => c.text), fresh.map((c) => c.tokenIds));
       modelMs += performance.now() - t;

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker } from '../../src/core/chunk';
-import { InlineParser, type FileParser, type ParsedFile } from '../../src/core/index/fileParser';
+import { IdleStoppingParser, InlineParser, ThreadParser, type FileParser, type ParsedFile } from '../../src/core/index/fileParser';
 import { runIndex } from '../../src/core/index/indexer';
 import { PauseGate } from '../../src/core/index/pauseGate';
 import { IndexStore, type StoreOptions } from '../../src/core/store/indexStore';
@@ -144,6 +144,25 @@ describe('indexing pipeline', () => {
       assert.equal(embedder.embedded.filter((x) => x.includes('handler_copied')).length, 1, 'copies are embedded once and reused');
       assert.equal(summary.chunksReused, FILES / 5 - 1);
       for (let i = 0; i < FILES; i++) assert.ok(store.chunksOf(`src/mod_${String(i).padStart(2, '0')}.py`).length > 0);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a parsing thread that will not start again leaves its files to this thread: a warning, and the index a clean build gives', async () => {
+    const t = tree();
+    try {
+      const missing = path.join(t.root, 'no-such-parse-thread.js');
+      const parser = new IdleStoppingParser(() => ThreadParser.start(missing, { model: { dir: t.root, source: 'explicit' }, settings: { maxTokens: 256 } }), undefined);
+      const store = await open(path.join(t.root, '.index'));
+      const summary = await runIndex({ root: t.root, store, embedder: new CountingEmbedder(), chunker, parser, scan: { exclude: ['.index/**', '.plain/**'] } });
+      await parser.dispose();
+      assert.equal(summary.filesIndexed, FILES);
+      assert.equal(summary.warnings.filter((w) => w.startsWith('the parsing thread did not start, so files were parsed on the indexing thread')).length, 1, summary.warnings.join('\n'));
+      const plain = await open(path.join(t.root, '.plain'));
+      await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
+      for (const p of plain.paths()) assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
+      assert.equal(store.fileCount, plain.fileCount);
     } finally {
       t.dispose();
     }

@@ -6,7 +6,7 @@ import type { IndexStore } from '../store/indexStore';
 import type { StoredChunk } from '../store/records';
 import type { Chunk, TokenCounter } from '../types';
 import type { FileTerms } from '../search/codeTokens';
-import { InlineParser, type FileParser, type ParsedFile } from './fileParser';
+import { InlineParser, ThreadStartError, type FileParser, type ParsedFile } from './fileParser';
 import { PauseGate } from './pauseGate';
 import { planIndex } from './plan';
 import type { IndexProgress, IndexSummary } from './progress';
@@ -282,9 +282,17 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
    */
   const steals = (parser.lanes ?? 1) <= 1;
   let settleWaiter: (() => void) | undefined;
+  let parserLost: string | undefined;
+  /** A file the parser could not take (its thread would not start) is parsed here instead. */
+  const parse = (using: FileParser, f: ScannedFile) =>
+    using.parse(f.absPath, f.path, maxBytes).catch((err: unknown) => {
+      if (!(err instanceof ThreadStartError) || using === inline) throw err;
+      parserLost ??= err.message;
+      return inline.parse(f.absPath, f.path, maxBytes);
+    });
   const enqueue = (using: FileParser) => {
     const f = plan.read[nextToParse++]!;
-    const slot: ParseSlot = { parsed: using.parse(f.absPath, f.path, maxBytes), settled: false, stolen: using !== parser, taken: false, queuedAhead: false };
+    const slot: ParseSlot = { parsed: parse(using, f), settled: false, stolen: using !== parser, taken: false, queuedAhead: false };
     if (!slot.stolen) withParser++;
     const settle = () => {
       slot.settled = true;
@@ -441,6 +449,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     }
   }
   for (const why of parser.failures?.slice(parserFailuresBefore) ?? []) summary.warnings.push(`a parsing thread did not start, so the others parsed its files: ${why}`);
+  if (parserLost !== undefined) summary.warnings.push(`the parsing thread did not start, so files were parsed on the indexing thread: ${parserLost}`);
   summary.filesSkipped = skipped.toJSON();
   summary.chunksTotal = store.chunkCount;
   summary.seconds = (Date.now() - started) / 1000;
