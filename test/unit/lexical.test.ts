@@ -141,6 +141,14 @@ describe('LexicalIndex', () => {
       index.putFile('gen/f3.py', [], []);
     }
     for (const q of [...queries, 'late upload']) assert.deepEqual(trimmed.search(q, 10), grownIndex.search(q, 10), q);
+    // An index trimmed while empty (a store opened with its keyword files missing) fills as a new one does.
+    const empty = new LexicalIndex();
+    empty.trim();
+    put(empty, 'src/uploads.py', [{ chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    client.put(path)' }]);
+    const fresh = new LexicalIndex();
+    put(fresh, 'src/uploads.py', [{ chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    client.put(path)' }]);
+    assert.deepEqual(empty.search('retry upload client', 5), fresh.search('retry upload client', 5));
+    assert.equal(empty.search('retry upload', 5).length, 1);
   });
 
   test('terms worked out elsewhere (on the parsing thread) index exactly as the texts do', () => {

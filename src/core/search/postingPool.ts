@@ -50,7 +50,8 @@ export class PostingPool {
   addTerm(): number {
     const id = this.terms++;
     if (id === this.head.length) {
-      const n = 2 * id;
+      // A trimmed pool may have room for no term at all.
+      const n = Math.max(1024, 2 * id);
       this.head = grown(this.head, n);
       this.tail = grown(this.tail, n);
       this.tailUsed = grown(this.tailUsed, n);
