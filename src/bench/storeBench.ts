@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { seededRandom } from '../core/random';
 import { IndexStore } from '../core/store/indexStore';
 import type { StoredChunk } from '../core/store/records';
 import { median } from './report';
@@ -135,7 +136,7 @@ function zipfWord(u: number): string {
 
 /** A chunk's text: Zipf-drawn words and the names it defines, the same for the same chunk in every run. */
 function textOf(file: number, i: number): string {
-  const random = seeded(Math.imul(file + 1, 0x85ebca6b) ^ (i + 1));
+  const random = seededRandom(Math.imul(file + 1, 0x85ebca6b) ^ (i + 1));
   const words = Array.from({ length: WORDS_PER_CHUNK }, () => zipfWord(random()));
   return `fn${file}_${i} ${words.join(' ')}`;
 }
@@ -147,13 +148,8 @@ function updateMark(u: number): string {
 
 /** Three words of middling frequency, as a question's words are. */
 function keywordQueries(count: number): string[] {
-  const random = seeded(11);
+  const random = seededRandom(11);
   return Array.from({ length: count }, () => [0, 1, 2].map(() => wordOf(50 + Math.floor(random() * 5000))).join(' '));
-}
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 function chunkOf(file: number, i: number): StoredChunk {

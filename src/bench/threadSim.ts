@@ -13,6 +13,9 @@ import { fileTerms } from '../core/search/codeTokens';
 import { IndexStore } from '../core/store/indexStore';
 import { sourceCommit } from './report';
 
+/** New texts timed in full batches for the model's rate. */
+const MODEL_SAMPLE = 20_000;
+
 /** What one file costs each thread, measured on this machine. */
 export interface FileCost {
   /** Read, chunk, tokenize, find and number its keyword terms: a parsing thread's work. */
@@ -53,6 +56,8 @@ export async function measureCosts(root: string, model: ResolvedModel, log: (lin
     let chunks = 0;
     let modelMs = 0;
     let embedded = 0;
+    // New texts met first, for the model's rate in full batches (as the pipeline fills them).
+    const sample: { texts: string[]; ids: (Int32Array | undefined)[] } = { texts: [], ids: [] };
     for (const [i, f] of plan.read.entries()) {
       let t = performance.now();
       const parsed = await parser.parse(f.absPath, f.path, 1_000_000);
@@ -69,6 +74,10 @@ export async function measureCosts(root: string, model: ResolvedModel, log: (lin
       modelMs += performance.now() - t;
       embedded += fresh.length;
       fresh.forEach((c, k) => vectorOf.set(c.hash, vectors[k]!));
+      for (const c of fresh.slice(0, MODEL_SAMPLE - sample.texts.length)) {
+        sample.texts.push(c.text);
+        sample.ids.push(c.tokenIds);
+      }
       t = performance.now();
       const terms = receiver.receive(sent);
       store.putFile(f.path, { mtimeMs: f.mtimeMs, size: f.size }, parsed.chunks.map((c) => toStored(c, f.role, f.path)), parsed.chunks.map((c) => vectorOf.get(c.hash)!), terms);
@@ -81,7 +90,7 @@ export async function measureCosts(root: string, model: ResolvedModel, log: (lin
     const flushMs = performance.now() - t;
     await store.close();
     // Per file the model runs on small batches; the pipeline fills batches of 256 texts.
-    const batched = await batchedModelMs(embedder, await parserTexts(plan.read.slice(0, 400), parser));
+    const batched = await batchedModelMs(embedder, sample);
     log(`model: ${(modelMs / Math.max(1, embedded)).toFixed(4)} ms a chunk per file, ${batched.toFixed(4)} ms in batches of 256`);
     return { files, chunks, modelMsPerChunk: batched, flushMs };
   } finally {
@@ -89,20 +98,6 @@ export async function measureCosts(root: string, model: ResolvedModel, log: (lin
     await embedder.dispose();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function parserTexts(files: { absPath: string; path: string }[], parser: FileParser): Promise<{ texts: string[]; ids: (Int32Array | undefined)[] }> {
-  const texts: string[] = [];
-  const ids: (Int32Array | undefined)[] = [];
-  for (const f of files) {
-    const parsed = await parser.parse(f.absPath, f.path, 1_000_000);
-    if (!parsed.ok) continue;
-    for (const c of parsed.chunks) {
-      texts.push(c.text);
-      ids.push(c.tokenIds);
-    }
-  }
-  return { texts, ids };
 }
 
 /** The model's time per text from token ids in batches of 256, over a sample (median of three passes). */

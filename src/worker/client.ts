@@ -167,6 +167,6 @@ export class WorkerClient {
  * chunks: the worker's malloc heap after a run 184 -> 86 MB, peak 1.25 -> 1.10 GB). Other C
  * libraries ignore the variable; a value the user set wins.
  */
-export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { MALLOC_MMAP_THRESHOLD_: String(64 * 1024), ...env };
 }

@@ -9,7 +9,7 @@ import { DupeService } from '../core/dupes/service';
 import { Engine } from '../core/engine';
 import { ModelError } from '../core/embed/modelInfo';
 import { PauseGate } from '../core/index/pauseGate';
-import { TRIM_AFTER_CHUNKS } from '../core/index/indexer';
+import { grewLarge } from '../core/index/indexer';
 import type { IndexSummary } from '../core/index/progress';
 import { isHostMessage, type HostMessage, type ModelSummary, type Requests, type WorkerErrorCode, type WorkerMessage } from './protocol';
 
@@ -98,7 +98,7 @@ const handlers: { [K in keyof Requests]: Handler<K> } = {
       }
       // After a large run the buffers the indexes outgrew are garbage, and an idle process does
       // not collect: without this the worker held them until the next burst of work.
-      if (Object.values(results).some((s) => s.chunksNew + s.chunksChanged >= TRIM_AFTER_CHUNKS)) setTimeout(() => globalThis.gc?.(), 0);
+      if (Object.values(results).some(grewLarge)) setTimeout(() => globalThis.gc?.(), 0);
       return results;
     };
     // Index runs never overlap: each waits for the previous one, whatever its outcome.

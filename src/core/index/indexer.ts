@@ -66,7 +66,12 @@ interface PendingFile {
 
 const MAX_WARNINGS = 200;
 /** A run that stored this many chunks gives back the room the indexes grew for. */
-export const TRIM_AFTER_CHUNKS = 10_000;
+const TRIM_AFTER_CHUNKS = 10_000;
+
+/** A run large enough that the indexes have grown room they will not soon use (see `TRIM_AFTER_CHUNKS`). */
+export function grewLarge(summary: Pick<IndexSummary, 'chunksNew' | 'chunksChanged'>): boolean {
+  return summary.chunksNew + summary.chunksChanged >= TRIM_AFTER_CHUNKS;
+}
 /** One with each model, and one more formed while they work. */
 const MAX_BATCHES_IN_FLIGHT = 3;
 /** The share of the time this thread's model must be at work for the parser's model to help... */
@@ -437,7 +442,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
     try {
       await store.flush();
       // After a large run the arrays are up to twice what they hold; after a save, the next save would only grow them again.
-      if (summary.chunksNew + summary.chunksChanged >= TRIM_AFTER_CHUNKS) {
+      if (grewLarge(summary)) {
         store.trimMemory();
         embedder.forgetCaches?.();
       }
