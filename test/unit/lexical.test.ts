@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { TermReceiver, TermSender } from '../../src/core/index/fileParser';
 import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
 import { fuseRankings } from '../../src/core/search/hybrid';
-import { LexicalIndex } from '../../src/core/search/lexicalIndex';
+import { LexicalIndex, nthLargest } from '../../src/core/search/lexicalIndex';
 import { PostingPool, SATURATED_TF } from '../../src/core/search/postingPool';
 import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
 import { compileFilter } from '../../src/core/store/vectorTable';
@@ -125,6 +125,37 @@ describe('LexicalIndex', () => {
     assert.ok(py.length > 0 && py.every((h) => h.chunk.path.startsWith('src/')));
     const excluded = build().search('retry upload', 10, compileFilter({ excludeRange: { path: 'src/uploads.py', startLine: 1, endLine: 3 } }));
     assert.ok(!excluded.some((h) => h.chunk.symbol === 'retry_upload'));
+  });
+
+  test('the top k, cut from only the best-scoring chunks, is the full ranking\'s prefix, filters and ties included', () => {
+    const index = new LexicalIndex();
+    // 900 chunks, scores spread by how often they repeat the words, many of them tied.
+    for (let i = 0; i < 900; i++) {
+      put(index, `f${i % 37}/${i}.txt`, [{ chunk: chunk(`f${i % 37}/${i}.txt`, 1 + (i % 5)), text: `${'upload '.repeat(1 + (i % 7))}${'retry '.repeat(i % 3)}filler text` }]);
+    }
+    const all = index.search('retry upload', 10_000);
+    assert.equal(all.length, 900);
+    const rare = (c: StoredChunk) => c.path.startsWith('f3/');
+    for (const [k, accept] of [[1, undefined], [10, undefined], [50, undefined], [5, rare], [40, rare]] as const) {
+      const expected = all.filter((h) => !accept || accept(h.chunk)).slice(0, k);
+      assert.deepEqual(index.search('retry upload', k, accept), expected, `k ${k}${accept ? ', filtered' : ''}`);
+    }
+  });
+
+  test('a query asked again after a change sees the change', () => {
+    const index = build();
+    assert.ok(!index.search('retry', 10).some((h) => h.chunk.path === 'src/retry.py'));
+    put(index, 'src/retry.py', [{ chunk: chunk('src/retry.py', 1, 'retry'), text: 'def retry(fn):\n    return fn()' }]);
+    assert.equal(index.search('retry', 10)[0]!.chunk.path, 'src/retry.py');
+    index.removeFile('src/retry.py');
+    assert.ok(!index.search('retry', 10).some((h) => h.chunk.path === 'src/retry.py'));
+  });
+
+  test('nthLargest finds the n-th largest value', () => {
+    let seed = 7;
+    const values = Float64Array.from({ length: 500 }, () => ((seed = (seed * 48271) % 2147483647) % 60) / 7);
+    const sorted = [...values].sort((a, b) => b - a);
+    for (const n of [1, 2, 17, 250, 499, 500]) assert.equal(nthLargest(values, n), sorted[n - 1], `n ${n}`);
   });
 
   test('giving back the room kept for growth changes no answer, and the index grows again after it', () => {

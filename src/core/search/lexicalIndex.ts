@@ -52,6 +52,9 @@ export class LexicalIndex {
   private scores = new Float64Array(0);
   private matchedBits = new Uint32Array(0);
   private alive = 0;
+  /** Bumped by every change, so that `lastScored` is not used after one. */
+  private version = 0;
+  private lastScored: ScoredDocs | undefined;
   private totalLength = 0;
 
   get chunkCount(): number {
@@ -136,6 +139,7 @@ export class LexicalIndex {
   /** Adds one doc per chunk, each counted by `count(c)` into the scratch arrays (which returns its length). */
   private replaceFile(path: string, chunks: readonly StoredChunk[], count: (c: number) => number): void {
     this.removeFile(path);
+    this.version++;
     const ids: number[] = [];
     chunks.forEach((chunk, c) => {
       this.chunkTerms = 0;
@@ -162,6 +166,7 @@ export class LexicalIndex {
   removeFile(path: string): void {
     const ids = this.byPath.get(path);
     if (!ids) return;
+    this.version++;
     this.byPath.delete(path);
     for (const doc of ids) {
       for (let i = this.docTermStart[doc]!, end = i + this.docTermCount[doc]!; i < end; i++) this.docFreq[this.flatTerms[i]!]!--;
@@ -176,7 +181,38 @@ export class LexicalIndex {
   /** The `k` best chunks for `query` by BM25, among those `accept` lets through. */
   search(query: string, k: number, accept?: (c: StoredChunk) => boolean): LexicalHit[] {
     const terms = queryTerms(query).filter((t) => this.termIds.has(t)).slice(0, MAX_QUERY_TERMS);
-    if (terms.length === 0 || this.alive === 0) return [];
+    if (terms.length === 0 || this.alive === 0 || k <= 0) return [];
+    const found = this.scored(terms);
+    const n = found.docs.length;
+    // Ties go by place, not by when a chunk was added: a rebuilt index ranks as the one it replaced.
+    const order = (a: number, b: number) => found.scores[b]! - found.scores[a]! || byPlace(this.docs[found.docs[a]!]!, this.docs[found.docs[b]!]!);
+    // Only the chunks that can make the top are sorted: those scoring at least the `want`-th best
+    // (ties included, so the order is the full sort's); more are taken if `accept` turns too many away.
+    for (let want = 4 * k + 16; ; want *= 4) {
+      const threshold = n > want ? nthLargest(found.scores, want) : -Infinity;
+      const picked: number[] = [];
+      for (let i = 0; i < n; i++) if (found.scores[i]! >= threshold) picked.push(i);
+      picked.sort(order);
+      const out: LexicalHit[] = [];
+      for (const i of picked) {
+        if (out.length >= k) break;
+        const chunk = this.docs[found.docs[i]!]!;
+        if (accept && !accept(chunk)) continue;
+        const b = found.bits[i]!;
+        out.push({ chunk, score: found.scores[i]!, matched: terms.filter((_, bit) => b & (1 << bit)) });
+      }
+      if (out.length >= k || threshold === -Infinity) return out;
+    }
+  }
+
+  /**
+   * Every chunk holding one of `terms` with its BM25 score and which terms it holds. The last
+   * query's are kept until the index changes: a search is often asked twice in a row (the filtered
+   * answer and the count of what the filter held back).
+   */
+  private scored(terms: readonly string[]): ScoredDocs {
+    const key = terms.join('\0');
+    if (this.lastScored?.key === key && this.lastScored.version === this.version) return this.lastScored;
     // Scores and matched-term bits in arrays reused across searches, with the docs touched listed:
     // a common term has postings in a large share of 200,000 chunks, too many for a Map per search.
     if (this.scores.length < this.docs.length) {
@@ -200,21 +236,15 @@ export class LexicalIndex {
         bits[doc] |= 1 << bit;
       });
     });
-    // Ties go by place, not by when a chunk was added: a rebuilt index ranks as the one it replaced.
-    touched.sort((a, b) => scores[b]! - scores[a]! || byPlace(this.docs[a]!, this.docs[b]!));
-    const out: LexicalHit[] = [];
-    for (const doc of touched) {
-      if (out.length >= k) break;
-      const chunk = this.docs[doc]!;
-      if (accept && !accept(chunk)) continue;
-      const b = bits[doc]!;
-      out.push({ chunk, score: scores[doc]!, matched: terms.filter((_, bit) => b & (1 << bit)) });
-    }
-    for (const doc of touched) {
+    const found: ScoredDocs = { key, version: this.version, docs: Int32Array.from(touched), scores: new Float64Array(touched.length), bits: new Uint32Array(touched.length) };
+    touched.forEach((doc, i) => {
+      found.scores[i] = scores[doc]!;
+      found.bits[i] = bits[doc]!;
       scores[doc] = 0;
       bits[doc] = 0;
-    }
-    return out;
+    });
+    this.lastScored = found;
+    return found;
   }
 
   /** Which of `terms` (query terms, see `queryTerms`) the stored chunk of `path` at `startLine`..`endLine` holds. */
@@ -334,6 +364,43 @@ export class LexicalIndex {
     for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));
   }
 
+}
+
+/** The chunks a query's terms reach (`docs`), their scores and which terms each holds (bit i: term i). */
+interface ScoredDocs {
+  key: string;
+  version: number;
+  docs: Int32Array;
+  scores: Float64Array;
+  bits: Uint32Array;
+}
+
+/** The `n`-th largest of `values` (n ≤ values.length), through a min-heap of the n largest seen. */
+export function nthLargest(values: Float64Array, n: number): number {
+  const heap = new Float64Array(n);
+  let size = 0;
+  for (const v of values) {
+    if (size < n) {
+      let i = size++;
+      while (i > 0 && heap[(i - 1) >> 1]! > v) {
+        heap[i] = heap[(i - 1) >> 1]!;
+        i = (i - 1) >> 1;
+      }
+      heap[i] = v;
+    } else if (v > heap[0]!) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= n) break;
+        const child = left + 1 < n && heap[left + 1]! < heap[left]! ? left + 1 : left;
+        if (heap[child]! >= v) break;
+        heap[i] = heap[child]!;
+        i = child;
+      }
+      heap[i] = v;
+    }
+  }
+  return heap[0]!;
 }
 
 function isFileTerms(content: readonly string[] | FileTerms): content is FileTerms {
