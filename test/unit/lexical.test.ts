@@ -3,10 +3,10 @@ import { describe, test } from 'node:test';
 import { TermReceiver, TermSender } from '../../src/core/index/fileParser';
 import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../../src/core/search/codeTokens';
 import { fuseRankings } from '../../src/core/search/hybrid';
-import { LexicalIndex, nthLargest } from '../../src/core/search/lexicalIndex';
+import { LexicalIndex } from '../../src/core/search/lexicalIndex';
 import { PostingPool, SATURATED_TF } from '../../src/core/search/postingPool';
 import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
-import { compileFilter } from '../../src/core/store/vectorTable';
+import { compileFilter, KthLargest } from '../../src/core/store/vectorTable';
 
 function chunk(path: string, startLine: number, symbol?: string, language = 'python'): StoredChunk {
   return { path, startLine, endLine: startLine + 5, language, kind: language === 'markdown' ? 'doc' : 'code', hash: `${path}:${startLine}`, ...(symbol ? { symbol } : {}) };
@@ -151,11 +151,15 @@ describe('LexicalIndex', () => {
     assert.ok(!index.search('retry', 10).some((h) => h.chunk.path === 'src/retry.py'));
   });
 
-  test('nthLargest finds the n-th largest value', () => {
+  test('KthLargest finds the k-th largest value offered, ties included', () => {
     let seed = 7;
-    const values = Float64Array.from({ length: 500 }, () => ((seed = (seed * 48271) % 2147483647) % 60) / 7);
+    const values = Array.from({ length: 500 }, () => ((seed = (seed * 48271) % 2147483647) % 60) / 7);
     const sorted = [...values].sort((a, b) => b - a);
-    for (const n of [1, 2, 17, 250, 499, 500]) assert.equal(nthLargest(values, n), sorted[n - 1], `n ${n}`);
+    for (const k of [1, 2, 17, 250, 499, 500, 501]) {
+      const floor = new KthLargest(k);
+      for (const v of values) floor.offer(v);
+      assert.equal(floor.value, k <= 500 ? sorted[k - 1] : -Infinity, `k ${k}`);
+    }
   });
 
   test('giving back the room kept for growth changes no answer, and the index grows again after it', () => {

@@ -1,5 +1,5 @@
 import type { StoredChunk } from '../store/records';
-import { byPlace } from '../store/vectorTable';
+import { byPlace, KthLargest } from '../store/vectorTable';
 import { grown } from '../typedArrays';
 import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
 import { PostingPool, SATURATED_TF } from './postingPool';
@@ -193,7 +193,12 @@ export class LexicalIndex {
     // Only the chunks that can make the top are sorted: those scoring at least the `want`-th best
     // (ties included, so the order is the full sort's); more are taken if `accept` turns too many away.
     for (let want = 4 * k + 16; ; want *= 4) {
-      const threshold = n > want ? nthLargest(found.scores, want) : -Infinity;
+      let threshold = -Infinity;
+      if (n > want) {
+        const floor = new KthLargest(want);
+        for (const score of found.scores) floor.offer(score);
+        threshold = floor.value;
+      }
       const picked: number[] = [];
       for (let i = 0; i < n; i++) if (found.scores[i]! >= threshold) picked.push(i);
       picked.sort(order);
@@ -377,34 +382,6 @@ interface ScoredDocs {
   docs: Int32Array;
   scores: Float64Array;
   bits: Uint32Array;
-}
-
-/** The `n`-th largest of `values` (n ≤ values.length), through a min-heap of the n largest seen. */
-export function nthLargest(values: Float64Array, n: number): number {
-  const heap = new Float64Array(n);
-  let size = 0;
-  for (const v of values) {
-    if (size < n) {
-      let i = size++;
-      while (i > 0 && heap[(i - 1) >> 1]! > v) {
-        heap[i] = heap[(i - 1) >> 1]!;
-        i = (i - 1) >> 1;
-      }
-      heap[i] = v;
-    } else if (v > heap[0]!) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= n) break;
-        const child = left + 1 < n && heap[left + 1]! < heap[left]! ? left + 1 : left;
-        if (heap[child]! >= v) break;
-        heap[i] = heap[child]!;
-        i = child;
-      }
-      heap[i] = v;
-    }
-  }
-  return heap[0]!;
 }
 
 function isFileTerms(content: readonly string[] | FileTerms): content is FileTerms {

@@ -299,7 +299,7 @@ export function compileFilter(filter: SearchFilter): ((c: StoredChunk) => boolea
 }
 
 /** The k-th largest of the numbers offered so far (-Infinity until k have been offered): a min-heap of k. */
-class KthLargest {
+export class KthLargest {
   private readonly heap: Float64Array;
   private n = 0;
 
