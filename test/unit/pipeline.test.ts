@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Chunker } from '../../src/core/chunk';
@@ -207,6 +207,38 @@ describe('indexing pipeline', () => {
       const plain = await open(path.join(t.root, '.plain'));
       await runIndex({ root: t.root, store: plain, embedder: new CountingEmbedder(), chunker, scan: { exclude: ['.index/**', '.plain/**'] } });
       for (const p of order) assert.deepEqual(store.chunksOf(p), plain.chunksOf(p), p);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  test('a small run after the parsing thread stopped is parsed here instead of starting it again; a large run starts it', async () => {
+    const t = tree();
+    try {
+      const embedder = new CountingEmbedder();
+      const { parser: thread, given } = threadLike(embedder, async () => undefined);
+      let starts = 0;
+      const parser = new IdleStoppingParser(async () => (starts++, thread as unknown as ThreadParser), undefined, 50);
+      const store = await open(path.join(t.root, '.index'));
+      const run = () => runIndex({ root: t.root, store, embedder, chunker, parser, scan: { exclude: ['.index/**'] } });
+      const edit = (n: number) => {
+        for (let i = 0; i < n; i++) writeFileSync(path.join(t.root, `src/mod_${String(i).padStart(2, '0')}.py`), `def edited_${i}_${n}(event):\n    return ${i}\n`);
+      };
+      assert.equal((await run()).filesIndexed, FILES);
+      assert.equal(starts, 1, 'the first run starts the thread');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(parser.stopped, 'stopped when idle');
+      const parsedByThread = given.length;
+      edit(2);
+      assert.equal((await run()).filesIndexed, 2);
+      assert.equal(starts, 1, 'two saved files did not start the thread');
+      assert.equal(given.length, parsedByThread);
+      assert.ok(store.chunksOf('src/mod_01.py').some((c) => c.symbol === 'edited_1_2'), 'the edit is indexed');
+      edit(20);
+      assert.equal((await run()).filesIndexed, 20);
+      assert.equal(starts, 2, 'a larger run starts it again');
+      assert.ok(given.length > parsedByThread);
+      await parser.dispose();
     } finally {
       t.dispose();
     }

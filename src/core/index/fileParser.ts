@@ -26,6 +26,8 @@ export interface FileParser {
   release?(): Promise<void>;
   /** Threads it parses on, when more than one. */
   readonly lanes?: number;
+  /** True when no thread of it is running now: a request would wait for one to start. */
+  readonly stopped?: boolean;
   /** Why parts of it stopped working (their work went elsewhere), oldest first. */
   readonly failures?: readonly string[];
   dispose(): Promise<void>;
@@ -272,6 +274,10 @@ export class IdleStoppingParser implements FileParser {
       this.thread = Promise.resolve(running);
       this.idle();
     }
+  }
+
+  get stopped(): boolean {
+    return this.thread === undefined;
   }
 
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {

@@ -74,6 +74,8 @@ export function grewLarge(summary: Pick<IndexSummary, 'chunksNew' | 'chunksChang
 }
 /** One with each model, and one more formed while they work. */
 const MAX_BATCHES_IN_FLIGHT = 3;
+/** Runs of at most this many files do not start a stopped parsing thread. */
+const SMALL_RUN_FILES = 16;
 /** The share of the time this thread's model must be at work for the parser's model to help... */
 const MODEL_BOUND_SHARE = 0.75;
 /** ...judged once the run has embedded for this long. */
@@ -129,7 +131,10 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   // so files are committed in order; a few at most are embedding or waiting to land, which
   // bounds memory (back-pressure).
   const landing: Promise<void>[] = []; // oldest first
-  const helper = parts.parser?.embed ? parts.parser : undefined;
+  // A small run (a save or two) after the parsing thread stopped for want of work is parsed here:
+  // starting the thread again takes longer (about half a second) than parsing a few files.
+  const threaded = parts.parser?.stopped && plan.read.length <= SMALL_RUN_FILES ? undefined : parts.parser;
+  const helper = threaded?.embed ? threaded : undefined;
   const busy = { local: false, helper: false };
   let laneFreed: () => void = () => undefined;
   let helperFailed = false;
@@ -267,13 +272,13 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
   };
 
   const inline = new InlineParser(chunker, embedder, { maxTokens: embedder.info.maxTokens });
-  const parser: FileParser = parts.parser ?? inline;
+  const parser: FileParser = threaded ?? inline;
   const parserFailuresBefore = parser.failures?.length ?? 0;
   // A parsing thread works ahead of the model; parsing inline gains nothing from reading ahead.
   // Far enough ahead to keep the thread busy through whatever holds this thread up (a model call,
   // one shard of a commit, a stolen file: about 300 files a second parse there), short enough
   // that little is left to it alone at the end.
-  const lookahead = parts.parser ? (options.parseAhead ?? 256) : 1;
+  const lookahead = threaded ? (options.parseAhead ?? 256) : 1;
   const ahead: ParseSlot[] = [];
   let settledAhead = 0; // files in `ahead` parsed already
   let nextToParse = 0;
@@ -369,7 +374,7 @@ export async function runIndex(parts: IndexerParts, options: IndexRunOptions = {
    * and the thread, its window full, would sit idle (a quarter of the run, measured).
    */
   const nextParsed = async () => {
-    if (parts.parser) {
+    if (threaded) {
       for (;;) {
         if (!ahead[0]!.settled) await new Promise<void>((resolve) => setImmediate(resolve));
         if (ahead[0]!.settled) break;

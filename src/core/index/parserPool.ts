@@ -45,6 +45,10 @@ export class ParserPool implements FileParser {
     return this.parsers.length;
   }
 
+  get stopped(): boolean {
+    return this.parsers.every((p) => p.stopped === true);
+  }
+
   parse(absPath: string, relPath: string, maxBytes: number): Promise<ParsedFile> {
     return new Promise((resolve, reject) => {
       this.queue.push({ args: [absPath, relPath, maxBytes], resolve, reject });
