@@ -82,6 +82,10 @@ describe('file roles', () => {
     assert.deepEqual(rolesFor('how do I mock an http server').roles, ['source', 'docs'], 'mocking is what some libraries are for');
     assert.deepEqual(rolesFor('contest results', ['generated']), { roles: ['source', 'docs', 'generated'], demoted: [] });
     assert.deepEqual(rolesFor('flaky tests', ['test']), { roles: ['source', 'docs', 'test', 'example'], demoted: ['example'] }, 'asked for: not demoted');
+    const asks = ['flaky tests', 'which spec covers the cookie parser?', 'integration tests of the scheduler', 'test cases for parseRange', 'where are the fixtures for the upload tests', 'how is the retry backoff tested'];
+    const doesNot = ['block network calls during tests', 'my test setup keeps failing', 'the tests run slowly the first time', 'when testing locally the cookie is lost', 'a command line tool for quick testing', 'which shapes are hit-tested under the cursor', 'stop the end-of-test check from failing', 'mock a server in my tests'];
+    for (const q of asks) assert.ok(rolesFor(q).roles.includes('test'), `asks for tests: ${q}`);
+    for (const q of doesNot) assert.deepEqual(rolesFor(q).roles, ['source', 'docs'], `does not ask for the project's tests: ${q}`);
   });
 
   test('.gitattributes marks generated, vendored and documentation files; unset takes it back', () => {

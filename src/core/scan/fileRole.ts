@@ -57,8 +57,23 @@ export function roleOf(relPath: string, text: string): FileRole {
   return byPath;
 }
 
-/** Words that ask about tests: such a search shows tests and fixtures without being told to. */
-const ASKS_FOR_TESTS = /\b(?:tests?|testing|tested|unit ?tests?|specs?|fixtures?|test ?cases?|test ?suites?)\b/i;
+/**
+ * A query that asks for the project's tests (such a search shows tests and fixtures without being
+ * told to): tests named as what is looked for ("unit tests for the retry", "flaky tests", "which
+ * spec covers parsing") or a question of how or where something is tested. Not the asker's own
+ * tests or testing ("block network calls during tests", "my test setup", "when testing locally"),
+ * nor words that only contain one ("hit-tested", "end-of-test").
+ */
+const TESTS_SOUGHT =
+  /(?<![\w-])(?:(?:unit|integration|end-to-end|e2e) )?(?:tests?|specs?|fixtures?|test (?:cases?|suites?|files?))(?![\w-])(?=\s*(?:$|[?.!,;:]|(?:for|of|that|which|covering|covers?|about|around)\b))/i;
+const HOW_TESTED = /\b(?:how|where|which|what)\b[^.?!]*(?<![\w-])tested(?![\w-])/i;
+const ASKERS_OWN = /\b(?:my|our|your|during|while|when)\s+(?:\S+\s+)?$/i;
+
+function asksForTests(query: string): boolean {
+  const found = TESTS_SOUGHT.exec(query);
+  if (found && !ASKERS_OWN.test(query.slice(0, found.index))) return true;
+  return HOW_TESTED.test(query);
+}
 
 export interface ShownRoles {
   roles: FileRole[];
@@ -74,7 +89,7 @@ export interface ShownRoles {
 export function rolesFor(query: string, include: readonly FileRole[] = []): ShownRoles {
   const roles = new Set<FileRole>([...DEFAULT_ROLES, ...include]);
   const demoted: FileRole[] = [];
-  if (ASKS_FOR_TESTS.test(query)) {
+  if (asksForTests(query)) {
     for (const r of ['test', 'example'] as const) {
       if (roles.has(r)) continue;
       roles.add(r);
