@@ -142,6 +142,21 @@ describe('LexicalIndex', () => {
     }
   });
 
+  test("a language's name in a query counts for little in code of that language, which seldom names it", () => {
+    const index = new LexicalIndex();
+    put(index, 'compat.py', [{ chunk: chunk('compat.py', 1), text: 'python compatibility notes for old interpreters' }]);
+    put(index, 'rows.py', [{ chunk: chunk('rows.py', 1), text: 'parse csv rows from an open file handle' }]);
+    put(index, 'other.py', [{ chunk: chunk('other.py', 1), text: 'format a date for the report header' }]);
+    const hits = index.search('csv python', 10);
+    assert.equal(hits[0]!.chunk.path, 'rows.py');
+    assert.ok(hits[0]!.score > 2 * hits[1]!.score, hits.map((h) => `${h.chunk.path} ${h.score.toFixed(3)}`).join(', '));
+    assert.deepEqual(hits[1]!.matched, ['python'], 'the name still matches');
+    // Another language's name is content: a Python port of a Java hash says so.
+    put(index, 'murmur.py', [{ chunk: chunk('murmur.py', 1), text: 'java compatible murmur hash of a key' }]);
+    put(index, 'Murmur.java', [{ chunk: chunk('Murmur.java', 1, undefined, 'java'), text: 'java murmur hash of a key bytes' }]);
+    assert.deepEqual(index.search('java murmur', 10).map((h) => h.chunk.path), ['murmur.py', 'Murmur.java']);
+  });
+
   test('a query asked again after a change sees the change', () => {
     const index = build();
     assert.ok(!index.search('retry', 10).some((h) => h.chunk.path === 'src/retry.py'));

@@ -1,7 +1,7 @@
 import type { StoredChunk } from '../store/records';
 import { byPlace, KthLargest } from '../store/vectorTable';
 import { grown } from '../typedArrays';
-import { codeTerms, fileTerms, queryTerms, type FileTerms } from './codeTokens';
+import { codeTerms, fileTerms, languagesNamedBy, OWN_LANGUAGE_WEIGHT, queryTerms, type FileTerms } from './codeTokens';
 import { PostingPool, SATURATED_TF } from './postingPool';
 
 export interface LexicalHit {
@@ -236,12 +236,15 @@ export class LexicalIndex {
       const df = this.docFreq[id]!;
       if (df === 0) return;
       const idf = Math.log(1 + (this.alive - df + 0.5) / (df + 0.5));
+      const named = languagesNamedBy(term);
       this.postings.forEach(id, (doc, stored) => {
-        if (this.docs[doc] === undefined) return;
+        const chunk = this.docs[doc];
+        if (chunk === undefined) return;
         const tf = stored < SATURATED_TF ? stored : this.frequency(doc, id);
         const norm = K1 * (1 - B + (B * this.docLength[doc]!) / averageLength);
+        const weight = named?.includes(chunk.language) ? OWN_LANGUAGE_WEIGHT : 1;
         if (bits[doc] === 0) touched.push(doc);
-        scores[doc] += (idf * tf * (K1 + 1)) / (tf + norm);
+        scores[doc] += (weight * idf * tf * (K1 + 1)) / (tf + norm);
         bits[doc] |= 1 << bit;
       });
     });
