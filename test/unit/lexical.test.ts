@@ -192,11 +192,12 @@ describe('LexicalIndex', () => {
     }
     for (const q of [...queries, 'late upload']) assert.deepEqual(trimmed.search(q, 10), grownIndex.search(q, 10), q);
     // An index trimmed while empty (a store opened with its keyword files missing) fills as a new one does.
+    const upload = [{ chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    client.put(path)' }];
     const empty = new LexicalIndex();
     empty.trim();
-    put(empty, 'src/uploads.py', [{ chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    client.put(path)' }]);
+    put(empty, 'src/uploads.py', upload);
     const fresh = new LexicalIndex();
-    put(fresh, 'src/uploads.py', [{ chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    client.put(path)' }]);
+    put(fresh, 'src/uploads.py', upload);
     assert.deepEqual(empty.search('retry upload client', 5), fresh.search('retry upload client', 5));
     assert.equal(empty.search('retry upload', 5).length, 1);
   });
