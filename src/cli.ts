@@ -525,6 +525,7 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
       kind: h.kind,
       role: h.role ?? 'source',
       symbol: h.symbol ?? null,
+      ...(similar && h.shapeScore !== undefined ? { shape: round(h.shapeScore) } : {}),
       ...(similar ? { duplicate: h.likeness ? { kind: h.likeness.kind, similarity: round(h.likeness.similarity), lines: h.likeness.lines } : null } : {}),
     }));
     const out = search ? { query: search.query, mode: search.mode, ...(search.degraded ? { degraded: search.degraded } : {}), held_back: search.heldBack ?? {}, hits: rows } : rows;
@@ -538,7 +539,7 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
     if (i === firstWeak) process.stdout.write(`    ${i === 0 ? 'only weak matches' : 'weaker matches below'}\n`);
     const dupe = h.likeness ? `  [${h.likeness.kind} near-duplicate ${h.likeness.similarity.toFixed(2)}${h.likeness.kind === 'textual' ? `, ${h.likeness.lines} lines` : ''}]` : '';
     const score = h.band ? `${h.band.padEnd(8)} ${h.relevance!.toFixed(2)}` : h.score.toFixed(3);
-    const cosine = h.vectorScore !== undefined && !similar ? `  cos ${h.vectorScore.toFixed(2)}` : '';
+    const cosine = h.vectorScore !== undefined ? `  cos ${h.vectorScore.toFixed(2)}${h.shapeScore !== undefined ? ` shape ${h.shapeScore.toFixed(2)}` : ''}` : '';
     const role = h.role && h.role !== 'source' && h.role !== 'docs' ? `  (${h.role})` : '';
     process.stdout.write(`${String(i + 1).padStart(2)}. ${score}  ${h.path}:${h.startLine}-${h.endLine}${h.symbol ? `  ${h.symbol}` : ''}${role}${cosine}${dupe}\n`);
     const at = h.previewAt ?? [];

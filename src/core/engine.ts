@@ -1,6 +1,7 @@
 import { Chunker, CHUNKER_VERSION } from './chunk';
 import { languageOf } from './chunk/languages';
 import { defaultDupeOptions, likenessOf } from './dupes';
+import { rankByShape, shapeOf, similarDepth } from './dupes/shape';
 import { TransformersEmbedder, type Embedder } from './embed/embedder';
 import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
@@ -134,18 +135,44 @@ export class Engine {
     if (options.text === undefined && start === end) range = source.chunkAround(relPath, start) ?? range;
     const text = options.text ?? (await source.rangeText(relPath, range.startLine, range.endLine));
     if (text === undefined || text.trim() === '') throw new Error(`Nothing to compare: ${relPath}:${range.startLine}-${range.endLine} is empty or unreadable.`);
-    const hits = await this.searchAll(await source.embedText(relPath, text), options, { root: source.root, range });
+    const k = options.k ?? 10;
+    const candidates = await this.searchAll(await source.embedText(relPath, text), { ...options, k: similarDepth(k), previewLines: 0 }, { root: source.root, range });
     const selection = { text, language: languageOf(relPath) };
+    const texts = await this.textsOf(candidates);
+    const ranked = rankByShape(shapeOf(text, selection.language), candidates, (hit) => hit.score, (hit) => {
+      const hitText = texts.get(hit);
+      return hitText === undefined ? undefined : shapeOf(hitText, hit.language);
+    }, k);
     const dupeOptions = defaultDupeOptions(this.embedder.info);
     const labelled = await Promise.all(
-      hits.map(async (hit) => {
-        const hitText = await this.roots.get(hit.root)?.rangeText(hit.path, hit.startLine, hit.endLine);
-        // A slice of an overlong line reads back as the whole line: no chunk is that big, nor a copy of the selection.
-        const likeness = hitText && hitText.length <= MAX_COMPARED_CHARS && likenessOf(selection, { text: hitText, language: hit.language, cosine: hit.score, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
-        return likeness ? { ...hit, likeness } : hit;
+      ranked.map(async ({ candidate: hit, score, shape }) => {
+        const cosine = hit.score;
+        const hitText = texts.get(hit);
+        const likeness = hitText !== undefined && likenessOf(selection, { text: hitText, language: hit.language, cosine, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
+        const [previewed] = await this.roots.get(hit.root)!.withPreviews([hit], options.previewLines);
+        return { ...previewed!, root: hit.root, score, vectorScore: cosine, shapeScore: shape, ...(likeness ? { likeness } : {}) };
       }),
     );
     return { range, hits: labelled };
+  }
+
+  /**
+   * Each hit's lines as they are on disk now, each file read once. Left out: unreadable files, and
+   * a slice of an overlong line, which reads back as the whole line (no chunk is that big, nor a
+   * copy of the selection).
+   */
+  private async textsOf(hits: readonly RootSearchHit[]): Promise<Map<RootSearchHit, string>> {
+    const files = new Map<string, Promise<string[] | undefined>>();
+    const out = new Map<RootSearchHit, string>();
+    await Promise.all(
+      hits.map(async (hit) => {
+        const key = `${hit.root}\0${hit.path}`;
+        if (!files.has(key)) files.set(key, this.roots.get(hit.root)!.fileLines(hit.path));
+        const text = (await files.get(key))?.slice(hit.startLine - 1, hit.endLine).join('\n');
+        if (text !== undefined && text.length <= MAX_COMPARED_CHARS) out.set(hit, text);
+      }),
+    );
+    return out;
   }
 
   /** The map of every root's chunks (see `buildMap`). */

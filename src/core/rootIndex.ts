@@ -23,6 +23,8 @@ export interface SearchHit extends RankedChunk {
   previewAt?: number[];
   /** Find Similar: set when the near-duplicate detectors would group the hit with the selection. */
   likeness?: Likeness;
+  /** Find Similar: the cosine of the hit's shape with the selection's (see `shapeOf`); `score` weighs it with `vectorScore`. */
+  shapeScore?: number;
 }
 
 export interface SearchOptions {
@@ -241,6 +243,11 @@ export class RootIndex {
     return (await readLines(path.join(this.root, relPath), start, end))?.join('\n');
   }
 
+  /** Every line of `relPath` as it is on disk now; undefined when unreadable. */
+  async fileLines(relPath: string): Promise<string[] | undefined> {
+    return (await readText(path.join(this.root, relPath)))?.split(/\r?\n/);
+  }
+
   /** A text larger than the model window is represented by the mean of its chunks' vectors. */
   embedText(relPath: string, text: string): Promise<Float32Array> {
     return embedFragment(this.chunker, this.embedder, relPath, text);
@@ -317,7 +324,7 @@ export class RootIndex {
   }
 
   /** Each hit's preview: its definition's line and the lines that matched `query` (see `previewOf`). */
-  private async withPreviews(hits: RankedChunk[], previewLines = 0, query?: string): Promise<SearchHit[]> {
+  async withPreviews(hits: RankedChunk[], previewLines = 0, query?: string): Promise<SearchHit[]> {
     if (previewLines <= 0) return hits;
     const asked = query ? queryTerms(query) : [];
     return Promise.all(

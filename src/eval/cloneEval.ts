@@ -3,12 +3,14 @@ import type { Embedder } from '../core/embed/embedder';
 import { compareFragments, defaultDupeOptions } from '../core/dupes';
 import { tokenize } from '../core/dupes/tokenize';
 import { embedFragment } from '../core/rootIndex';
+import { rankByShape, shapeOf, similarDepth } from '../core/dupes/shape';
+import { languageOf } from '../core/chunk/languages';
 import { readPublicRows, type Split } from './suites';
 
 /**
  * The public clone benchmarks through the product's own path: each function embedded as Find
  * Similar embeds a selection (`embedFragment`), pairs scored by the near-duplicate detectors'
- * own comparison (`compareFragments`), programs ranked by cosine as Find Similar ranks them.
+ * own comparison (`compareFragments`), programs ranked as Find Similar ranks them (`rankByShape`).
  */
 
 // ----------------------------------------------------------------------------- metrics
@@ -165,7 +167,7 @@ export interface PojReport {
   peak_rss_mb: number;
 }
 
-/** Every program queries all others of its split, ranked by cosine as Find Similar ranks hits. */
+/** Every program queries all others of its split, ranked as Find Similar ranks hits (`rankByShape`). */
 export async function evaluatePoj104(evalDir: string, split: Split, chunker: FileChunker, embedder: Embedder, onProgress?: (done: number, total: number) => void): Promise<PojReport> {
   const rows = readPublicRows('poj104', `${split}.jsonl`, evalDir);
   const labels = rows.map((r) => String(r['label']));
@@ -178,9 +180,10 @@ export async function evaluatePoj104(evalDir: string, split: Split, chunker: Fil
   }
   const embedSeconds = (Date.now() - t) / 1000;
   t = Date.now();
+  const shapes = rows.map((r, i) => shapeOf(String(r['code']), languageOf(`${i}.cpp`)));
   const perClass = new Map<string, number>();
   for (const l of labels) perClass.set(l, (perClass.get(l) ?? 0) + 1);
-  const scores = new Float32Array(rows.length);
+  const cosines = new Float32Array(rows.length);
   const scratch = new Float32Array(rows.length);
   let total = 0;
   for (let q = 0; q < rows.length; q++) {
@@ -189,17 +192,18 @@ export async function evaluatePoj104(evalDir: string, split: Split, chunker: Fil
       let s = 0;
       const row = j * dim;
       for (let d = 0; d < dim; d++) s += query[d]! * matrix[row + d]!;
-      scores[j] = j === q ? Number.NEGATIVE_INFINITY : s;
+      cosines[j] = j === q ? Number.NEGATIVE_INFINITY : s;
     }
     const R = perClass.get(labels[q]!)! - 1;
-    // Only the top R are ranked: those at or above the R-th largest score, found in linear time.
-    scratch.set(scores);
-    const bar = kthLargest(scratch, R);
-    const top: number[] = [];
-    for (let j = 0; j < rows.length; j++) if (scores[j]! >= bar) top.push(j);
-    top.sort((a, b) => scores[b]! - scores[a]! || a - b);
-    top.length = Math.min(top.length, R);
-    total += averagePrecisionAtR(top.map((j) => labels[j] === labels[q]), R);
+    // Find Similar asked for R hits: the model's best similarDepth(R) (all at or above that
+    // cosine, found in linear time, in cosine order), re-ranked by shape.
+    scratch.set(cosines);
+    const bar = kthLargest(scratch, Math.min(similarDepth(R), rows.length - 1));
+    const candidates: number[] = [];
+    for (let j = 0; j < rows.length; j++) if (j !== q && cosines[j]! >= bar) candidates.push(j);
+    candidates.sort((a, b) => cosines[b]! - cosines[a]! || a - b);
+    const top = rankByShape(shapes[q]!, candidates, (j) => cosines[j]!, (j) => shapes[j], R);
+    total += averagePrecisionAtR(top.map(({ candidate }) => labels[candidate] === labels[q]), R);
   }
   return {
     suite: 'poj104',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { MEANING_WEIGHT } from '../../src/core/dupes/shape';
 import { indexModelId } from '../../src/core/embed/modelInfo';
 import { Engine } from '../../src/core/engine';
 import { BUNDLED_MODELS, ENCODER_MODEL } from '../helpers/paths';
@@ -65,6 +66,16 @@ describe('search with the bundled model', () => {
     const { hits } = await engine.similar(root, 'src/uploads.py', 9, 19, { k: 5 });
     assert.ok(hits.length > 0);
     assert.ok(hits.every((h) => !(h.path === 'src/uploads.py' && h.startLine <= 19 && h.endLine >= 9)));
+  });
+
+  test('find similar ranks by meaning and shape together: a renamed copy first, with both scores', async () => {
+    // Unsaved editor text: human_size with its names changed, placed in another file.
+    const copy = 'def readable(n):\n    for u in ["B", "KB", "MB", "GB"]:\n        if n < 1024:\n            return f"{n:.1f} {u}"\n        n /= 1024\n    return f"{n:.1f} TB"\n';
+    const { hits } = await engine.similar(root, 'src/settings.py', 1, 6, { k: 5, text: copy });
+    assert.equal(hits[0]?.symbol, 'human_size', JSON.stringify(hits.map((h) => h.symbol)));
+    assert.ok(hits[0]!.shapeScore! > 0.3, `shape ${hits[0]!.shapeScore}`);
+    for (const h of hits) assert.ok(Math.abs(h.score - (MEANING_WEIGHT * h.vectorScore! + (1 - MEANING_WEIGHT) * h.shapeScore!)) < 1e-6);
+    assert.deepEqual(hits.map((h) => h.score), hits.map((h) => h.score).sort((a, b) => b - a));
   });
 });
 

@@ -63,6 +63,8 @@ export interface PanelHit {
   role?: string;
   /** Cosine similarity to the query, when known. */
   vectorScore?: number;
+  /** Find Similar: how much of the selection's tokens, in their order, the hit shares (0..1). */
+  shapeScore?: number;
   /** How likely the hit is to be relevant, and its band, when the model is calibrated. */
   relevance?: number;
   band?: 'strong' | 'possible' | 'weak';

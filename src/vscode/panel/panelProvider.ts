@@ -200,6 +200,7 @@ function toPanelHit(h: RootHit): PanelHit {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === h.root)?.name ?? path.basename(h.root);
   const hit: PanelHit = { root: h.root, folder, path: h.path, start: h.startLine, end: h.endLine, score: h.score, language: h.language, kind: h.kind, preview: h.preview ?? '' };
   if (h.vectorScore !== undefined) hit.vectorScore = h.vectorScore;
+  if (h.shapeScore !== undefined) hit.shapeScore = h.shapeScore;
   if (h.relevance !== undefined && h.band) {
     hit.relevance = h.relevance;
     hit.band = h.band;
