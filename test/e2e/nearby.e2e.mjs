@@ -103,6 +103,9 @@ describe('Nearby in VS Code', { timeout: 600_000 }, () => {
     const texts = await hits.allTextContents();
     assert.ok(texts.some((t) => t.includes('isStrongPassword')), `similar results: ${texts.map((t) => t.slice(0, 60)).join(' | ')}`);
     assert.ok(!texts.some((t) => t.includes('src/validation.ts:3-')), 'the selection itself is left out');
+    // The score's tooltip gives both parts of Find Similar's ranking.
+    const tooltip = await hits.first().locator('.hit-score').getAttribute('title');
+    assert.match(tooltip ?? '', /^similarity \d\.\d\d\nmeaning: cosine \d\.\d\d\nshape: \d\.\d\d/, tooltip ?? 'no tooltip');
     await page.screenshot({ path: path.join(SHOTS, 'find-similar.png') });
   });
 

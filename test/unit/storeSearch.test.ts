@@ -77,6 +77,8 @@ describe('fast exact top-k', () => {
         }
       };
       check();
+      // The first query again, so the scan kept for it is the one a stale cache would reuse after the changes.
+      store.search(queries[0]!, 10);
       // Replace, remove and add: rows are reused in place.
       for (let f = 0; f < 50; f++) store.putFile(chunkOf(f, 0).path, { mtimeMs: -1, size: 0 }, [chunkOf(f, 0)], [vs[vs.length - 1 - f]!]);
       for (let f = 50; f < 80; f++) store.removeFile(chunkOf(f, 0).path);

@@ -29,6 +29,13 @@ export class VectorTable {
   /** Masks of the filters last used (a search asks with and without its role filter), valid while `version` stands. */
   private masks = new Map<string, Uint8Array>();
   private maskVersion = -1;
+  /**
+   * The last query's approximate dot products, valid while `version` stands: a search asks twice
+   * (with its role filter, and without it to count what the filter held back) and the scan over
+   * every row is most of a search's cost. They live in the kernel's output, which only this
+   * table's searches write.
+   */
+  private lastScan: { query: Float32Array; version: number; dots: Int32Array } | undefined;
   /** The kernel's matrix; a new view whenever it grows. */
   private m: Int8Array = new Int8Array(0);
 
@@ -142,10 +149,7 @@ export class VectorTable {
     }
     if (maxAbs === 0) return this.exactTopK(query, k, mask, rows);
     const qScale = Math.min(32767 / maxAbs, 2.1e9 / (127 * Math.sqrt(this.kernel.stride) * Math.sqrt(norm2)));
-    const q16 = this.kernel.query();
-    q16.fill(0);
-    for (let i = 0; i < query.length; i++) q16[i] = Math.round(query[i]! * qScale);
-    const dots = this.kernel.run(rows);
+    const dots = this.dotsFor(query, qScale, rows);
 
     // approx = dot * inv / qScale differs from the exact score by at most
     // 0.5 / qScale * spread (query rounding) plus float rounding, which `slack` covers generously.
@@ -165,6 +169,17 @@ export class VectorTable {
       if (dots[r]! * inv[r]! * invQ + halfStep * spread[r]! + slack >= threshold) candidates.push(r);
     }
     return this.rank(query, k, candidates);
+  }
+
+  private dotsFor(query: Float32Array, qScale: number, rows: number): Int32Array {
+    const last = this.lastScan;
+    if (last && last.version === this.version && last.query.length === query.length && last.query.every((x, i) => x === query[i])) return last.dots;
+    const q16 = this.kernel.query();
+    q16.fill(0);
+    for (let i = 0; i < query.length; i++) q16[i] = Math.round(query[i]! * qScale);
+    const dots = this.kernel.run(rows);
+    this.lastScan = { query: Float32Array.from(query), version: this.version, dots };
+    return dots;
   }
 
   /** Score of `query` against a row, exactly as brute force over `vector(row)` computes it. */
