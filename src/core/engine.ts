@@ -138,7 +138,13 @@ export class Engine {
     const k = options.k ?? 10;
     const candidates = await this.searchAll(await source.embedText(relPath, text), { ...options, k: similarDepth(k), previewLines: 0 }, { root: source.root, range });
     const selection = { text, language: languageOf(relPath) };
-    const texts = await this.textsOf(candidates);
+    const files = new Map<string, Promise<string[] | undefined>>();
+    const linesOf = (root: string, relPath: string) => {
+      const key = `${root}\0${relPath}`;
+      if (!files.has(key)) files.set(key, this.roots.get(root)!.fileLines(relPath));
+      return files.get(key)!;
+    };
+    const texts = await this.textsOf(candidates, linesOf);
     const ranked = rankByShape(shapeOf(text, selection.language), candidates, (hit) => hit.score, (hit) => {
       const hitText = texts.get(hit);
       return hitText === undefined ? undefined : shapeOf(hitText, hit.language);
@@ -149,7 +155,7 @@ export class Engine {
         const cosine = hit.score;
         const hitText = texts.get(hit);
         const likeness = hitText !== undefined && likenessOf(selection, { text: hitText, language: hit.language, cosine, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
-        const [previewed] = await this.roots.get(hit.root)!.withPreviews([hit], options.previewLines);
+        const [previewed] = await this.roots.get(hit.root)!.withPreviews([hit], options.previewLines, undefined, (relPath) => linesOf(hit.root, relPath));
         return { ...previewed!, root: hit.root, score, vectorScore: cosine, shapeScore: shape, ...(likeness ? { likeness } : {}) };
       }),
     );
@@ -157,18 +163,15 @@ export class Engine {
   }
 
   /**
-   * Each hit's lines as they are on disk now, each file read once. Left out: unreadable files, and
+   * Each hit's lines as they are on disk now (`linesOf` reads each file once). Left out: unreadable files, and
    * a slice of an overlong line, which reads back as the whole line (no chunk is that big, nor a
    * copy of the selection).
    */
-  private async textsOf(hits: readonly RootSearchHit[]): Promise<Map<RootSearchHit, string>> {
-    const files = new Map<string, Promise<string[] | undefined>>();
+  private async textsOf(hits: readonly RootSearchHit[], linesOf: (root: string, relPath: string) => Promise<string[] | undefined>): Promise<Map<RootSearchHit, string>> {
     const out = new Map<RootSearchHit, string>();
     await Promise.all(
       hits.map(async (hit) => {
-        const key = `${hit.root}\0${hit.path}`;
-        if (!files.has(key)) files.set(key, this.roots.get(hit.root)!.fileLines(hit.path));
-        const text = (await files.get(key))?.slice(hit.startLine - 1, hit.endLine).join('\n');
+        const text = (await linesOf(hit.root, hit.path))?.slice(hit.startLine - 1, hit.endLine).join('\n');
         if (text !== undefined && text.length <= MAX_COMPARED_CHARS) out.set(hit, text);
       }),
     );
