@@ -104,7 +104,7 @@
   }
 
   function explain(hit, mode) {
-    if (mode === 'similar') return `similarity ${hit.score.toFixed(2)}` + (hit.shapeScore !== undefined ? `\nmeaning: cosine ${hit.vectorScore.toFixed(2)}\nshape: ${hit.shapeScore.toFixed(2)} of the same tokens in the same order` : '');
+    if (mode === 'similar') return `similarity ${hit.score.toFixed(2)}` + (hit.shapeScore !== undefined ? `\nmeaning: cosine ${hit.vectorScore.toFixed(2)}\nshape: ${hit.shapeScore.toFixed(2)} (the same tokens in the same order, and the same structure under other names)` : '');
     const parts = [hit.band ? `${hit.band} match: ${Math.round(hit.relevance * 100)}% likely relevant (calibrated on held-out questions)` : `rank score ${hit.score.toFixed(2)} (keywords and meaning; this model has no calibration)`];
     if (hit.vectorScore !== undefined) parts.push(`meaning: cosine ${hit.vectorScore.toFixed(2)}`);
     parts.push(hit.matched && hit.matched.length ? `keywords: ${hit.matched.join(', ')}` : 'keywords: none');

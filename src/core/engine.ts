@@ -125,7 +125,8 @@ export class Engine {
   /**
    * Chunks like lines `start..end` of `root/relPath` (or like `text`, for unsaved editor contents),
    * in every root; the range itself is left out. A single line with no text stands for the chunk
-   * around it: "the current function". Hits the near-duplicate detectors would group with the
+   * around it: "the current function". The model's best `similarDepth(k)` are ranked by meaning
+   * and shape together (`rankByShape`). Hits the near-duplicate detectors would group with the
    * selection carry their `likeness`, judged by the same rules and threshold.
    */
   async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions & { text?: string } = {}): Promise<SimilarResult> {
@@ -138,13 +139,20 @@ export class Engine {
     const k = options.k ?? 10;
     const candidates = await this.searchAll(await source.embedText(relPath, text), { ...options, k: similarDepth(k), previewLines: 0 }, { root: source.root, range });
     const selection = { text, language: languageOf(relPath) };
+    // Each candidate's lines as they are on disk now, each file read once (and let go once the
+    // candidates are cut out: a file can be large). Left out: unreadable files, and a slice of an
+    // overlong line, which reads back as the whole line (no chunk is that big, nor a copy of the selection).
+    const texts = new Map<RootSearchHit, string>();
     const files = new Map<string, Promise<string[] | undefined>>();
-    const linesOf = (root: string, relPath: string) => {
-      const key = `${root}\0${relPath}`;
-      if (!files.has(key)) files.set(key, this.roots.get(root)!.fileLines(relPath));
-      return files.get(key)!;
-    };
-    const texts = await this.textsOf(candidates, linesOf);
+    await Promise.all(
+      candidates.map(async (hit) => {
+        const key = `${hit.root}\0${hit.path}`;
+        if (!files.has(key)) files.set(key, this.roots.get(hit.root)!.fileLines(hit.path));
+        const hitText = (await files.get(key))?.slice(hit.startLine - 1, hit.endLine).join('\n');
+        if (hitText !== undefined && hitText.length <= MAX_COMPARED_CHARS) texts.set(hit, hitText);
+      }),
+    );
+    files.clear();
     const ranked = rankByShape(shapeOf(text, selection.language), candidates, (hit) => hit.score, (hit) => {
       const hitText = texts.get(hit);
       return hitText === undefined ? undefined : shapeOf(hitText, hit.language);
@@ -155,27 +163,11 @@ export class Engine {
         const cosine = hit.score;
         const hitText = texts.get(hit);
         const likeness = hitText !== undefined && likenessOf(selection, { text: hitText, language: hit.language, cosine, lines: hit.endLine - hit.startLine + 1 }, dupeOptions);
-        const [previewed] = await this.roots.get(hit.root)!.withPreviews([hit], options.previewLines, undefined, (relPath) => linesOf(hit.root, relPath));
+        const [previewed] = await this.roots.get(hit.root)!.withPreviews([hit], options.previewLines);
         return { ...previewed!, root: hit.root, score, vectorScore: cosine, shapeScore: shape, ...(likeness ? { likeness } : {}) };
       }),
     );
     return { range, hits: labelled };
-  }
-
-  /**
-   * Each hit's lines as they are on disk now (`linesOf` reads each file once). Left out: unreadable files, and
-   * a slice of an overlong line, which reads back as the whole line (no chunk is that big, nor a
-   * copy of the selection).
-   */
-  private async textsOf(hits: readonly RootSearchHit[], linesOf: (root: string, relPath: string) => Promise<string[] | undefined>): Promise<Map<RootSearchHit, string>> {
-    const out = new Map<RootSearchHit, string>();
-    await Promise.all(
-      hits.map(async (hit) => {
-        const text = (await linesOf(hit.root, hit.path))?.slice(hit.startLine - 1, hit.endLine).join('\n');
-        if (text !== undefined && text.length <= MAX_COMPARED_CHARS) out.set(hit, text);
-      }),
-    );
-    return out;
   }
 
   /** The map of every root's chunks (see `buildMap`). */

@@ -323,14 +323,14 @@ export class RootIndex {
     }
   }
 
-  /** Each hit's preview: its definition's line and the lines that matched `query` (see `previewOf`); `linesOf` gives files already read. */
-  async withPreviews(hits: RankedChunk[], previewLines = 0, query?: string, linesOf?: (relPath: string) => Promise<string[] | undefined>): Promise<SearchHit[]> {
+  /** Each hit's preview: its definition's line and the lines that matched `query` (see `previewOf`). */
+  async withPreviews(hits: RankedChunk[], previewLines = 0, query?: string): Promise<SearchHit[]> {
     if (previewLines <= 0) return hits;
     const asked = query ? queryTerms(query) : [];
     return Promise.all(
       hits.map(async (hit): Promise<SearchHit> => {
         const first = Math.max(1, hit.startLine - SIGNATURE_LOOKBACK);
-        const lines = linesOf ? (await linesOf(hit.path))?.slice(first - 1, hit.endLine + 3) : await readLines(path.join(this.root, hit.path), first, hit.endLine + 3);
+        const lines = await readLines(path.join(this.root, hit.path), first, hit.endLine + 3);
         if (!lines) return hit;
         const { text, at } = previewOf(lines, first, hit, hit.matched?.length ? hit.matched : asked, previewLines);
         return { ...hit, preview: text, previewAt: at };
