@@ -88,15 +88,15 @@ function damped(counts: Map<number, number>, share: number): Shape {
   return { keys, weights };
 }
 
-/** Cosine of two shapes, in 0..1 (no shared token: 0). */
+/** Cosine of two shapes, in 0..1 (no run of tokens in common: 0). */
 export function shapeCosine(a: Shape, b: Shape): number {
   return new ShapeProbe(a).cosine(b);
 }
 
 /**
- * One shape laid out for many comparisons: an open-addressed table small enough for the first
- * cache level, so each of the other shape's n-grams costs one or two probes (a merge of two
- * sorted lists mispredicts a branch at nearly every step and was four times slower).
+ * One shape laid out for many comparisons: an open-addressed table a quarter full and small
+ * enough for the first cache levels, so each of the other shape's n-grams costs one or two probes
+ * (Find Similar compares the selection with 200 candidates, POJ-104 each program with 4,990).
  */
 class ShapeProbe {
   private readonly keys: Uint32Array;
