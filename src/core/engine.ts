@@ -7,9 +7,9 @@ import type { DownloadProgress } from './embed/hubDownload';
 import { resolveModel, type ResolvedModel } from './embed/resolveModel';
 import { IdleStoppingParser, ThreadParser, type FileParser } from './index/fileParser';
 import { ParserPool } from './index/parserPool';
-import type { FileRole } from './scan/fileRole';
+import { DEFAULT_ROLES, roleOfPath, type FileRole } from './scan/fileRole';
 import type { SearchMode } from './search/hybrid';
-import { RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
+import { DEMOTED_WEIGHT, RootIndex, type SearchHit, type SearchOptions } from './rootIndex';
 import { buildMap, type MapOptions, type WorkspaceMap } from './map/workspaceMap';
 import type { ScanOptions } from './scan/scanner';
 
@@ -126,7 +126,7 @@ export class Engine {
    * Chunks like lines `start..end` of `root/relPath` (or like `text`, for unsaved editor contents),
    * in every root; the range itself is left out. A single line with no text stands for the chunk
    * around it: "the current function". The model's best `similarDepth(k)` are ranked by meaning
-   * and shape together (`rankByShape`). Hits the near-duplicate detectors would group with the
+   * and shape together (`rankByShape`), tests and the like lower unless the selection is one. Hits the near-duplicate detectors would group with the
    * selection carry their `likeness`, judged by the same rules and threshold.
    */
   async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions & { text?: string } = {}): Promise<SimilarResult> {
@@ -153,10 +153,15 @@ export class Engine {
       }),
     );
     files.clear();
-    const ranked = rankByShape(shapeOf(text, selection.language), candidates, (hit) => hit.score, (hit) => {
+    // Like search, Find Similar puts implementation and docs first: tests, examples, generated and
+    // vendored code rank lower unless the selection is of that kind itself (tests like a test).
+    const own = source.contents.chunksOf(relPath)[0]?.role ?? roleOfPath(relPath);
+    const rankWeightOf = (hit: RootSearchHit) => (DEFAULT_ROLES.includes(hit.role ?? 'source') || hit.role === own ? 1 : DEMOTED_WEIGHT);
+    const shapeOfHit = (hit: RootSearchHit) => {
       const hitText = texts.get(hit);
       return hitText === undefined ? undefined : shapeOf(hitText, hit.language);
-    }, k);
+    };
+    const ranked = rankByShape(shapeOf(text, selection.language), candidates, (hit) => hit.score, shapeOfHit, k, rankWeightOf);
     const dupeOptions = defaultDupeOptions(this.embedder.info);
     const labelled = await Promise.all(
       ranked.map(async ({ candidate: hit, score, shape }) => {

@@ -68,7 +68,7 @@ export interface RootStatus {
 }
 
 /** A demoted role's hit ranks as if it scored this much of what it did. */
-const DEMOTED_WEIGHT = 0.7;
+export const DEMOTED_WEIGHT = 0.7;
 
 /** Hits re-ranked with the demoted roles' scores weighed down (the scores shown stay as they were). */
 function demote(hits: RankedChunk[], roles: readonly FileRole[]): RankedChunk[] {

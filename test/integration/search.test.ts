@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MEANING_WEIGHT } from '../../src/core/dupes/shape';
@@ -76,6 +76,35 @@ describe('search with the bundled model', () => {
     assert.ok(hits[0]!.shapeScore! > 0.3, `shape ${hits[0]!.shapeScore}`);
     for (const h of hits) assert.ok(Math.abs(h.score - (MEANING_WEIGHT * h.vectorScore! + (1 - MEANING_WEIGHT) * h.shapeScore!)) < 1e-6);
     assert.deepEqual(hits.map((h) => h.score), hits.map((h) => h.score).sort((a, b) => b - a));
+  });
+});
+
+// Find Similar, like search, puts implementation first: a test's copy of the selection ranks
+// below a source variant it outscores, unless the selection is in a test itself.
+describe('find similar and file roles', () => {
+  test('ranks tests lower for a selection in source, not for one in a test', async () => {
+    const { dir, root } = fixtureCopy('nearby-it-roles-');
+    const sizes = readFileSync(path.join(root, 'src', 'uploads.py'), 'utf8').split('\n').slice(20, 27).join('\n');
+    writeFileSync(path.join(root, 'src', 'sizes.py'), `${sizes}\n`);
+    mkdirSync(path.join(root, 'tests'));
+    writeFileSync(path.join(root, 'tests', 'test_sizes.py'), `${sizes}\n`);
+    writeFileSync(path.join(root, 'src', 'units.py'), `${sizes.replace('human_size', 'readable_size')}\n`);
+    const engine = await openEngine(dir, root);
+    try {
+      await engine.roots.get(root)!.index();
+      const fromSource = (await engine.similar(root, 'src/sizes.py', 1, 7, { k: 5 })).hits;
+      const place = (p: string) => fromSource.findIndex((h) => h.path === p);
+      const test = fromSource[place('tests/test_sizes.py')]!;
+      const variant = fromSource[place('src/units.py')]!;
+      assert.equal(test.role, 'test');
+      assert.ok(test.score > variant.score, `the test's copy scores higher (${test.score} vs ${variant.score})`);
+      assert.ok(place('tests/test_sizes.py') > place('src/units.py'), JSON.stringify(fromSource.map((h) => h.path)));
+      const fromTest = (await engine.similar(root, 'tests/test_sizes.py', 1, 7, { k: 5 })).hits;
+      assert.ok(['src/sizes.py', 'src/uploads.py'].includes(fromTest[0]!.path), JSON.stringify(fromTest.map((h) => h.path)));
+    } finally {
+      await engine.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -75,6 +75,15 @@ describe('rankByShape', () => {
     assert.equal(ranked.find((r) => r.candidate.name === 'unreadable')!.shape, 0);
   });
 
+  test('a rank weight moves a candidate down without changing its score', () => {
+    const copy = candidates[1]!;
+    const shapeOfCandidate = (c: (typeof candidates)[number]) => (c.text === undefined ? undefined : shapeOf(c.text, 'cpp'));
+    const weighed = rankByShape(selection, candidates, (c) => c.cosine, shapeOfCandidate, 5, (c) => (c === copy ? 0.3 : 1));
+    const place = weighed.findIndex((r) => r.candidate === copy);
+    assert.ok(place > 0, `the weighed copy is at ${place}`);
+    assert.equal(weighed[place]!.score, ranked[0]!.score);
+  });
+
   test('keeps k, and looks ten deep per hit asked for', () => {
     assert.equal(rankByShape(selection, candidates, (c) => c.cosine, () => undefined, 2).length, 2);
     assert.equal(similarDepth(10), 200);

@@ -152,17 +152,19 @@ export interface ShapeRanked<T> {
 /**
  * Find Similar's ranking: candidates (the model's best `similarDepth(k)` for the selection) re-ranked
  * by `similarityOf`, best first, ties in the order given; the best `k`. A candidate without a shape
- * (its text could not be read again) counts as sharing no token.
+ * (its text could not be read again) counts as sharing no token. `rankWeightOf` weighs a
+ * candidate's place (not its score) down, as search weighs tests down.
  */
-export function rankByShape<T>(selection: Shape, candidates: readonly T[], cosineOf: (c: T) => number, shapeOfCandidate: (c: T) => Shape | undefined, k: number): ShapeRanked<T>[] {
+export function rankByShape<T>(selection: Shape, candidates: readonly T[], cosineOf: (c: T) => number, shapeOfCandidate: (c: T) => Shape | undefined, k: number, rankWeightOf: (c: T) => number = () => 1): ShapeRanked<T>[] {
   const probe = new ShapeProbe(selection);
   return candidates
     .map((candidate, i) => {
       const found = shapeOfCandidate(candidate);
       const shape = found ? probe.cosine(found) : 0;
-      return { candidate, score: similarityOf(cosineOf(candidate), shape), shape, i };
+      const score = similarityOf(cosineOf(candidate), shape);
+      return { candidate, score, shape, place: score * rankWeightOf(candidate), i };
     })
-    .sort((a, b) => b.score - a.score || a.i - b.i)
+    .sort((a, b) => b.place - a.place || a.i - b.i)
     .slice(0, k)
     .map(({ candidate, score, shape }) => ({ candidate, score, shape }));
 }
