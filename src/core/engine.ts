@@ -126,8 +126,9 @@ export class Engine {
    * Chunks like lines `start..end` of `root/relPath` (or like `text`, for unsaved editor contents),
    * in every root; the range itself is left out. A single line with no text stands for the chunk
    * around it: "the current function". The model's best `similarDepth(k)` are ranked by meaning
-   * and shape together (`rankByShape`), tests and the like lower unless the selection is one. Hits the near-duplicate detectors would group with the
-   * selection carry their `likeness`, judged by the same rules and threshold.
+   * and shape together (`rankByShape`), tests and the like lower unless the selection is one.
+   * Hits the near-duplicate detectors would group with the selection carry their `likeness`,
+   * judged by the same rules and threshold.
    */
   async similar(root: string, relPath: string, start: number, end: number, options: SearchOptions & { text?: string } = {}): Promise<SimilarResult> {
     const source = this.roots.get(root);
@@ -153,8 +154,8 @@ export class Engine {
       }),
     );
     files.clear();
-    // Like search, Find Similar puts implementation and docs first: tests, examples, generated and
-    // vendored code rank lower unless the selection is of that kind itself (tests like a test).
+    // Like search, Find Similar puts implementation and docs first: tests, examples, configuration,
+    // generated and vendored code rank lower unless the selection is of that kind itself.
     const own = source.contents.chunksOf(relPath)[0]?.role ?? roleOfPath(relPath);
     const rankWeightOf = (hit: RootSearchHit) => (DEFAULT_ROLES.includes(hit.role ?? 'source') || hit.role === own ? 1 : DEMOTED_WEIGHT);
     const shapeOfHit = (hit: RootSearchHit) => {
