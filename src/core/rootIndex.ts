@@ -245,7 +245,7 @@ export class RootIndex {
 
   /** Every line of `relPath` as it is on disk now; undefined when unreadable. */
   async fileLines(relPath: string): Promise<string[] | undefined> {
-    return (await readText(path.join(this.root, relPath)))?.split(/\r?\n/);
+    return readLines(path.join(this.root, relPath), 1, Number.POSITIVE_INFINITY);
   }
 
   /** A text larger than the model window is represented by the mean of its chunks' vectors. */

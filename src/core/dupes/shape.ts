@@ -138,7 +138,7 @@ class ShapeProbe {
 }
 
 /** Find Similar's score: the model's cosine and the shapes' cosine, weighed by MEANING_WEIGHT. */
-export function similarityOf(cosine: number, shape: number): number {
+function similarityOf(cosine: number, shape: number): number {
   return MEANING_WEIGHT * cosine + (1 - MEANING_WEIGHT) * shape;
 }
 
