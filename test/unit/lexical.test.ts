@@ -5,6 +5,7 @@ import { codeTerms, fileTerms, looksLikeIdentifier, queryTerms, stem } from '../
 import { fuseRankings } from '../../src/core/search/hybrid';
 import { LexicalIndex } from '../../src/core/search/lexicalIndex';
 import { PostingPool, SATURATED_TF } from '../../src/core/search/postingPool';
+import { TermTable } from '../../src/core/search/termTable';
 import type { ScoredChunk, StoredChunk } from '../../src/core/store/records';
 import { compileFilter, KthLargest } from '../../src/core/store/vectorTable';
 
@@ -82,8 +83,7 @@ function put(index: LexicalIndex, path: string, entries: { chunk: StoredChunk; t
 }
 
 describe('LexicalIndex', () => {
-  function build(): LexicalIndex {
-    const index = new LexicalIndex();
+  function build(index = new LexicalIndex()): LexicalIndex {
     put(index, 'src/uploads.py', [
       { chunk: chunk('src/uploads.py', 1, 'retry_upload'), text: 'def retry_upload(client, path):\n    for attempt in range(5):\n        client.put(path)' },
       { chunk: chunk('src/uploads.py', 10, 'human_size'), text: 'def human_size(num_bytes):\n    return f"{num_bytes} B"' },
@@ -234,6 +234,22 @@ describe('LexicalIndex', () => {
     }
   });
 
+  test('postings held back while loading and built in one pass answer as appended ones, and grow after', () => {
+    const appended = build();
+    const deferred = new LexicalIndex();
+    deferred.deferPostings();
+    put(deferred, 'src/uploads.py', []); // replaced by build(), as a reloaded file is
+    build(deferred);
+    for (const index of [appended, deferred]) {
+      for (let i = 0; i < 40; i++) put(index, `gen/f${i}.py`, [{ chunk: chunk(`gen/f${i}.py`, 1, `handler_${i}`), text: `def handler_${i}(event):\n    ${'return retry_upload(event)\n    '.repeat(i % 5)}attempt_${i % 7}` }]);
+      index.removeFile('gen/f3.py');
+    }
+    const queries = ['retry upload', 'handler 17 event', 'attempt', 'load config path', 'uploads', 'guide'];
+    for (const q of queries) assert.deepEqual(deferred.search(q, 20), appended.search(q, 20), q);
+    for (const index of [appended, deferred]) put(index, 'src/late.py', [{ chunk: chunk('src/late.py', 1, 'late_upload'), text: 'def late_upload(attempt):\n    retry_upload(attempt)' }]);
+    for (const q of [...queries, 'late upload']) assert.deepEqual(deferred.search(q, 20), appended.search(q, 20), q);
+  });
+
   test('replacing and removing files keeps counts and results right, through compaction', () => {
     const index = build();
     assert.equal(index.chunkCount, 4);
@@ -256,7 +272,69 @@ describe('LexicalIndex', () => {
   });
 });
 
+describe('TermTable', () => {
+  test('numbers terms in the order added and finds each by its characters anywhere in a text, through growth', () => {
+    const table = new TermTable();
+    const words = Array.from({ length: 5_000 }, (_, i) => `w${(i * 7919).toString(36)}`);
+    const text = words.join('\n');
+    let start = 0;
+    words.forEach((w, i) => {
+      const end = start + w.length;
+      assert.equal(table.idOf(text, start, end), i);
+      start = end + 1;
+    });
+    assert.equal(table.size, words.length);
+    words.forEach((w, i) => {
+      assert.equal(table.get(w), i);
+      assert.equal(table.idOf(`(${w})`, 1, w.length + 1), i, 'found again, not added');
+      assert.equal(table.term(i), w);
+    });
+    assert.equal(table.size, words.length);
+    assert.equal(table.get('w'), undefined);
+    assert.equal(table.get(`${words[3]}x`), undefined);
+    assert.equal(table.get(''), undefined);
+    assert.equal(table.idOf('retry upload', 6), words.length, 'a new term from the middle of a text');
+    assert.equal(table.term(words.length), 'upload');
+  });
+});
+
 describe('PostingPool', () => {
+  test('a pool built from the docs in one pass holds what appending them gives, and takes appends after', () => {
+    const docs = [[0, 3, 3], [1], [], [3, 0, 5], [5, 5], [2, 0]].map((terms) => [...new Set(terms)]);
+    const tf = (d: number, t: number) => 250 + d * 3 + t; // most past the stored cap
+    const appended = new PostingPool();
+    for (let t = 0; t < 6; t++) appended.addTerm();
+    const start: number[] = [];
+    const count: number[] = [];
+    const ids: number[] = [];
+    const freqs: number[] = [];
+    docs.forEach((terms, d) => {
+      start.push(ids.length);
+      count.push(terms.length);
+      for (const t of terms) {
+        appended.append(t, d, tf(d, t));
+        ids.push(t);
+        freqs.push(tf(d, t));
+      }
+    });
+    const built = PostingPool.fromDocs(6, start, count, Int32Array.from(ids), Uint16Array.from(freqs));
+    const postings = (pool: PostingPool, t: number) => {
+      const got: [number, number][] = [];
+      pool.forEach(t, (doc, f) => got.push([doc, f]));
+      return got;
+    };
+    for (const pool of [appended, built]) {
+      pool.addTerm();
+      for (let d = 6; d < 20; d++) pool.append(d % 3 === 0 ? 6 : 5, d, d);
+    }
+    for (let t = 0; t < 7; t++) {
+      assert.equal(built.length(t), appended.length(t), `term ${t}`);
+      assert.deepEqual(postings(built, t), postings(appended, t), `term ${t}`);
+    }
+    assert.deepEqual(postings(built, 4), []);
+  });
+
+
   test("interleaved terms each get back their own postings, in order, across growing blocks", () => {
     const pool = new PostingPool();
     // More terms than the first per-term tables hold, and lists long enough to reach the largest block.

@@ -3,6 +3,7 @@ import { byPlace, KthLargest } from '../store/vectorTable';
 import { grown } from '../typedArrays';
 import { codeTerms, fileTerms, languagesNamedBy, OWN_LANGUAGE_WEIGHT, queryTerms, type FileTerms } from './codeTokens';
 import { PostingPool, SATURATED_TF } from './postingPool';
+import { TermTable } from './termTable';
 
 export interface LexicalHit {
   chunk: StoredChunk;
@@ -22,8 +23,8 @@ const K1 = 0.8;
 const B = 1;
 const MAX_QUERY_TERMS = 32;
 
-/** A term's string header, its slot in the terms array and its entry in the term map, in V8 (approximate). */
-const VOCABULARY_ENTRY_OVERHEAD = 64;
+/** A term's string header and its slot in the terms array, in V8 (approximate). */
+const VOCABULARY_ENTRY_OVERHEAD = 32;
 
 /**
  * BM25 over chunks, kept in memory beside the vector table and updated file by file. Postings are
@@ -31,10 +32,9 @@ const VOCABULARY_ENTRY_OVERHEAD = 64;
  * dead chunks make up a quarter of the index.
  */
 export class LexicalIndex {
-  private readonly termIds = new Map<string, number>();
+  private readonly terms = new TermTable();
   /** Per numbering of terms (see `FileTerms.numbered`), this index's term id for each number, -1 if not yet known. */
   private readonly byNumber = new WeakMap<object, Int32Array>();
-  private readonly terms: string[] = [];
   private postings = new PostingPool();
   private docFreq: number[] = [];
   private docs: (StoredChunk | undefined)[] = [];
@@ -60,6 +60,8 @@ export class LexicalIndex {
   private version = 0;
   private lastScored: ScoredDocs | undefined;
   private totalLength = 0;
+  /** True while chunks are added without postings, which `buildPostings` then makes in one pass. */
+  private postingsDeferred = false;
 
   get chunkCount(): number {
     return this.alive;
@@ -67,13 +69,13 @@ export class LexicalIndex {
 
   /**
    * Bytes held: `arrays` exactly (postings, per-chunk term lists, scratch; number arrays at 8 bytes
-   * an entry), `vocabulary` estimated (each term's string and its map entry).
+   * an entry), `vocabulary` estimated (each term's string, plus the table that finds them).
    */
   get memory(): { arrays: number; vocabulary: number } {
     const typed = [this.flatTerms, this.flatFreqs, this.slot, this.scratchTerms, this.scratchFreqs, this.scores, this.matchedBits].reduce((n, a) => n + a.byteLength, 0);
     const numbers = 8 * (this.docFreq.length + this.docLength.length + this.docTermStart.length + this.docTermCount.length);
-    let vocabulary = 0;
-    for (const term of this.terms) vocabulary += 2 * term.length + VOCABULARY_ENTRY_OVERHEAD;
+    let vocabulary = this.terms.memoryBytes;
+    for (let id = 0; id < this.terms.size; id++) vocabulary += 2 * this.terms.term(id).length + VOCABULARY_ENTRY_OVERHEAD;
     return { arrays: this.postings.memoryBytes + typed + numbers, vocabulary };
   }
 
@@ -108,15 +110,32 @@ export class LexicalIndex {
   putEntries(path: string, chunks: readonly StoredChunk[], offsets: ArrayLike<number>, ids: ArrayLike<number>, counts: ArrayLike<number>, vocabularyIds: Int32Array): void {
     if (offsets.length !== chunks.length + 1) throw new Error(`putEntries(${path}): ${chunks.length} chunks but entries for ${offsets.length - 1}`);
     this.replaceFile(path, chunks, (c) => {
+      // A chunk's entries are distinct terms already (they were its own): straight into the scratch arrays.
+      const from = offsets[c]!;
+      const n = offsets[c + 1]! - from;
+      if (n > this.scratchTerms.length) {
+        this.scratchTerms = new Int32Array(n);
+        this.scratchFreqs = new Uint16Array(n);
+      }
       let length = 0;
-      for (let i = offsets[c]!, end = offsets[c + 1]!; i < end; i++) length += this.addTerm(vocabularyIds[ids[i]!]!, counts[i]!);
+      for (let i = 0; i < n; i++) {
+        this.scratchTerms[i] = vocabularyIds[ids[from + i]!]!;
+        length += this.scratchFreqs[i] = counts[from + i]!;
+      }
+      this.chunkTerms = n;
       return length;
     });
   }
 
-  /** This index's id of each term (added when new): for `putEntries`. */
-  termIdsOf(vocabulary: readonly string[]): Int32Array {
-    return Int32Array.from(vocabulary, (t) => this.termId(t));
+  /** This index's id of each of the `count` terms of `vocabulary` (joined by "\n"; added when new): for `putEntries`. */
+  termIdsOf(vocabulary: string, count: number): Int32Array {
+    const out = new Int32Array(count);
+    for (let i = 0, start = 0; i < count; i++) {
+      const end = i === count - 1 ? vocabulary.length : vocabulary.indexOf('\n', start);
+      out[i] = this.termId(vocabulary, start, end);
+      start = end + 1;
+    }
+    return out;
   }
 
   /** True when `path` has entries (possibly none per chunk) in this index. */
@@ -137,7 +156,7 @@ export class LexicalIndex {
   }
 
   term(id: number): string {
-    return this.terms[id]!;
+    return this.terms.term(id);
   }
 
   /** Adds one doc per chunk, each counted by `count(c)` into the scratch arrays (which returns its length). */
@@ -157,7 +176,7 @@ export class LexicalIndex {
       this.docLength.push(length);
       this.pushTerms(termIds, freqs);
       for (let i = 0; i < n; i++) {
-        this.postings.append(termIds[i]!, doc, freqs[i]!);
+        if (!this.postingsDeferred) this.postings.append(termIds[i]!, doc, freqs[i]!);
         this.docFreq[termIds[i]!]!++;
       }
       this.alive++;
@@ -184,7 +203,7 @@ export class LexicalIndex {
 
   /** The `k` best chunks for `query` by BM25, among those `accept` lets through. */
   search(query: string, k: number, accept?: (c: StoredChunk) => boolean): LexicalHit[] {
-    const terms = queryTerms(query).filter((t) => this.termIds.has(t)).slice(0, MAX_QUERY_TERMS);
+    const terms = queryTerms(query).filter((t) => this.terms.get(t) !== undefined).slice(0, MAX_QUERY_TERMS);
     if (terms.length === 0 || this.alive === 0 || k <= 0) return [];
     const found = this.scored(terms);
     const n = found.docs.length;
@@ -220,6 +239,7 @@ export class LexicalIndex {
    * answer and the count of what the filter held back).
    */
   private scored(terms: readonly string[]): ScoredDocs {
+    this.buildPostings();
     const key = terms.join('\0');
     if (this.lastScored?.key === key && this.lastScored.version === this.version) return this.lastScored;
     // Scores and matched-term bits in arrays reused across searches, with the docs touched listed:
@@ -232,7 +252,7 @@ export class LexicalIndex {
     const touched: number[] = [];
     const averageLength = this.totalLength / this.alive;
     terms.forEach((term, bit) => {
-      const id = this.termIds.get(term)!;
+      const id = this.terms.get(term)!;
       const df = this.docFreq[id]!;
       if (df === 0) return;
       const idf = Math.log(1 + (this.alive - df + 0.5) / (df + 0.5));
@@ -266,7 +286,7 @@ export class LexicalIndex {
     const from = this.docTermStart[doc]!;
     const own = this.flatTerms.subarray(from, from + this.docTermCount[doc]!);
     return terms.filter((t) => {
-      const id = this.termIds.get(t);
+      const id = this.terms.get(t);
       return id !== undefined && own.includes(id);
     });
   }
@@ -309,41 +329,70 @@ export class LexicalIndex {
     return out;
   }
 
-  private termId(term: string): number {
-    let id = this.termIds.get(term);
-    if (id === undefined) {
-      id = this.postings.addTerm();
-      this.termIds.set(term, id);
-      this.terms.push(term);
+  /** The id of `text[start, end)` as a term, added when new. */
+  private termId(text: string, start = 0, end = text.length): number {
+    const known = this.terms.size;
+    const id = this.terms.idOf(text, start, end);
+    if (id === known) {
+      this.postings.addTerm();
       this.docFreq.push(0);
       if (id >= this.slot.length) this.slot = grown(this.slot, this.slot.length * 2);
     }
     return id;
   }
 
+  /**
+   * Adds chunks without their postings until `buildPostings`: loading a whole index, appending
+   * each posting to its term's chain of blocks cost more than the rest of the keyword side, while
+   * building them all at once from the chunks' own term lists takes two passes over those lists.
+   */
+  deferPostings(): void {
+    this.postingsDeferred = true;
+  }
+
+  /** Makes the postings that `deferPostings` held back (searches call it first themselves). */
+  buildPostings(): void {
+    if (!this.postingsDeferred) return;
+    this.postingsDeferred = false;
+    this.rebuildPostings();
+  }
+
+  private rebuildPostings(): void {
+    this.postings = PostingPool.fromDocs(this.terms.size, this.docTermStart, this.docTermCount, this.flatTerms, this.flatFreqs);
+  }
+
   /** Gives back the room its arrays keep for growth: after a run or a load, when no more is coming soon. */
   trim(): void {
+    this.buildPostings();
     this.postings.trim();
-    if (this.flatLength < this.flatTerms.length) {
+    // Room of an eighth or less is kept: copying a million chunks' entries to save it costs a second.
+    if (this.flatTerms.length - this.flatLength > this.flatLength / 8) {
       this.flatTerms = this.flatTerms.slice(0, this.flatLength);
       this.flatFreqs = this.flatFreqs.slice(0, this.flatLength);
     }
   }
 
+  /**
+   * Makes room for about `entries` more chunk entries at once (a load knows roughly how many are
+   * coming), with a tenth to spare so that an estimate a little short does not copy them all again.
+   */
+  reserve(entries: number): void {
+    if (this.flatLength + entries > this.flatTerms.length) this.growFlat(Math.ceil(1.1 * (this.flatLength + entries)));
+  }
+
+  private growFlat(capacity: number): void {
+    this.flatTerms = grown(this.flatTerms, capacity);
+    this.flatFreqs = grown(this.flatFreqs, capacity);
+  }
+
   /** Appends one chunk's term ids and frequencies to the flat arrays. */
-  private pushTerms(termIds: ArrayLike<number>, freqs: ArrayLike<number>): void {
+  private pushTerms(termIds: Int32Array, freqs: Uint16Array): void {
     const n = termIds.length;
-    if (this.flatLength + n > this.flatTerms.length) {
-      const capacity = Math.max(this.flatTerms.length * 2, this.flatLength + n);
-      this.flatTerms = grown(this.flatTerms, capacity);
-      this.flatFreqs = grown(this.flatFreqs, capacity);
-    }
+    if (this.flatLength + n > this.flatTerms.length) this.growFlat(Math.max(this.flatTerms.length * 2, this.flatLength + n));
     this.docTermStart.push(this.flatLength);
     this.docTermCount.push(n);
-    for (let i = 0; i < n; i++) {
-      this.flatTerms[this.flatLength + i] = termIds[i]!;
-      this.flatFreqs[this.flatLength + i] = freqs[i]!;
-    }
+    this.flatTerms.set(termIds, this.flatLength);
+    this.flatFreqs.set(freqs, this.flatLength);
     this.flatLength += n;
   }
 
@@ -358,8 +407,6 @@ export class LexicalIndex {
     this.flatTerms = new Int32Array(Math.max(1 << 12, this.flatLength));
     this.flatFreqs = new Uint16Array(this.flatTerms.length);
     this.flatLength = 0;
-    this.postings = new PostingPool();
-    for (let t = 0; t < this.terms.length; t++) this.postings.addTerm();
     this.docs.forEach((chunk, old) => {
       if (!chunk) return;
       const doc = docs.length;
@@ -369,8 +416,8 @@ export class LexicalIndex {
       const from = starts[old]!;
       const n = counts[old]!;
       this.pushTerms(terms.subarray(from, from + n), freqs.subarray(from, from + n));
-      for (let i = from; i < from + n; i++) this.postings.append(terms[i]!, doc, freqs[i]!);
     });
+    this.rebuildPostings();
     this.docs = docs;
     this.docLength = lengths;
     for (const [p, ids] of this.byPath) this.byPath.set(p, ids.map((d) => remap[d]!));

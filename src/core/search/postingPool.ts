@@ -46,6 +46,42 @@ export class PostingPool {
     }
   }
 
+  /**
+   * A pool of `terms` terms holding each doc's entries (doc `d`: `termIds` / `freqs` from
+   * `start[d]`, `count[d]` of them), in doc order as appending them would, each term's in one block
+   * of exactly its size: counted first, then filled, with no block chains, no growth and no trim.
+   */
+  static fromDocs(terms: number, start: ArrayLike<number>, count: ArrayLike<number>, termIds: Int32Array, freqs: Uint16Array): PostingPool {
+    const docs = start.length;
+    if (docs > MAX_DOCS) throw new Error(`the keyword index holds at most ${MAX_DOCS.toLocaleString('en-US')} chunks`);
+    const out = new PostingPool();
+    out.terms = terms;
+    out.head = new Int32Array(terms).fill(NONE);
+    out.count = new Int32Array(terms);
+    for (let d = 0; d < docs; d++) for (let i = start[d]!, end = i + count[d]!; i < end; i++) out.count[termIds[i]!]!++;
+    let slots = 0;
+    for (let t = 0; t < terms; t++) if (out.count[t]! > 0) slots += HEADER + out.count[t]!;
+    out.pool = new Int32Array(slots);
+    out.used = slots;
+    for (let t = 0, at = 0; t < terms; t++) {
+      const n = out.count[t]!;
+      if (n === 0) continue;
+      out.pool[at] = n;
+      out.pool[at + 1] = NONE;
+      out.head[t] = at;
+      at += HEADER + n;
+    }
+    out.tail = out.head.slice();
+    out.tailUsed = new Int32Array(terms);
+    for (let d = 0; d < docs; d++) {
+      for (let i = start[d]!, end = i + count[d]!; i < end; i++) {
+        const t = termIds[i]!;
+        out.pool[out.head[t]! + HEADER + out.tailUsed[t]!++] = (d << TF_BITS) | Math.min(freqs[i]!, SATURATED_TF);
+      }
+    }
+    return out;
+  }
+
   /** Adds a term without postings: terms are numbered 0, 1, … in the order they are added. */
   addTerm(): number {
     const id = this.terms++;

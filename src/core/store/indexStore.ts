@@ -133,6 +133,7 @@ export class IndexStore {
       return mismatch ? { store, rebuiltBecause: mismatch, droppedShards: [] } : { store, droppedShards: [] };
     }
     const store = new IndexStore(dir, existing, false, opts);
+    store.lexical.deferPostings();
     const droppedShards = await store.loadShards(store.shards.map((_, i) => i));
     store.trimMemory();
     return { store, droppedShards };
@@ -478,7 +479,10 @@ export class IndexStore {
         added.push([p, file]);
       }
       const keywords = await keywordsRead;
-      const ids = keywords ? this.lexical.termIdsOf(keywords.vocabulary) : undefined;
+      // Room for this shard's entries and as many for each shard still to come (shards are of a
+      // size): the arrays grow about once instead of doubling their way up, copying all each time.
+      if (keywords) this.lexical.reserve(keywords.entries * (indices.length - k));
+      const ids = keywords ? this.lexical.termIdsOf(keywords.vocabulary, keywords.terms) : undefined;
       for (const [p, file] of added) {
         // Replaced or removed while the keyword file was read: what replaced it has its own entries.
         if (shard.get(p)?.chunks !== file.chunks) continue;

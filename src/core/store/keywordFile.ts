@@ -18,7 +18,11 @@ const HEADER_BYTES = 24;
 export interface ShardKeywords {
   /** Per path, its chunks' entries: `offsets` (one more than chunks) into `ids` / `counts`. */
   files: Map<string, { offsets: Uint32Array; ids: Uint32Array; counts: Uint16Array }>;
-  vocabulary: string[];
+  /** The terms joined by "\n" (a term is a word of code, never a line break), `terms` of them. */
+  vocabulary: string;
+  terms: number;
+  /** Entries in all (the sum of the files' `ids` lengths). */
+  entries: number;
 }
 
 /** The entries of `paths` as `lexical` holds them; a path it has no entries for is left out. */
@@ -91,20 +95,14 @@ export function decodeKeywords(bytes: Buffer): ShardKeywords {
     at += length;
     return s;
   };
-  const vocabulary = terms === 0 ? (text(), []) : text().split('\n');
+  const vocabulary = text();
   const paths = files === 0 ? (text(), []) : text().split('\0');
-  if (vocabulary.length !== terms || paths.length !== files) fail('counts do not match its contents');
+  if (linesIn(vocabulary) !== terms || paths.length !== files) fail('counts do not match its contents');
   if (at + 4 * (files + chunks + entries) + 2 * entries !== bytes.length) fail('truncated or overlong');
-  const u32 = (count: number): Uint32Array => {
-    const out = new Uint32Array(count);
-    for (let i = 0; i < count; i++, at += 4) out[i] = bytes.readUInt32LE(at);
-    return out;
-  };
-  const chunksPerFile = u32(files);
-  const entriesPerChunk = u32(chunks);
-  const ids = u32(entries);
-  const counts = new Uint16Array(entries);
-  for (let i = 0; i < entries; i++, at += 2) counts[i] = bytes.readUInt16LE(at);
+  const chunksPerFile = littleEndianArray(bytes, at, files, Uint32Array);
+  const entriesPerChunk = littleEndianArray(bytes, (at += 4 * files), chunks, Uint32Array);
+  const ids = littleEndianArray(bytes, (at += 4 * chunks), entries, Uint32Array);
+  const counts = littleEndianArray(bytes, (at += 4 * entries), entries, Uint16Array);
   for (let i = 0; i < entries; i++) if (ids[i]! >= terms) fail('a term outside the vocabulary');
   const out = new Map<string, { offsets: Uint32Array; ids: Uint32Array; counts: Uint16Array }>();
   let chunk = 0;
@@ -122,5 +120,28 @@ export function decodeKeywords(bytes: Buffer): ShardKeywords {
     out.set(p, { offsets, ids: ids.subarray(first, entry), counts: counts.subarray(first, entry) });
   });
   if (chunk !== chunks || entry !== entries) fail('counts do not match its contents');
-  return { files: out, vocabulary };
+  return { files: out, vocabulary, terms, entries };
+}
+
+/** How many "\n"-separated lines `text` holds (none when empty). */
+function linesIn(text: string): number {
+  if (text.length === 0) return 0;
+  let lines = 1;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
+  return lines;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * `count` little-endian numbers at `at`, copied out in one block (the file's numbers sit at any
+ * byte offset, a typed array only at a multiple of its element size); one at a time on a
+ * big-endian machine.
+ */
+function littleEndianArray<T extends Uint16Array | Uint32Array>(bytes: Buffer, at: number, count: number, Type: { new (buffer: ArrayBuffer): T; new (length: number): T; BYTES_PER_ELEMENT: number }): T {
+  const size = Type.BYTES_PER_ELEMENT;
+  if (LITTLE_ENDIAN) return new Type(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + size * count) as ArrayBuffer);
+  const out = new Type(count);
+  for (let i = 0; i < count; i++) out[i] = size === 4 ? bytes.readUInt32LE(at + 4 * i) : bytes.readUInt16LE(at + 2 * i);
+  return out;
 }
