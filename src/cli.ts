@@ -59,7 +59,7 @@ const USAGE = `Usage:
                                                     retrieval quality (MRR@10, nDCG@10, recall@k) per mode
   nearby eval calibrate [--write]                   fit the model's relevance bands on the dev splits, check them
                                                     on the test splits (--write puts them in the model's nearby.json)
-  nearby bench store [--sizes 10000,100000] [--dim 384] [--json <file>]
+  nearby bench store [--sizes 10000,100000] [--dim 384] [--vectra-max N] [--json <file>]
                                                     Nearby's store against stock Vectra
 
 Options:
@@ -87,6 +87,7 @@ const { values: opts, positionals } = parseArgs({
     mode: { type: 'string' },
     split: { type: 'string' },
     'naive-chunks': { type: 'string' },
+    'vectra-max': { type: 'string' },
     'min-lines': { type: 'string' },
     'min-tokens': { type: 'string' },
     threshold: { type: 'string' },
@@ -487,7 +488,7 @@ async function bench(what: string | undefined, rest: string[]): Promise<number> 
   if (what === 'threads') return benchThreads();
   if (what !== 'store') throw new UsageError('bench needs a target: nearby bench store|index|search|threads (see --help)');
   const sizes = (opts.sizes ?? '10000,100000').split(',').map((s) => intOption('sizes', s.trim(), 1));
-  const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!]);
+  const report = runStoreBench(sizes, intOption('dim', opts.dim, 384), [...process.execArgv, process.argv[1]!], intOption('vectra-max', opts['vectra-max'], Number.POSITIVE_INFINITY));
   printStoreTable(report.sizes);
   if (typeof opts.json === 'string') {
     await writeJson(opts.json, report);

@@ -42,12 +42,17 @@ type Built = { insert_ms: number; rss_mb: number } | (VectraFailure & { rss_mb: 
 type Opened = Pick<StoreFigures, 'load_ms' | 'query_p50_ms' | 'query_p95_ms' | 'keyword_p50_ms' | 'keyword_p95_ms' | 'hybrid_p50_ms' | 'hybrid_p95_ms' | 'update_ms' | 'rss_mb'>;
 
 /** Parent side: runs every size for both implementations and returns the report. */
-export function runStoreBench(sizes: number[], dimension: number, selfArgs: string[]): { sizes: Record<string, unknown>[] } {
+/** `vectraMax`: sizes above it are not run on stock Vectra (its insert is quadratic: a million items take hours). */
+export function runStoreBench(sizes: number[], dimension: number, selfArgs: string[], vectraMax = Number.POSITIVE_INFINITY): { sizes: Record<string, unknown>[] } {
   const report: Record<string, unknown>[] = [];
   let vectraFailedAt: { n: number; error: string } | undefined;
   for (const n of [...sizes].sort((a, b) => a - b)) {
     const row: Record<string, unknown> = { n, dimension };
     for (const impl of ['nearby', 'vectra'] as Impl[]) {
+      if (impl === 'vectra' && n > vectraMax) {
+        row[impl] = { error: `not run: above --vectra-max ${vectraMax}` };
+        continue;
+      }
       if (impl === 'vectra' && vectraFailedAt) {
         // Its insert is quadratic (a linear id check per item): a larger run would only fail later, slower.
         row[impl] = { error: `not run: stock Vectra already failed to save ${vectraFailedAt.n} items (${vectraFailedAt.error})` };
@@ -101,7 +106,11 @@ export async function runStoreBenchOne(impl: Impl, n: number, dimension: number,
       : impl === 'nearby'
         ? await openNearby(dir, identity, queries, update)
         : await openVectra(dir, queries, update);
-  return { ...figures, rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  return { rss_mb: peakRssMb(), ...figures };
+}
+
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 /** Words of the synthetic chunks' texts, drawn by Zipf's law as a code base's words are. */
@@ -170,7 +179,7 @@ async function buildNearby(dir: string, identity: Identity, files: number, vecto
   return { insert_ms: round(performance.now() - t) };
 }
 
-async function openNearby(dir: string, identity: Identity, queries: Float32Array[], update: Float32Array[]): Promise<Omit<Opened, 'rss_mb'>> {
+async function openNearby(dir: string, identity: Identity, queries: Float32Array[], update: Float32Array[]): Promise<Opened> {
   const t = performance.now();
   const loaded = (await IndexStore.open(dir, identity)).store;
   loaded.search(queries[0]!, 10); // as for Vectra, whose first query is what reads the file
@@ -201,6 +210,8 @@ async function openNearby(dir: string, identity: Identity, queries: Float32Array
     if (loaded.lexical.search(updateMark(u), 1)[0]?.chunk.hash !== `new-${u}-0`) throw new Error('update not visible to keyword search');
   }
   await loaded.close();
+  // The peak of this session with the index; the check below opens a second copy beside it.
+  const rss_mb = peakRssMb();
   if ((await IndexStore.open(dir, identity)).store.search(update[0]!, 1)[0]?.hash !== 'new-0-0') throw new Error('update not on disk');
   const keyword = percentiles(keywordTimes);
   const hybrid = percentiles(times.map((t, i) => t + keywordTimes[i]!));
@@ -212,6 +223,7 @@ async function openNearby(dir: string, identity: Identity, queries: Float32Array
     hybrid_p50_ms: hybrid.query_p50_ms,
     hybrid_p95_ms: hybrid.query_p95_ms,
     update_ms: round(median(updates)),
+    rss_mb,
   };
 }
 
