@@ -334,6 +334,23 @@ describe('PostingPool', () => {
     assert.deepEqual(postings(built, 4), []);
   });
 
+  test('a built or trimmed pool keeps room for the next edits, so they do not copy it to grow', () => {
+    const docs = 20_000;
+    const start = Array.from({ length: docs }, (_, d) => 3 * d);
+    const ids = Int32Array.from({ length: 3 * docs }, (_, i) => i % 50);
+    const built = PostingPool.fromDocs(50, start, start.map(() => 3), ids, new Uint16Array(ids.length).fill(1));
+    const appended = new PostingPool();
+    for (let t = 0; t < 50; t++) appended.addTerm();
+    for (let i = 0; i < ids.length; i++) appended.append(ids[i]!, Math.floor(i / 3), 1);
+    appended.trim();
+    for (const pool of [built, appended]) {
+      const bytes = pool.memoryBytes;
+      // One edit: a new block (the largest, 1,024 postings) for each of a few terms.
+      for (let t = 0; t < 3; t++) pool.append(t, docs, 2);
+      assert.equal(pool.memoryBytes, bytes);
+    }
+  });
+
 
   test("interleaved terms each get back their own postings, in order, across growing blocks", () => {
     const pool = new PostingPool();

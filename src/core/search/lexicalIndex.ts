@@ -365,10 +365,12 @@ export class LexicalIndex {
   trim(): void {
     this.buildPostings();
     this.postings.trim();
-    // Room of an eighth or less is kept: copying a million chunks' entries to save it costs a second.
-    if (this.flatTerms.length - this.flatLength > this.flatLength / 8) {
-      this.flatTerms = this.flatTerms.slice(0, this.flatLength);
-      this.flatFreqs = this.flatFreqs.slice(0, this.flatLength);
+    // Room of an eighth or less is kept (copying a million chunks' entries to save it costs a
+    // second), and a sixteenth is left, so that the next edit does not copy them all to grow.
+    const keep = this.flatLength + (this.flatLength >> 4);
+    if (this.flatTerms.length > this.flatLength + (this.flatLength >> 3)) {
+      this.flatTerms = this.flatTerms.slice(0, keep);
+      this.flatFreqs = this.flatFreqs.slice(0, keep);
     }
   }
 

@@ -10,6 +10,11 @@ const NONE = -1;
 const TF_BITS = 8;
 /** The stored frequency of a term found this often or more: the caller looks up the exact count. */
 export const SATURATED_TF = (1 << TF_BITS) - 1;
+/**
+ * Room a built or trimmed pool keeps beyond what it holds, as a share of that (1/16): the next
+ * edits append there instead of copying the whole pool (at a million chunks, 250 MB and a second).
+ */
+const ROOM_SHIFT = 4;
 /** Chunks a pool can number (doc ids stay below it, dead ones included until compaction). */
 const MAX_DOCS = 2 ** (31 - TF_BITS);
 
@@ -35,9 +40,10 @@ export class PostingPool {
     return this.pool.byteLength + this.head.byteLength + this.tail.byteLength + this.tailUsed.byteLength + this.count.byteLength;
   }
 
-  /** Gives back the room kept for growth (up to half of each array, as they grow by doubling). */
+  /** Gives back the room kept for growth (up to half of each array, as they grow by doubling) but a sixteenth. */
   trim(): void {
-    if (this.used < this.pool.length) this.pool = this.pool.slice(0, this.used);
+    const keep = this.used + (this.used >> ROOM_SHIFT);
+    if (keep < this.pool.length) this.pool = this.pool.slice(0, keep);
     if (this.terms < this.head.length) {
       this.head = this.head.slice(0, this.terms);
       this.tail = this.tail.slice(0, this.terms);
@@ -61,7 +67,7 @@ export class PostingPool {
     for (let d = 0; d < docs; d++) for (let i = start[d]!, end = i + count[d]!; i < end; i++) out.count[termIds[i]!]!++;
     let slots = 0;
     for (let t = 0; t < terms; t++) if (out.count[t]! > 0) slots += HEADER + out.count[t]!;
-    out.pool = new Int32Array(slots);
+    out.pool = new Int32Array(slots + (slots >> ROOM_SHIFT));
     out.used = slots;
     for (let t = 0, at = 0; t < terms; t++) {
       const n = out.count[t]!;
