@@ -27,7 +27,7 @@ import { defaultIndexDir, defaultThreads, userCacheDir } from './paths';
 import { dupesJson, dupesText } from './dupesOutput';
 import { ProgressLine } from './progressLine';
 import { WorkerClient, WorkerError } from './worker/client';
-import { MAX_MAP_POINTS, type RootHit, type SearchReply } from './worker/protocol';
+import { MAX_MAP_POINTS, type RootHit, type SearchReply, type SimilarReply } from './worker/protocol';
 import { DEFAULT_MAX_POINTS } from './core/map/workspaceMap';
 import { standaloneMapHtml } from './core/map/mapPage';
 import type { RunRecord } from './core/store/runRecord';
@@ -265,14 +265,14 @@ async function main(): Promise<number> {
       const root = path.resolve(opts.root);
       const client = openClient(root);
       try {
-        const reply: SearchReply = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode), include: includedRoles(opts.include) }) : { ...(await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })), mode: 'vector' };
+        const reply: SearchReply & Partial<Pick<SimilarReply, 'range'>> = command === 'search' ? await client.request('search', { query: arg, k, previewLines: opts.json ? 0 : 3, mode: searchMode(opts.mode), include: includedRoles(opts.include) }) : { ...(await client.request('similar', { root, ...parseRange(arg, root), k, previewLines: opts.json ? 0 : 3 })), mode: 'vector' };
         const { hits } = reply;
         // An index of another model is not searched: say so rather than look empty.
         const stale = hits.length === 0 && !opts.json ? (await client.request('status', {})).roots.filter((r) => r.pendingRebuild) : [];
         for (const r of stale) process.stdout.write(`no results: the index in ${r.indexDir} must be rebuilt (${r.pendingRebuild}); run: nearby index ${r.root}${r.pendingRebuild?.startsWith('model ') ? ', or search with the --model it was built with' : ''}\n`);
         if (reply.degraded && !opts.json && stale.length === 0) process.stderr.write(`nearby: ${reply.degraded}\n`);
         if (reply.heldBack && !opts.json) process.stderr.write(`nearby: held back ${describeHeldBack(reply.heldBack)} (show them with --include)\n`);
-        if (stale.length === 0) printHits(command === 'search' ? { query: arg, ...reply } : undefined, hits, command === 'similar');
+        if (stale.length === 0) printHits(command === 'search' ? { query: arg, ...reply } : { ...reply, range: reply.range! }, hits, command === 'similar');
         return 0;
       } finally {
         await client.dispose();
@@ -510,10 +510,11 @@ function parseRange(spec: string, root: string): { path: string; start: number; 
 
 /**
  * `search --json` prints the query, the ranking used (`mode`, and `degraded` when a side was
- * missing) and the hits; `similar --json` the hits alone, each also saying whether it is a
+ * missing) and the hits; `similar --json` the range compared, `degraded` when some of the
+ * model's candidates could not be read, and the hits, each also saying whether it is a
  * near-duplicate of the selection (`duplicate`, or null).
  */
-function printHits(search: (SearchReply & { query: string }) | undefined, hits: RootHit[], similar: boolean): void {
+function printHits(asked: (SearchReply & { query: string }) | (SearchReply & { range: SimilarReply['range'] }), hits: RootHit[], similar: boolean): void {
   if (opts.json) {
     const rows = hits.map((h) => ({
       path: h.path,
@@ -529,7 +530,10 @@ function printHits(search: (SearchReply & { query: string }) | undefined, hits: 
       ...(similar && h.shapeScore !== undefined ? { shape: round(h.shapeScore) } : {}),
       ...(similar ? { duplicate: h.likeness ? { kind: h.likeness.kind, similarity: round(h.likeness.similarity), lines: h.likeness.lines } : null } : {}),
     }));
-    const out = search ? { query: search.query, mode: search.mode, ...(search.degraded ? { degraded: search.degraded } : {}), held_back: search.heldBack ?? {}, hits: rows } : rows;
+    const degraded = asked.degraded ? { degraded: asked.degraded } : {};
+    const out = 'query' in asked
+      ? { query: asked.query, mode: asked.mode, ...degraded, held_back: asked.heldBack ?? {}, hits: rows }
+      : { range: { path: asked.range.path, start: asked.range.startLine, end: asked.range.endLine }, ...degraded, hits: rows };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Chunker, CHUNKER_VERSION } from './chunk';
 import { languageOf } from './chunk/languages';
 import { defaultDupeOptions, likenessOf } from './dupes';
@@ -53,6 +54,8 @@ export interface SimilarResult {
   /** What was compared: the selection, or the chunk around the cursor. */
   range: { path: string; startLine: number; endLine: number };
   hits: RootSearchHit[];
+  /** Which of the model's candidates were left out because their files could not be read now. */
+  degraded?: string;
 }
 
 /**
@@ -141,19 +144,25 @@ export class Engine {
     const candidates = await this.searchAll(await source.embedText(relPath, text), { ...options, k: similarDepth(k), previewLines: 0 }, { root: source.root, range });
     const selection = { text, language: languageOf(relPath) };
     // Each candidate's lines as they are on disk now, each file read once (and let go once the
-    // candidates are cut out: a file can be large). Left out: unreadable files, and a slice of an
-    // overlong line, which reads back as the whole line (no chunk is that big, nor a copy of the selection).
+    // candidates are cut out: a file can be large). A slice of an overlong line reads back as the
+    // whole line and has no shape (no chunk is that big, nor a copy of the selection); a file that
+    // cannot be read (changed or removed since it was indexed) leaves its hits out, and says so.
     const texts = new Map<RootSearchHit, string>();
     const files = new Map<string, Promise<string[] | undefined>>();
+    const unreadable = new Set<string>();
+    const label = (hit: RootSearchHit) => (this.roots.size > 1 ? path.join(hit.root, hit.path) : hit.path);
     await Promise.all(
       candidates.map(async (hit) => {
         const key = `${hit.root}\0${hit.path}`;
         if (!files.has(key)) files.set(key, this.roots.get(hit.root)!.fileLines(hit.path));
-        const hitText = (await files.get(key))?.slice(hit.startLine - 1, hit.endLine).join('\n');
+        const lines = await files.get(key);
+        if (!lines) unreadable.add(label(hit));
+        const hitText = lines?.slice(hit.startLine - 1, hit.endLine).join('\n');
         if (hitText !== undefined && hitText.length <= MAX_COMPARED_CHARS) texts.set(hit, hitText);
       }),
     );
     files.clear();
+    const readable = unreadable.size === 0 ? candidates : candidates.filter((hit) => !unreadable.has(label(hit)));
     // Like search, Find Similar puts implementation and docs first: tests, examples, configuration,
     // generated and vendored code rank lower unless the selection is of that kind itself.
     const own = source.contents.chunksOf(relPath)[0]?.role ?? roleOfPath(relPath);
@@ -162,7 +171,7 @@ export class Engine {
       const hitText = texts.get(hit);
       return hitText === undefined ? undefined : shapeOf(hitText, hit.language);
     };
-    const ranked = rankByShape(shapeOf(text, selection.language), candidates, (hit) => hit.score, shapeOfHit, k, rankWeightOf);
+    const ranked = rankByShape(shapeOf(text, selection.language), readable, (hit) => hit.score, shapeOfHit, k, rankWeightOf);
     const dupeOptions = defaultDupeOptions(this.embedder.info);
     const labelled = await Promise.all(
       ranked.map(async ({ candidate: hit, score, shape }) => {
@@ -173,7 +182,10 @@ export class Engine {
         return { ...previewed!, root: hit.root, score, vectorScore: cosine, shapeScore: shape, ...(likeness ? { likeness } : {}) };
       }),
     );
-    return { range, hits: labelled };
+    const left = candidates.length - readable.length;
+    const named = [...unreadable].slice(0, 3).join(', ') + (unreadable.size > 3 ? ` and ${unreadable.size - 3} more` : '');
+    const degraded = left > 0 ? `${left} ${left === 1 ? 'match was' : 'matches were'} left out: ${named} could not be read (changed or removed since indexing?)` : undefined;
+    return { range, hits: labelled, ...(degraded ? { degraded } : {}) };
   }
 
   /** The map of every root's chunks (see `buildMap`). */

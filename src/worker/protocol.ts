@@ -61,6 +61,8 @@ export interface SimilarReply {
   /** What was compared: the selection, or the chunk around the cursor. */
   range: { path: string; startLine: number; endLine: number };
   hits: RootHit[];
+  /** Which of the model's candidates were left out because their files could not be read now. */
+  degraded?: string;
 }
 
 export interface DupesParams {

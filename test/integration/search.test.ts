@@ -108,6 +108,31 @@ describe('find similar and file roles', () => {
   });
 });
 
+// A file indexed and then removed (or made unreadable) before the watcher catches up: Find
+// Similar leaves its matches out and says so instead of ranking them without their shape.
+describe('find similar and a candidate that cannot be read', () => {
+  test('leaves its matches out and says which file', async () => {
+    const { dir, root } = fixtureCopy('nearby-it-gone-');
+    const sizes = readFileSync(path.join(root, 'src', 'uploads.py'), 'utf8').split('\n').slice(20, 27).join('\n');
+    writeFileSync(path.join(root, 'src', 'sizes.py'), `${sizes}\n`);
+    writeFileSync(path.join(root, 'src', 'units.py'), `${sizes.replace('human_size', 'readable_size')}\n`);
+    const engine = await openEngine(dir, root);
+    try {
+      await engine.roots.get(root)!.index();
+      const before = await engine.similar(root, 'src/sizes.py', 1, 7, { k: 5 });
+      assert.ok(before.hits.some((h) => h.path === 'src/units.py'), JSON.stringify(before.hits.map((h) => h.path)));
+      assert.equal(before.degraded, undefined);
+      rmSync(path.join(root, 'src', 'units.py'));
+      const after = await engine.similar(root, 'src/sizes.py', 1, 7, { k: 5 });
+      assert.ok(after.hits.length > 0 && after.hits.every((h) => h.path !== 'src/units.py'), JSON.stringify(after.hits.map((h) => h.path)));
+      assert.match(after.degraded ?? '', /1 match was left out: src\/units\.py could not be read/);
+    } finally {
+      await engine.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // Two windows on one folder: the second opens the same index, cannot write while the first does,
 // and still sees the first one's edits (vectors and keywords) on its next search.
 describe('a second process on the same folder', () => {

@@ -46,7 +46,7 @@ export class PanelProvider extends Disposable implements vscode.WebviewViewProvi
   async showSimilar(title: string, root: string, reply: SimilarReply): Promise<void> {
     await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
     const source = { root, path: reply.range.path, start: reply.range.startLine, end: reply.range.endLine };
-    this.post({ type: 'results', seq: this.similarSeq--, mode: 'similar', title, query: '', hits: reply.hits.map(toPanelHit), source });
+    this.post({ type: 'results', seq: this.similarSeq--, mode: 'similar', title, query: '', hits: reply.hits.map(toPanelHit), source, ...(reply.degraded ? { notice: reply.degraded } : {}) });
   }
 
   /** Reveals the panel with its near-duplicates section open and fresh. */
