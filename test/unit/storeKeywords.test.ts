@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { hashString } from '../../src/core/charTable';
 import { IndexStore } from '../../src/core/store/indexStore';
+import { entriesInHeader } from '../../src/core/store/keywordFile';
 import type { StoredChunk } from '../../src/core/store/records';
 import { tempTree } from '../helpers/tempTree';
 import { randomUnitVectors } from '../helpers/vectors';
@@ -49,6 +50,14 @@ describe('keyword index on disk', () => {
       const { store: reopened } = await IndexStore.open(t.root, identity, SHARDS);
       assert.equal(reopened.keywordGaps.size, 0);
       assert.deepEqual(QUERIES.map((q) => keywordRanking(reopened, q)), before);
+      // Each keyword file's header says how many entries it holds (opening sizes its arrays by them).
+      const entries = readdirSync(path.join(t.root, 'shards'))
+        .flatMap((shard) => readdirSync(path.join(t.root, 'shards', shard)).filter((n) => n.startsWith('keywords-')).map((n) => readFileSync(path.join(t.root, 'shards', shard, n))))
+        .reduce((sum, bytes) => sum + entriesInHeader(bytes)!, 0);
+      let held = 0;
+      for (const f of FILES) store.lexical.entriesOf(f.p, (ids) => (held += ids.length));
+      assert.equal(entries, held);
+      assert.equal(entriesInHeader(Buffer.from('not a keyword file at all, no')), undefined);
     } finally {
       t.dispose();
     }

@@ -21,8 +21,6 @@ export interface ShardKeywords {
   /** The terms joined by "\n" (a term is a word of code, never a line break), `terms` of them. */
   vocabulary: string;
   terms: number;
-  /** Entries in all (the sum of the files' `ids` lengths). */
-  entries: number;
 }
 
 /** The entries of `paths` as `lexical` holds them; a path it has no entries for is left out. */
@@ -76,6 +74,15 @@ export function encodeKeywords(paths: readonly string[], lexical: LexicalIndex):
   return out;
 }
 
+/** Bytes of a keyword file's header: what `entriesInHeader` reads. */
+export const KEYWORD_HEADER_BYTES = HEADER_BYTES;
+
+/** How many entries a keyword file holds, from its first bytes; undefined when they are not a keyword file's. */
+export function entriesInHeader(header: Buffer): number | undefined {
+  if (header.length < HEADER_BYTES || header.readUInt32LE(0) !== MAGIC || header.readUInt32LE(4) !== FORMAT) return undefined;
+  return header.readUInt32LE(16);
+}
+
 /** Reads what `encodeKeywords` wrote; throws on anything malformed (the caller reads those files again). */
 export function decodeKeywords(bytes: Buffer): ShardKeywords {
   const fail = (why: string): never => {
@@ -120,7 +127,7 @@ export function decodeKeywords(bytes: Buffer): ShardKeywords {
     out.set(p, { offsets, ids: ids.subarray(first, entry), counts: counts.subarray(first, entry) });
   });
   if (chunk !== chunks || entry !== entries) fail('counts do not match its contents');
-  return { files: out, vocabulary, terms, entries };
+  return { files: out, vocabulary, terms };
 }
 
 /** How many "\n"-separated lines `text` holds (none when empty). */
