@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LITERAL_SHARE, MEANING_WEIGHT, rankByShape, shapeCosine, shapeOf, similarDepth, STRUCTURE_SHARE } from '../../src/core/dupes/shape';
+import { MEANING_WEIGHT, rankByShape, shapeCosine, shapeOf, similarDepth, STRUCTURE_SHARE } from '../../src/core/dupes/shape';
 
 const SCAN = `int main() {
   int n, a[100], best = 0;
@@ -46,9 +46,8 @@ int main(){int n,a[100],best=0;scanf("%d",&n);
     assert.ok(shapeCosine(shapeOf('x = f(y)', 'cpp'), shapeOf('p = f(y)', 'cpp')) > 0.5);
   });
 
-  test('every name changed: the structure and literal parts are shared; a number changed: the structure part alone', () => {
-    assert.ok(Math.abs(shapeCosine(shapeOf('x = f(y)', 'cpp'), shapeOf('p = g(q)', 'cpp')) - (STRUCTURE_SHARE + LITERAL_SHARE)) < 1e-6);
-    assert.ok(Math.abs(shapeCosine(shapeOf('x = 1', 'cpp'), shapeOf('p = 2', 'cpp')) - STRUCTURE_SHARE) < 1e-6);
+  test('every name changed: the structure part alone is shared', () => {
+    assert.ok(Math.abs(shapeCosine(shapeOf('x = f(y)', 'cpp'), shapeOf('p = g(q)', 'cpp')) - STRUCTURE_SHARE) < 1e-6);
   });
 
   test('empty and token-less texts have no shape in common with anything', () => {
@@ -70,7 +69,7 @@ describe('rankByShape', () => {
 
   test('weighs the cosine and the shape, best first, ties in the order given', () => {
     // A little shape in common lifts "means the same" over the unreadable hit's higher cosine.
-    assert.ok(ranked.find((r) => r.candidate.name === 'means the same')!.shape > 0.03);
+    assert.ok(ranked.find((r) => r.candidate.name === 'means the same')!.shape > 0.05);
     assert.deepEqual(ranked.map((r) => r.candidate.name), ['copy', 'means the same', 'unreadable', 'tie A', 'tie B']);
     for (const r of ranked) assert.ok(Math.abs(r.score - (MEANING_WEIGHT * r.candidate.cosine + (1 - MEANING_WEIGHT) * r.shape)) < 1e-9);
     assert.equal(ranked.find((r) => r.candidate.name === 'unreadable')!.shape, 0);

@@ -1,17 +1,15 @@
-import { NORM_IDENTIFIER, tokenize } from './tokenize';
+import { tokenize } from './tokenize';
 
 /**
- * A fragment's shape, in three parts. Its exact tokens two and three at a time: two programs that
+ * A fragment's shape, in two parts. Its exact tokens two and three at a time: two programs that
  * solve one problem share its constants, format strings, loop headers and calls in the same order
- * even when different people wrote them. Its structure, with every name, string and number made
- * one token, three to five at a time: the same control flow under other names. And between the
- * two, every name made one token but strings and numbers kept, three to five at a time: the same
- * statements with the same constants and formats, whatever the names. A model trained to match
- * descriptions to code sees none of these. Counts are damped (1 + ln n) so a long run of one
- * statement does not outweigh the rest, and nothing is weighed by how rare it is in a corpus: a
- * shape needs no corpus statistics, so Find Similar can compare any two texts without an index of
- * its own. Each part is scaled to its share of unit length and their keys never meet, so the
- * cosine of two shapes is the parts' cosines weighed by their shares.
+ * even when different people wrote them. And its structure, with every name, string and number
+ * made one token, three to five at a time: the same control flow under other names. A model
+ * trained to match descriptions to code sees neither. Counts are damped (1 + ln n) so a long run
+ * of one statement does not outweigh the rest, and nothing is weighed by how rare it is in a
+ * corpus: a shape needs no corpus statistics, so Find Similar can compare any two texts without
+ * an index of its own. Each part is scaled to its share of unit length and their keys never meet,
+ * so the cosine of two shapes is the parts' cosines weighed by their shares.
  */
 export interface Shape {
   /** Hashed n-grams, each once. */
@@ -28,24 +26,11 @@ export interface Shape {
 const EXACT = { shortest: 2, longest: 3, seed: 0x811c9dc5 };
 /** The structure part: runs of three to five normalized tokens. */
 const STRUCTURE = { shortest: 3, longest: 5, seed: 0x2545f491 };
-/** The literal part: runs of three to five tokens with names normalized, strings and numbers not. */
-const LITERAL = { shortest: 3, longest: 5, seed: 0x6a09e667 };
 /**
- * The structure part's share. Before the literal part, on the dev splits (POJ-104 / BigCloneBench
- * at MEANING_WEIGHT): none 0.436 / 0.830, 0.2 0.452 / 0.833, 0.35 0.461 / 0.832, 0.5 0.465 / 0.829;
- * alone 0.440 / 0.663. With it, see LITERAL_SHARE.
+ * The structure part's share. On the dev splits (POJ-104 / BigCloneBench at MEANING_WEIGHT): none
+ * 0.436 / 0.830, 0.2 0.452 / 0.833, 0.35 0.461 / 0.832, 0.5 0.465 / 0.829; alone 0.440 / 0.663.
  */
-export const STRUCTURE_SHARE = 0.15;
-/**
- * The literal part's share (the exact part has the rest). On the dev splits, POJ-104 MAP@R /
- * BigCloneBench ROC-AUC at MEANING_WEIGHT, as exact / structure / literal: 0.65 / 0.35 / 0 (before
- * the literal part) 0.458 / 0.816; the literal part alone 0.481 on POJ-104, the best single part;
- * 0.55 / 0.2 / 0.25 0.472 / 0.814; 0.5 / 0.15 / 0.35 0.476 / 0.812; 0.45 / 0.2 / 0.35 0.477 / 0.809;
- * 0.4 / 0.1 / 0.5 0.483 / 0.807. The best sums are within 0.002; this one gives up least on the
- * clones that only share meaning. (Python over the product's own tokens, vectors and ranking of
- * all 7,999 other programs.)
- */
-export const LITERAL_SHARE = 0.35;
+export const STRUCTURE_SHARE = 0.35;
 
 /**
  * Find Similar ranks by this much of the model's cosine and the rest of the shapes' cosine.
@@ -63,20 +48,14 @@ export function similarDepth(k: number): number {
 
 export function shapeOf(text: string, language: string): Shape {
   const tokens = tokenize(text, language);
-  const literals = tokens.raw.map((id, i) => (tokens.norm[i] === NORM_IDENTIFIER ? NORM_IDENTIFIER : id));
-  const parts = [
-    damped(grams(tokens.raw, EXACT), 1 - STRUCTURE_SHARE - LITERAL_SHARE),
-    damped(grams(tokens.norm, STRUCTURE), STRUCTURE_SHARE),
-    damped(grams(literals, LITERAL), LITERAL_SHARE),
-  ];
-  const keys = new Uint32Array(parts.reduce((n, p) => n + p.keys.length, 0));
+  const exact = damped(grams(tokens.raw, EXACT), 1 - STRUCTURE_SHARE);
+  const structure = damped(grams(tokens.norm, STRUCTURE), STRUCTURE_SHARE);
+  const keys = new Uint32Array(exact.keys.length + structure.keys.length);
+  keys.set(exact.keys);
+  keys.set(structure.keys, exact.keys.length);
   const weights = new Float32Array(keys.length);
-  let at = 0;
-  for (const part of parts) {
-    keys.set(part.keys, at);
-    weights.set(part.weights, at);
-    at += part.keys.length;
-  }
+  weights.set(exact.weights);
+  weights.set(structure.weights, exact.keys.length);
   return { keys, weights };
 }
 
