@@ -41,8 +41,10 @@ const UPDATES = 11;
 type Built = { insert_ms: number; rss_mb: number } | (VectraFailure & { rss_mb: number });
 type Opened = Pick<StoreFigures, 'load_ms' | 'query_p50_ms' | 'query_p95_ms' | 'keyword_p50_ms' | 'keyword_p95_ms' | 'hybrid_p50_ms' | 'hybrid_p95_ms' | 'update_ms' | 'rss_mb'>;
 
-/** Parent side: runs every size for both implementations and returns the report. */
-/** `vectraMax`: sizes above it are not run on stock Vectra (its insert is quadratic: a million items take hours). */
+/**
+ * Parent side: runs every size for both implementations and returns the report; sizes above
+ * `vectraMax` are not run on stock Vectra (its insert is quadratic: a million items take hours).
+ */
 export function runStoreBench(sizes: number[], dimension: number, selfArgs: string[], vectraMax = Number.POSITIVE_INFINITY): { sizes: Record<string, unknown>[] } {
   const report: Record<string, unknown>[] = [];
   let vectraFailedAt: { n: number; error: string } | undefined;
